@@ -1,0 +1,77 @@
+// The configuration model of `haven` and its loader. The only module that reads settings
+// from files or the environment. Loaded once at start-up on the main thread; read-only after.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace haven::conf {
+
+struct Listener {
+  std::string bind_address = "127.0.0.1";
+  int port = 0;  // 0 = disabled
+};
+
+struct RateLimit {
+  double per_second = 0;  // 0 = unlimited
+  int burst = 0;
+};
+
+struct Config {
+  std::string server_name = "localhost";
+  // When true, the server name comes from the SERVER_NAME environment variable (Complement).
+  bool server_name_from_env = false;
+  std::string public_baseurl;  // e.g. "http://localhost:8008/"; "" = derived from client listener
+  std::string data_dir = "./data";
+  std::string signing_key_path;  // "" = <data_dir>/signing.key
+
+  Listener client_listener{"127.0.0.1", 8008};
+  Listener federation_listener{"127.0.0.1", 8448};  // port 0 disables federation
+  std::string tls_certificate_path;  // federation TLS; empty = plain HTTP (tests only)
+  std::string tls_private_key_path;
+
+  // Storage
+  uint64_t lmdb_map_size_mb = 1024;       // initial map size; grown automatically
+  uint64_t lmdb_max_map_size_mb = 1048576;
+
+  // Registration and login
+  bool enable_registration = false;
+  std::string registration_shared_secret;
+  bool registration_requires_token = false;
+  int access_token_lifetime_ms = 0;  // 0 = tokens do not expire
+
+  // Rooms
+  std::string default_room_version = "12";
+  bool encryption_enabled_by_default = true;
+
+  // Limits
+  uint64_t max_request_body_bytes = 1 << 20;  // client API JSON bodies
+  int max_json_depth = 64;
+  RateLimit rc_login{0.17, 3};
+  RateLimit rc_registration{0.17, 3};
+  RateLimit rc_message{10, 50};
+
+  // Logging: "debug" | "info" | "warn" | "error"
+  std::string log_level = "info";
+
+  // Worker threads for CPU-heavy work (password hashing, ...)
+  int worker_threads = 2;
+
+  std::string signing_key_file() const {
+    return signing_key_path.empty() ? data_dir + "/signing.key" : signing_key_path;
+  }
+};
+
+// Loads and validates a YAML config file. On error returns nullopt and sets `error` to one
+// line naming the key and the problem (unknown key, wrong type, missing file, bad port).
+std::optional<Config> load_config(const std::string& path, std::string* error);
+
+// A complete, commented YAML config with every option, a fresh random
+// registration_shared_secret and enable_registration: false.
+std::string generate_config(const std::string& server_name, const std::string& data_dir,
+                            int client_port, int federation_port);
+
+}  // namespace haven::conf

@@ -1,0 +1,110 @@
+// The storage interface: named tables of ordered byte keys, read transactions for any thread,
+// and one serialised writer that group-commits jobs. LMDB implements it (lmdb_store.h);
+// callers never see LMDB types, so another backend can sit beside it.
+//
+// Threads: begin_read() from any thread (each ReadTxn used by one thread, kept short);
+// submit() from any thread; jobs run on the writer thread; `done` callbacks run through
+// the `post` function given at open (the event loop in haven).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "storage/status.h"
+
+namespace haven::storage {
+
+// Every table. Adding one: append here and give it a name in table_name().
+enum class Table : uint8_t {
+  kMeta,               // schema version, counters ("stream:<kind>" -> u64), server keys
+  kUsers,              // user_id -> user record JSON
+  kUserByLower,        // lowercased localpart -> user_id (uniqueness)
+  kDevices,            // user_id \0 device_id -> device record JSON
+  kAccessTokens,       // sha256(token) -> {user_id, device_id}
+  kEvents,             // event_id -> stored event record (JSON)
+  kRoomTimeline,       // room_id \0 u64 stream_pos -> event_id
+  kStreamEvents,       // u64 stream_pos -> room_id \0 event_id (global events stream)
+  kRooms,              // room_id -> room record JSON (version, creator, forward extremities...)
+  kCurrentState,       // room_id \0 type \0 state_key -> event_id
+  kStateGroups,        // u64 group -> state group record
+  kEventStateGroup,    // event_id -> u64 state group (state before/after, see rooms)
+  kMembershipsByUser,  // user_id \0 room_id -> membership record JSON
+  kRoomAliases,        // alias -> room_id JSON
+  kRoomAliasesByRoom,  // room_id \0 alias -> ""
+  kTxnIds,             // user_id \0 device_id \0 txn_id -> event_id
+  kAccountData,        // user_id \0 room_id(or "") \0 type -> JSON
+  kAccountDataStream,  // user_id \0 u64 pos -> room_id \0 type
+  kReceipts,           // room_id \0 receipt_type \0 user_id -> receipt JSON
+  kReceiptsStream,     // u64 pos -> room_id \0 receipt_type \0 user_id
+  kFilters,            // user_id \0 u64 filter_id -> filter JSON
+  kPushRules,          // user_id -> push rules JSON
+  kPresence,           // user_id -> presence JSON
+  kRelations,          // parent_event_id \0 rel_type \0 u64 stream_pos -> event_id
+  kRegistrationTokens, // token -> JSON
+  kEventSearch,        // reserved
+  kCount
+};
+
+const char* table_name(Table t);
+
+enum class Direction { kForward, kBackward };
+
+// A consistent snapshot. Values returned are valid until the transaction ends.
+class ReadTxn {
+ public:
+  virtual ~ReadTxn() = default;
+  virtual std::optional<std::string_view> get(Table table, std::string_view key) = 0;
+  // Visits entries whose key starts with `prefix`, beginning at `from` (inclusive; empty means
+  // the first entry forward, or the last entry backward within the prefix), until `visit`
+  // returns false.
+  virtual void scan(Table table, std::string_view prefix, std::string_view from, Direction dir,
+                    const std::function<bool(std::string_view key, std::string_view value)>& visit) = 0;
+};
+
+// A write transaction: reads see the transaction's own writes.
+class WriteTxn : public ReadTxn {
+ public:
+  virtual Status put(Table table, std::string_view key, std::string_view value) = 0;
+  virtual Status del(Table table, std::string_view key) = 0;  // ok if absent
+  virtual Status del_prefix(Table table, std::string_view prefix) = 0;
+  // Next value of a named counter (starts at 1), persisted with the transaction.
+  virtual uint64_t next_counter(std::string_view name) = 0;
+  virtual uint64_t current_counter(std::string_view name) = 0;
+};
+
+class Store {
+ public:
+  // A job runs on the writer thread inside its own nested transaction: returning non-ok rolls
+  // back that job's writes only; the batch it belongs to still commits.
+  using Job = std::function<Status(WriteTxn&)>;
+  using Done = std::function<void(Status)>;
+  using Post = std::function<void(std::function<void()>)>;
+
+  virtual ~Store() = default;
+  virtual std::unique_ptr<ReadTxn> begin_read() = 0;
+  // Queues a job. `done` is posted after the batch holding the job is durable on disk (fsync),
+  // with the job's status, or the commit's error (e.g. full) if the batch could not commit.
+  virtual void submit(Job job, Done done) = 0;
+  // Runs a job and waits for it to be durable: for start-up and the CLI, never on the loop.
+  virtual Status run(Job job) = 0;
+  // Stops accepting jobs, finishes queued ones, closes the environment.
+  virtual void close() = 0;
+};
+
+struct StoreOptions {
+  std::string path;                          // directory holding the environment
+  uint64_t initial_map_size = 1ull << 30;    // bytes; grown automatically when full
+  uint64_t max_map_size = 1ull << 40;
+  size_t max_batch = 512;                    // jobs per group commit
+};
+
+// Opens (creating if needed) the LMDB store. `post` delivers done-callbacks to the caller's
+// thread. Returns nullptr and fills `error` on failure.
+std::unique_ptr<Store> open_lmdb_store(const StoreOptions& options, Store::Post post,
+                                       std::string* error);
+
+}  // namespace haven::storage
