@@ -1,0 +1,66 @@
+#include "homeserver/client/common.h"
+
+#include "homeserver/accounts/account_store.h"
+
+namespace haven::client {
+
+std::optional<std::string> access_token_of(const http::Exchange& ex) {
+  if (auto h = ex.header("Authorization"); h) {
+    constexpr std::string_view kBearer = "Bearer ";
+    if (h->size() > kBearer.size() && h->compare(0, kBearer.size(), kBearer) == 0) {
+      return h->substr(kBearer.size());
+    }
+  }
+  return ex.query("access_token");
+}
+
+Result<Requester> authenticate(ServerContext& ctx, http::Exchange& ex) {
+  auto token = access_token_of(ex);
+  if (!token || token->empty()) return Error::missing_token("Missing access token");
+  if (token->size() > 1024) return Error::unknown_token("Unknown access token");
+  auto txn = ctx.store->begin_read();
+  auto owner = accounts::lookup_token(*txn, *token);
+  if (!owner) {
+    auto e = Error::unknown_token("Unknown access token");
+    e.extra_json = "\"soft_logout\":false";
+    return e;
+  }
+  if (owner->expires_ts != 0 && owner->expires_ts < now_ms()) {
+    auto e = Error::unknown_token("Access token has expired");
+    e.extra_json = "\"soft_logout\":true";
+    return e;
+  }
+  auto user = accounts::get_user(*txn, owner->user_id);
+  if (!user || user->deactivated) {
+    auto e = Error::unknown_token("Unknown access token");
+    e.extra_json = "\"soft_logout\":false";
+    return e;
+  }
+  ex.user_id = owner->user_id;
+  return Requester{owner->user_id, owner->device_id, user->admin, user->is_guest};
+}
+
+Result<json::Document> parse_body(ServerContext& ctx, const http::Exchange& ex) {
+  if (ex.body().size() > ctx.config.max_request_body_bytes) {
+    return Error::too_large("Request body is larger than " +
+                            std::to_string(ctx.config.max_request_body_bytes) + " bytes");
+  }
+  if (ex.body().empty()) return json::object();
+  return json::parse_object(ex.body(), ctx.config.max_json_depth);
+}
+
+void add_authed(http::Router& router, ServerContext& ctx, const std::string& method,
+                const std::string& path, AuthedHandler handler) {
+  router.add(method, path, [&ctx, handler = std::move(handler)](const http::ExchangePtr& ex) {
+    auto who = authenticate(ctx, *ex);
+    if (!who.ok()) {
+      ex->reply_error(who.error());
+      return;
+    }
+    handler(ex, who.value());
+  });
+}
+
+std::string v3(const std::string& rest) { return "/_matrix/client/v3" + rest; }
+
+}  // namespace haven::client

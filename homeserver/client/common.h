@@ -1,0 +1,51 @@
+// Shared plumbing of the Client-Server API handlers: authenticating the access token, parsing
+// bounded JSON bodies, registering routes that need a user. Loop thread only.
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include "homeserver/base/json.h"
+#include "homeserver/base/result.h"
+#include "homeserver/http/router.h"
+#include "homeserver/server_context.h"
+
+namespace haven::client {
+
+struct Requester {
+  std::string user_id;
+  std::string device_id;
+  bool admin = false;
+  bool is_guest = false;
+};
+
+// The access token from "Authorization: Bearer" or the access_token query parameter.
+std::optional<std::string> access_token_of(const http::Exchange& ex);
+
+// Looks the token up: M_MISSING_TOKEN, M_UNKNOWN_TOKEN (also for deactivated users and
+// expired tokens; soft_logout false).
+Result<Requester> authenticate(ServerContext& ctx, http::Exchange& ex);
+
+// The request body as a JSON object, bounded by the configured size and depth.
+Result<json::Document> parse_body(ServerContext& ctx, const http::Exchange& ex);
+
+using AuthedHandler = std::function<void(const http::ExchangePtr&, const Requester&)>;
+
+// Registers a handler that runs only for an authenticated user.
+void add_authed(http::Router& router, ServerContext& ctx, const std::string& method,
+                const std::string& path, AuthedHandler handler);
+
+// Registers the same handler under /r0/ and /v3/ of the client API (r0 for old clients).
+std::string v3(const std::string& rest);  // "/_matrix/client/v3" + rest
+
+// Answers with the error or runs `ok` with the value.
+template <typename T, typename F>
+void reply_or(const http::ExchangePtr& ex, Result<T>& r, F&& ok) {
+  if (!r.ok()) {
+    ex->reply_error(r.error());
+  } else {
+    ok(r.value());
+  }
+}
+
+}  // namespace haven::client

@@ -1,0 +1,11 @@
+#include "homeserver/client/routes.h"
+
+namespace haven::client {
+
+void register_client_routes(http::Router& r, ServerContext& ctx) {
+  register_server_info_routes(r, ctx);
+  register_account_routes(r, ctx);
+  register_admin_register_routes(r, ctx);
+}
+
+}  // namespace haven::client

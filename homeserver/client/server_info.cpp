@@ -1,0 +1,63 @@
+// Client-Server API: versions, well-known, capabilities.
+#include "homeserver/client/routes.h"
+
+namespace haven::client {
+
+namespace {
+
+// GET /_matrix/client/versions
+void versions(const http::ExchangePtr& ex) {
+  ex->reply_json(200,
+                 R"({"versions":["r0.6.1","v1.1","v1.2","v1.3","v1.4","v1.5","v1.6","v1.7",)"
+                 R"("v1.8","v1.9","v1.10","v1.11","v1.12"],"unstable_features":{}})");
+}
+
+// GET /.well-known/matrix/client
+void well_known(ServerContext& ctx, const http::ExchangePtr& ex) {
+  std::string base = ctx.config.public_baseurl;
+  if (base.empty()) {
+    base = "http://" + ctx.config.client_listener.bind_address + ":" +
+           std::to_string(ctx.config.client_listener.port) + "/";
+  }
+  auto d = json::object();
+  auto& a = d.GetAllocator();
+  json::Value hs(rapidjson::kObjectType);
+  json::set(hs, "base_url", base, a);
+  json::set(d, "m.homeserver", std::move(hs), a);
+  ex->reply_json(200, d);
+}
+
+// GET /_matrix/client/v3/capabilities
+void capabilities(ServerContext& ctx, const http::ExchangePtr& ex) {
+  auto d = json::object();
+  auto& a = d.GetAllocator();
+  json::Value caps(rapidjson::kObjectType);
+  json::Value versions(rapidjson::kObjectType);
+  json::set(versions, "default", ctx.config.default_room_version, a);
+  json::Value available(rapidjson::kObjectType);
+  for (const char* v : {"10", "11", "12"}) json::set(available, v, "stable", a);
+  json::set(versions, "available", std::move(available), a);
+  json::set(caps, "m.room_versions", std::move(versions), a);
+  for (const char* name : {"m.change_password", "m.set_displayname", "m.set_avatar_url",
+                           "m.3pid_changes", "m.get_login_token"}) {
+    json::Value on(rapidjson::kObjectType);
+    json::set(on, "enabled", std::string_view(name) == "m.change_password" ||
+                                 std::string_view(name) == "m.set_displayname" ||
+                                 std::string_view(name) == "m.set_avatar_url",
+              a);
+    json::set(caps, name, std::move(on), a);
+  }
+  json::set(d, "capabilities", std::move(caps), a);
+  ex->reply_json(200, d);
+}
+
+}  // namespace
+
+void register_server_info_routes(http::Router& r, ServerContext& ctx) {
+  r.add("GET", "/_matrix/client/versions", [](auto& ex) { versions(ex); });
+  r.add("GET", "/.well-known/matrix/client", [&ctx](auto& ex) { well_known(ctx, ex); });
+  add_authed(r, ctx, "GET", v3("/capabilities"),
+             [&ctx](auto& ex, auto&) { capabilities(ctx, ex); });
+}
+
+}  // namespace haven::client

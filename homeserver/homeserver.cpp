@@ -1,0 +1,135 @@
+#include "homeserver/homeserver.h"
+
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <thread>
+
+#include <event2/event.h>
+#include <spdlog/spdlog.h>
+
+#include "crypto/random.h"
+#include "homeserver/base/rate_limiter.h"
+#include "homeserver/client/routes.h"
+#include "homeserver/client/uia.h"
+#include "homeserver/http/server.h"
+#include "homeserver/server_context.h"
+
+namespace haven {
+
+namespace {
+
+std::optional<crypto::SigningKey> load_or_create_signing_key(const std::string& path) {
+  std::ifstream in(path);
+  if (in) {
+    std::string line;
+    std::getline(in, line);
+    return crypto::SigningKey::from_file_line(line);
+  }
+  auto key = crypto::SigningKey::generate("a_" + crypto::random_token(4));
+  std::ofstream out(path, std::ios::trunc);
+  out << key.to_file_line() << "\n";
+  out.close();
+  std::filesystem::permissions(path, std::filesystem::perms::owner_read |
+                                         std::filesystem::perms::owner_write);
+  if (!out) return std::nullopt;
+  spdlog::info("generated signing key {} in {}", key.key_id(), path);
+  return key;
+}
+
+struct SignalHandlers {
+  struct event* term = nullptr;
+  struct event* intr = nullptr;
+  ~SignalHandlers() {
+    if (term) event_free(term);
+    if (intr) event_free(intr);
+  }
+};
+
+}  // namespace
+
+int serve(const conf::Config& config) {
+  std::error_code ec;
+  std::filesystem::create_directories(config.data_dir, ec);
+  if (ec) {
+    spdlog::error("cannot create data_dir {}: {}", config.data_dir, ec.message());
+    return 1;
+  }
+  auto key = load_or_create_signing_key(config.signing_key_file());
+  if (!key) {
+    spdlog::error("signing key {} is unreadable or could not be written",
+                  config.signing_key_file());
+    return 1;
+  }
+
+  Loop loop;
+  WorkerPool workers(config.worker_threads);
+  storage::StoreOptions store_options;
+  store_options.path = config.data_dir + "/db";
+  store_options.initial_map_size = config.lmdb_map_size_mb << 20;
+  store_options.max_map_size = config.lmdb_max_map_size_mb << 20;
+  std::filesystem::create_directories(store_options.path, ec);
+  std::string error;
+  auto store = storage::open_lmdb_store(
+      store_options, [&loop](std::function<void()> fn) { loop.post(std::move(fn)); }, &error);
+  if (!store) {
+    spdlog::error("cannot open the database in {}: {}", store_options.path, error);
+    return 1;
+  }
+
+  RateLimiter rate_limiter;
+  client::UiaSessions uia;
+  ServerContext ctx;
+  ctx.config = config;
+  ctx.server_name = config.server_name;
+  ctx.loop = &loop;
+  ctx.workers = &workers;
+  ctx.store = store.get();
+  ctx.signing_key = &*key;
+  ctx.rate_limiter = &rate_limiter;
+  ctx.uia = &uia;
+
+  http::Router router;
+  client::register_client_routes(router, ctx);
+  http::Server client_server(loop, router, config.max_request_body_bytes);
+  if (!client_server.listen(config.client_listener.bind_address, config.client_listener.port,
+                            &error)) {
+    spdlog::error("client listener: {}", error);
+    return 1;
+  }
+  spdlog::info("haven {} listening for clients on {}:{}", config.server_name,
+               config.client_listener.bind_address, client_server.bound_port());
+
+  auto on_signal = [](evutil_socket_t, short, void* arg) {
+    auto* stop = static_cast<std::function<void()>*>(arg);
+    (*stop)();
+  };
+  // Stop accepting, let queued writes become durable and their requests be answered, then
+  // leave the loop.
+  std::thread closer;
+  std::function<void()> stop = [&] {
+    if (closer.joinable()) return;
+    spdlog::info("shutting down");
+    client_server.stop_accepting();
+    closer = std::thread([&] {
+      store->close();
+      loop.post([&] { loop.stop(); });
+    });
+  };
+  SignalHandlers signals;
+  signals.term = evsignal_new(loop.base(), SIGTERM, on_signal, &stop);
+  signals.intr = evsignal_new(loop.base(), SIGINT, on_signal, &stop);
+  event_add(signals.term, nullptr);
+  event_add(signals.intr, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);
+
+  loop.run();
+  if (closer.joinable()) closer.join();
+  store->close();
+  workers.stop();
+  spdlog::info("stopped");
+  return 0;
+}
+
+}  // namespace haven

@@ -1,0 +1,135 @@
+#include "homeserver/http/server.h"
+
+#include <unordered_map>
+
+#include <event2/buffer.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <event2/listener.h>
+#include <arpa/inet.h>
+#include <sys/socket.h>
+
+namespace haven::http {
+
+namespace {
+const char* method_name(evhttp_cmd_type t) {
+  switch (t) {
+    case EVHTTP_REQ_GET: return "GET";
+    case EVHTTP_REQ_POST: return "POST";
+    case EVHTTP_REQ_PUT: return "PUT";
+    case EVHTTP_REQ_DELETE: return "DELETE";
+    case EVHTTP_REQ_OPTIONS: return "OPTIONS";
+    case EVHTTP_REQ_HEAD: return "HEAD";
+    case EVHTTP_REQ_PATCH: return "PATCH";
+    default: return "OTHER";
+  }
+}
+
+// Exchanges still waiting for an answer, per connection, so a closed connection can mark
+// them closed before libevent frees the request under them.
+std::unordered_map<evhttp_connection*, std::vector<std::weak_ptr<Exchange>>>& pending() {
+  static std::unordered_map<evhttp_connection*, std::vector<std::weak_ptr<Exchange>>> map;
+  return map;
+}
+
+void on_connection_close(evhttp_connection* conn, void*) {
+  auto it = pending().find(conn);
+  if (it == pending().end()) return;
+  auto list = std::move(it->second);
+  pending().erase(it);
+  for (auto& weak : list) {
+    if (auto ex = weak.lock(); ex && !ex->answered()) {
+      ex->mark_closed();
+      if (ex->on_close) {
+        auto cb = std::move(ex->on_close);
+        cb();
+      }
+    }
+  }
+}
+
+void track(evhttp_request* req, const ExchangePtr& ex) {
+  evhttp_connection* conn = evhttp_request_get_connection(req);
+  auto& list = pending()[conn];
+  std::erase_if(list, [](const std::weak_ptr<Exchange>& w) {
+    auto p = w.lock();
+    return !p || p->answered();
+  });
+  list.push_back(ex);
+  evhttp_connection_set_closecb(conn, &on_connection_close, nullptr);
+}
+}  // namespace
+
+Server::Server(Loop& loop, const Router& router, size_t max_body_bytes)
+    : loop_(loop), router_(router) {
+  http_ = evhttp_new(loop_.base());
+  // Bodies a little over the JSON limit still reach handlers, which answer M_TOO_LARGE.
+  evhttp_set_max_body_size(http_, static_cast<ev_ssize_t>(max_body_bytes) * 2 + 4096);
+  evhttp_set_max_headers_size(http_, 64 * 1024);
+  evhttp_set_allowed_methods(http_, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PUT |
+                                        EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS |
+                                        EVHTTP_REQ_HEAD | EVHTTP_REQ_PATCH);
+  evhttp_set_timeout(http_, 120);
+  evhttp_set_gencb(http_, &Server::on_request, this);
+}
+
+Server::~Server() { evhttp_free(http_); }
+
+bool Server::listen(const std::string& address, int port, std::string* error) {
+  socket_ = evhttp_bind_socket_with_handle(http_, address.c_str(), static_cast<uint16_t>(port));
+  if (!socket_) {
+    *error = "cannot listen on " + address + ":" + std::to_string(port);
+    return false;
+  }
+  sockaddr_storage ss{};
+  socklen_t len = sizeof(ss);
+  getsockname(evhttp_bound_socket_get_fd(socket_), reinterpret_cast<sockaddr*>(&ss), &len);
+  bound_port_ = ss.ss_family == AF_INET6 ? ntohs(reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port)
+                                         : ntohs(reinterpret_cast<sockaddr_in*>(&ss)->sin_port);
+  return true;
+}
+
+void Server::stop_accepting() {
+  if (socket_) {
+    evhttp_del_accept_socket(http_, socket_);
+    socket_ = nullptr;
+  }
+}
+
+void Server::on_request(evhttp_request* req, void* self) {
+  static_cast<Server*>(self)->handle(req);
+}
+
+void Server::handle(evhttp_request* req) {
+  std::string uri = evhttp_request_get_uri(req);
+  auto q = uri.find('?');
+  std::string path = uri.substr(0, q);
+  std::string query = q == std::string::npos ? "" : uri.substr(q + 1);
+  evbuffer* in = evhttp_request_get_input_buffer(req);
+  std::string body(evbuffer_get_length(in), '\0');
+  evbuffer_copyout(in, body.data(), body.size());
+  std::string method = method_name(evhttp_request_get_command(req));
+
+  auto ex = std::make_shared<Exchange>(req, method, std::move(path), std::move(query),
+                                       std::move(body));
+  track(req, ex);
+  if (method == "OPTIONS") {
+    ex->route_template = "OPTIONS";
+    ex->reply_json(200, "{}");
+    return;
+  }
+  auto match = router_.match(method, ex->path());
+  if (!match.handler) {
+    if (match.path_known) {
+      ex->reply_error(Error::with(405, "M_UNRECOGNIZED", "Method not allowed for this path"));
+    } else {
+      ex->reply_error(Error::unrecognized("Unrecognized request"));
+    }
+    return;
+  }
+  ex->route_template = *match.path_template;
+  ex->params = std::move(match.params);
+  (*match.handler)(ex);
+}
+
+}  // namespace haven::http

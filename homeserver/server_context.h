@@ -1,0 +1,35 @@
+// Everything a request handler needs, wired once by main: config, loop, workers, store, the
+// server's signing key and the services built on them. Owned by main; used on the loop thread
+// (the store and workers are thread-safe themselves).
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "conf/config.h"
+#include "crypto/ed25519.h"
+#include "homeserver/base/loop.h"
+#include "storage/store.h"
+
+namespace haven {
+
+class Notifier;
+class RateLimiter;
+namespace client { class UiaSessions; }
+
+struct ServerContext {
+  conf::Config config;
+  std::string server_name;
+  Loop* loop = nullptr;
+  WorkerPool* workers = nullptr;
+  storage::Store* store = nullptr;
+  const crypto::SigningKey* signing_key = nullptr;
+  Notifier* notifier = nullptr;
+  RateLimiter* rate_limiter = nullptr;
+  client::UiaSessions* uia = nullptr;
+  // Called on the loop after a user was deactivated (leave rooms, drop presence, ...).
+  std::function<void(const std::string& user_id)> on_deactivated;
+};
+
+}  // namespace haven
