@@ -6,9 +6,21 @@
 
 namespace haven::client {
 
-void register_server_info_routes(http::Router& r, ServerContext& ctx);  // server_info.cpp
-void register_account_routes(http::Router& r, ServerContext& ctx);      // account.cpp
+void register_server_info_routes(http::Router& r, ServerContext& ctx);     // server_info.cpp
+void register_account_routes(http::Router& r, ServerContext& ctx);         // account.cpp
 void register_admin_register_routes(http::Router& r, ServerContext& ctx);  // admin_register.cpp
+void register_room_routes(http::Router& r, ServerContext& ctx);        // rooms.cpp (create, join..)
+void register_event_routes(http::Router& r, ServerContext& ctx);       // events.cpp (send, state..)
+void register_sync_routes(http::Router& r, ServerContext& ctx);        // sync.cpp
+void register_account_data_routes(http::Router& r, ServerContext& ctx);  // account_data.cpp
+void register_filter_routes(http::Router& r, ServerContext& ctx);        // filters.cpp
+void register_receipt_routes(http::Router& r, ServerContext& ctx);      // receipts.cpp
+void register_typing_routes(http::Router& r, ServerContext& ctx);        // typing.cpp
+void register_presence_routes(http::Router& r, ServerContext& ctx);      // presence.cpp
+void register_device_routes(http::Router& r, ServerContext& ctx);        // devices.cpp
+void register_profile_routes(http::Router& r, ServerContext& ctx);       // profile.cpp
+void register_push_rule_routes(http::Router& r, ServerContext& ctx);     // push_rules.cpp
+void register_directory_routes(http::Router& r, ServerContext& ctx);    // user_directory.cpp
 
 // All of the above.
 void register_client_routes(http::Router& r, ServerContext& ctx);

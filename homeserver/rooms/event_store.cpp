@@ -1,0 +1,304 @@
+#include "homeserver/rooms/event_store.h"
+
+#include "homeserver/base/json.h"
+#include "storage/keys.h"
+
+namespace haven::rooms {
+
+using storage::Direction;
+using storage::KeyBuilder;
+using storage::KeyReader;
+using storage::Table;
+
+namespace {
+
+constexpr int kMaxStateGroupChain = 48;  // then a group stores the full state
+constexpr uint8_t kFlagRedacted = 1;
+
+// Stored event layout: u64 pos | u64 state group | u8 flags | version '\0' | PDU JSON.
+std::string encode_event(uint64_t pos, uint64_t group, uint8_t flags, std::string_view version,
+                         std::string_view pdu) {
+  std::string out = storage::encode_u64(pos) + storage::encode_u64(group);
+  out.push_back(static_cast<char>(flags));
+  out.append(version);
+  out.push_back('\0');
+  out.append(pdu);
+  return out;
+}
+
+std::string member_key(std::string_view a, std::string_view b) {
+  return KeyBuilder().str(a).tail(b).take();
+}
+
+std::string state_key_of(std::string_view room, std::string_view type, std::string_view sk) {
+  return KeyBuilder().str(room).str(type).tail(sk).take();
+}
+
+std::string encode_room(const RoomRecord& r) {
+  auto d = json::object();
+  auto& a = d.GetAllocator();
+  json::set(d, "version", r.version, a);
+  json::set(d, "state_group", static_cast<int64_t>(r.state_group), a);
+  json::set(d, "depth", r.depth, a);
+  json::set(d, "last_pos", static_cast<int64_t>(r.last_pos), a);
+  json::Value ext(rapidjson::kArrayType);
+  for (auto& e : r.extremities) ext.PushBack(json::str(e, a), a);
+  json::set(d, "extremities", std::move(ext), a);
+  return json::to_string(d);
+}
+
+struct GroupRecord {
+  uint64_t prev = 0;
+  int depth = 0;
+  std::vector<std::tuple<std::string, std::string, std::string>> delta;  // type, key, id
+};
+
+GroupRecord read_group(storage::ReadTxn& txn, uint64_t group) {
+  GroupRecord g;
+  auto v = txn.get(Table::kStateGroups, storage::encode_u64(group));
+  if (!v) return g;
+  auto d = json::parse_trusted(*v);
+  g.prev = static_cast<uint64_t>(json::get_int(d, "prev"));
+  g.depth = static_cast<int>(json::get_int(d, "depth"));
+  auto it = d.FindMember("delta");
+  if (it != d.MemberEnd() && it->value.IsArray()) {
+    for (auto& e : it->value.GetArray()) {
+      if (!e.IsArray() || e.Size() != 3) continue;
+      g.delta.emplace_back(e[0].GetString(), e[1].GetString(), e[2].GetString());
+    }
+  }
+  return g;
+}
+
+storage::Status write_group(storage::WriteTxn& txn, uint64_t id, const GroupRecord& g) {
+  auto d = json::object();
+  auto& a = d.GetAllocator();
+  json::set(d, "prev", static_cast<int64_t>(g.prev), a);
+  json::set(d, "depth", g.depth, a);
+  json::Value delta(rapidjson::kArrayType);
+  for (auto& [t, k, e] : g.delta) {
+    json::Value row(rapidjson::kArrayType);
+    row.PushBack(json::str(t, a), a).PushBack(json::str(k, a), a).PushBack(json::str(e, a), a);
+    delta.PushBack(std::move(row), a);
+  }
+  json::set(d, "delta", std::move(delta), a);
+  return txn.put(Table::kStateGroups, storage::encode_u64(id), json::to_string(d));
+}
+
+// A new state group: the previous one plus (type, key) -> event_id.
+uint64_t add_state_group(storage::WriteTxn& txn, uint64_t prev, const std::string& type,
+                         const std::string& key, const std::string& event_id,
+                         storage::Status* status) {
+  GroupRecord g;
+  GroupRecord parent = prev ? read_group(txn, prev) : GroupRecord{};
+  if (prev && parent.depth < kMaxStateGroupChain) {
+    g.prev = prev;
+    g.depth = parent.depth + 1;
+    g.delta.emplace_back(type, key, event_id);
+  } else {
+    auto full = prev ? state_ids_at_group(txn, prev) : std::map<StateKey, std::string>{};
+    full[{type, key}] = event_id;
+    for (auto& [sk, id] : full) g.delta.emplace_back(sk.first, sk.second, id);
+  }
+  uint64_t id = txn.next_counter("state_groups");
+  *status = write_group(txn, id, g);
+  return id;
+}
+
+storage::Status record_membership(storage::WriteTxn& txn, const Event& ev, uint64_t pos) {
+  const std::string& target = *ev.state_key();
+  std::string m = ev.membership();
+  auto d = json::object();
+  auto& a = d.GetAllocator();
+  json::set(d, "membership", m, a);
+  json::set(d, "event_id", ev.event_id(), a);
+  json::set(d, "pos", static_cast<int64_t>(pos), a);
+  auto s = txn.put(Table::kMembershipsByUser, member_key(target, ev.room_id()), json::to_string(d));
+  if (!s.ok()) return s;
+  return txn.put(Table::kRoomMembers, member_key(ev.room_id(), target), m);
+}
+
+}  // namespace
+
+std::optional<RoomRecord> get_room(storage::ReadTxn& txn, std::string_view room_id) {
+  auto v = txn.get(Table::kRooms, room_id);
+  if (!v) return std::nullopt;
+  auto d = json::parse_trusted(*v);
+  RoomRecord r;
+  r.room_id = std::string(room_id);
+  r.version = json::get_string(d, "version");
+  r.state_group = static_cast<uint64_t>(json::get_int(d, "state_group"));
+  r.depth = json::get_int(d, "depth");
+  r.last_pos = static_cast<uint64_t>(json::get_int(d, "last_pos"));
+  auto it = d.FindMember("extremities");
+  if (it != d.MemberEnd() && it->value.IsArray()) {
+    for (auto& e : it->value.GetArray()) {
+      if (e.IsString()) r.extremities.emplace_back(e.GetString());
+    }
+  }
+  return r;
+}
+
+std::optional<StoredEvent> get_event(storage::ReadTxn& txn, std::string_view event_id) {
+  auto v = txn.get(Table::kEvents, event_id);
+  if (!v || v->size() < 18) return std::nullopt;
+  StoredEvent out;
+  out.pos = *storage::decode_u64(v->substr(0, 8));
+  out.state_group = *storage::decode_u64(v->substr(8, 8));
+  out.redacted = (static_cast<uint8_t>((*v)[16]) & kFlagRedacted) != 0;
+  auto nul = v->find('\0', 17);
+  if (nul == std::string_view::npos) return std::nullopt;
+  const RoomVersion* version = find_room_version(v->substr(17, nul - 17));
+  if (!version) return std::nullopt;
+  auto ev = Event::from_stored(v->substr(nul + 1), std::string(event_id), *version);
+  if (!ev) return std::nullopt;
+  out.event = std::move(ev);
+  return out;
+}
+
+std::optional<std::string> redacted_by(storage::ReadTxn& txn, std::string_view event_id) {
+  auto v = txn.get(Table::kRedactions, event_id);
+  if (!v) return std::nullopt;
+  return std::string(*v);
+}
+
+EventPtr current_state_event(storage::ReadTxn& txn, std::string_view room_id,
+                             std::string_view type, std::string_view state_key) {
+  auto id = txn.get(Table::kCurrentState, state_key_of(room_id, type, state_key));
+  if (!id) return nullptr;
+  auto ev = get_event(txn, std::string(*id));
+  return ev ? ev->event : nullptr;
+}
+
+EventPtr CurrentStateView::get(std::string_view type, std::string_view state_key) const {
+  return current_state_event(txn_, room_id_, type, state_key);
+}
+
+std::map<StateKey, std::string> state_ids_at_group(storage::ReadTxn& txn, uint64_t group) {
+  std::map<StateKey, std::string> out;
+  for (uint64_t g = group; g != 0;) {
+    GroupRecord rec = read_group(txn, g);
+    for (auto& [t, k, e] : rec.delta) out.try_emplace({t, k}, e);
+    g = rec.prev;
+  }
+  return out;
+}
+
+StateMap state_at_group(storage::ReadTxn& txn, uint64_t group) {
+  StateMap state;
+  for (auto& [key, id] : state_ids_at_group(txn, group)) {
+    if (auto ev = get_event(txn, id); ev) state.set(ev->event);
+  }
+  return state;
+}
+
+std::optional<Membership> membership(storage::ReadTxn& txn, std::string_view user_id,
+                                     std::string_view room_id) {
+  auto v = txn.get(Table::kMembershipsByUser, member_key(user_id, room_id));
+  if (!v) return std::nullopt;
+  auto d = json::parse_trusted(*v);
+  return Membership{json::get_string(d, "membership"), json::get_string(d, "event_id"),
+                    static_cast<uint64_t>(json::get_int(d, "pos"))};
+}
+
+std::vector<std::pair<std::string, Membership>> rooms_of_user(storage::ReadTxn& txn,
+                                                              std::string_view user_id) {
+  std::vector<std::pair<std::string, Membership>> out;
+  std::string prefix = KeyBuilder().str(user_id).take();
+  txn.scan(Table::kMembershipsByUser, prefix, {}, Direction::kForward,
+           [&](std::string_view key, std::string_view value) {
+             auto d = json::parse_trusted(value);
+             out.emplace_back(std::string(key.substr(prefix.size())),
+                              Membership{json::get_string(d, "membership"),
+                                         json::get_string(d, "event_id"),
+                                         static_cast<uint64_t>(json::get_int(d, "pos"))});
+             return true;
+           });
+  return out;
+}
+
+std::vector<std::pair<std::string, std::string>> members_of_room(storage::ReadTxn& txn,
+                                                                 std::string_view room_id) {
+  std::vector<std::pair<std::string, std::string>> out;
+  std::string prefix = KeyBuilder().str(room_id).take();
+  txn.scan(Table::kRoomMembers, prefix, {}, Direction::kForward,
+           [&](std::string_view key, std::string_view value) {
+             out.emplace_back(std::string(key.substr(prefix.size())), std::string(value));
+             return true;
+           });
+  return out;
+}
+
+uint64_t current_events_pos(storage::ReadTxn& txn) {
+  uint64_t pos = 0;
+  txn.scan(Table::kStreamEvents, {}, {}, Direction::kBackward,
+           [&](std::string_view key, std::string_view) {
+             pos = storage::decode_u64(key).value_or(0);
+             return false;
+           });
+  return pos;
+}
+
+void scan_timeline(storage::ReadTxn& txn, std::string_view room_id, uint64_t from_pos,
+                   Direction dir,
+                   const std::function<bool(uint64_t pos, std::string_view event_id)>& visit) {
+  std::string prefix = KeyBuilder().str(room_id).take();
+  std::string from = prefix + storage::encode_u64(from_pos);
+  txn.scan(Table::kRoomTimeline, prefix, from, dir,
+           [&](std::string_view key, std::string_view value) {
+             return visit(storage::decode_u64(key.substr(prefix.size())).value_or(0), value);
+           });
+}
+
+storage::Status put_room(storage::WriteTxn& txn, const RoomRecord& room) {
+  return txn.put(Table::kRooms, room.room_id, encode_room(room));
+}
+
+uint64_t append_event(storage::WriteTxn& txn, RoomRecord& room, const Event& ev,
+                      storage::Status* status) {
+  uint64_t pos = txn.next_counter("events");
+  if (ev.state_key()) {
+    room.state_group =
+        add_state_group(txn, room.state_group, ev.type(), *ev.state_key(), ev.event_id(), status);
+    if (!status->ok()) return 0;
+    *status = txn.put(Table::kCurrentState, state_key_of(room.room_id, ev.type(), *ev.state_key()),
+                      ev.event_id());
+    if (!status->ok()) return 0;
+    if (ev.type() == "m.room.member") {
+      *status = record_membership(txn, ev, pos);
+      if (!status->ok()) return 0;
+    }
+  }
+  *status = txn.put(Table::kEvents, ev.event_id(),
+                    encode_event(pos, room.state_group, 0, room.version, json::to_string(ev.json())));
+  if (!status->ok()) return 0;
+  *status = txn.put(Table::kRoomTimeline, KeyBuilder().str(room.room_id).u64(pos).build(),
+                    ev.event_id());
+  if (!status->ok()) return 0;
+  *status = txn.put(Table::kStreamEvents, storage::encode_u64(pos),
+                    KeyBuilder().str(room.room_id).tail(ev.event_id()).build());
+  if (!status->ok()) return 0;
+  room.extremities = {ev.event_id()};
+  room.depth = std::max(room.depth, ev.depth());
+  room.last_pos = pos;
+  *status = put_room(txn, room);
+  return pos;
+}
+
+storage::Status store_redaction(storage::WriteTxn& txn, std::string_view event_id,
+                                const rapidjson::Value& redacted_pdu,
+                                std::string_view redaction_event_id) {
+  auto v = txn.get(Table::kEvents, event_id);
+  if (!v || v->size() < 18) return storage::Status::not_found();
+  auto nul = v->find('\0', 17);
+  std::string version(v->substr(17, nul - 17));
+  std::string updated = encode_event(*storage::decode_u64(v->substr(0, 8)),
+                                     *storage::decode_u64(v->substr(8, 8)),
+                                     static_cast<uint8_t>((*v)[16]) | kFlagRedacted, version,
+                                     json::to_string(redacted_pdu));
+  auto s = txn.put(Table::kEvents, event_id, updated);
+  if (!s.ok()) return s;
+  return txn.put(Table::kRedactions, event_id, redaction_event_id);
+}
+
+}  // namespace haven::rooms

@@ -1,0 +1,91 @@
+// Persistence of rooms: events, the timeline, state groups (state after every event), current
+// state and memberships. Reads take a ReadTxn (any thread); writes take a WriteTxn (writer
+// thread, inside a Store job). Decides nothing: the room core checks events before they get here.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "homeserver/rooms/event.h"
+#include "homeserver/rooms/room_version.h"
+#include "homeserver/rooms/state.h"
+#include "storage/store.h"
+
+namespace haven::rooms {
+
+struct RoomRecord {
+  std::string room_id;
+  std::string version;
+  uint64_t state_group = 0;  // current state
+  std::vector<std::string> extremities;
+  int64_t depth = 0;
+  uint64_t last_pos = 0;  // stream position of the newest event
+};
+
+struct StoredEvent {
+  EventPtr event;
+  uint64_t pos = 0;          // position in the events stream
+  uint64_t state_group = 0;  // state after this event
+  bool redacted = false;     // the stored copy is the redacted form
+};
+
+struct Membership {
+  std::string membership;  // join, invite, leave, ban, knock
+  std::string event_id;
+  uint64_t pos = 0;
+};
+
+// Reads.
+std::optional<RoomRecord> get_room(storage::ReadTxn& txn, std::string_view room_id);
+std::optional<StoredEvent> get_event(storage::ReadTxn& txn, std::string_view event_id);
+std::optional<std::string> redacted_by(storage::ReadTxn& txn, std::string_view event_id);
+EventPtr current_state_event(storage::ReadTxn& txn, std::string_view room_id,
+                             std::string_view type, std::string_view state_key);
+// The full state at a state group.
+StateMap state_at_group(storage::ReadTxn& txn, uint64_t group);
+// Event ids of the state at a state group, without loading the events.
+std::map<StateKey, std::string> state_ids_at_group(storage::ReadTxn& txn, uint64_t group);
+std::optional<Membership> membership(storage::ReadTxn& txn, std::string_view user_id,
+                                     std::string_view room_id);
+std::vector<std::pair<std::string, Membership>> rooms_of_user(storage::ReadTxn& txn,
+                                                              std::string_view user_id);
+// (user_id, membership) of everyone with a membership in the room.
+std::vector<std::pair<std::string, std::string>> members_of_room(storage::ReadTxn& txn,
+                                                                 std::string_view room_id);
+// The newest position of the events stream.
+uint64_t current_events_pos(storage::ReadTxn& txn);
+// Visits the room's events by stream position from `from_pos` (inclusive) in `dir`, until
+// `visit` returns false.
+void scan_timeline(storage::ReadTxn& txn, std::string_view room_id, uint64_t from_pos,
+                   storage::Direction dir,
+                   const std::function<bool(uint64_t pos, std::string_view event_id)>& visit);
+
+// The current state of a room, read through a transaction (the writer's, during sends).
+class CurrentStateView : public StateView {
+ public:
+  CurrentStateView(storage::ReadTxn& txn, std::string room_id)
+      : txn_(txn), room_id_(std::move(room_id)) {}
+  EventPtr get(std::string_view type, std::string_view state_key) const override;
+
+ private:
+  storage::ReadTxn& txn_;
+  std::string room_id_;
+};
+
+// Writes.
+storage::Status put_room(storage::WriteTxn& txn, const RoomRecord& room);
+// Appends an accepted event to its room: assigns the next stream position, records the
+// state after it, updates current state, memberships and the room record (extremities,
+// depth). Returns the stream position.
+uint64_t append_event(storage::WriteTxn& txn, RoomRecord& room, const Event& event,
+                      storage::Status* status);
+// Replaces the stored copy of `event_id` with its redacted form and remembers the redaction.
+storage::Status store_redaction(storage::WriteTxn& txn, std::string_view event_id,
+                                const rapidjson::Value& redacted_pdu,
+                                std::string_view redaction_event_id);
+
+}  // namespace haven::rooms

@@ -1,0 +1,105 @@
+#include "homeserver/rooms/room_service.h"
+
+#include "crypto/random.h"
+#include "homeserver/base/json.h"
+#include "homeserver/base/loop.h"
+#include "homeserver/base/write.h"
+#include "homeserver/rooms/event_store.h"
+#include "homeserver/rooms/power_levels.h"
+#include "homeserver/rooms/redaction.h"
+
+namespace haven::rooms {
+
+namespace {
+
+// A redaction by someone other than the original sender needs the redact power level.
+Status check_redaction_target(storage::WriteTxn& txn, const Event& redaction,
+                              const RoomVersion& version) {
+  auto target_id = redaction.redacts();
+  if (!target_id) return Error::bad_json("Redaction without a target");
+  auto target = get_event(txn, *target_id);
+  if (!target || target->event->room_id() != redaction.room_id()) return {};
+  if (target->event->sender() == redaction.sender()) return {};
+  CurrentStateView state(txn, redaction.room_id());
+  PowerLevels pl = power_levels(state, version);
+  if (pl.user_level(redaction.sender()) < pl.redact()) {
+    return Error::forbidden("You don't have permission to redact other users' events");
+  }
+  return {};
+}
+
+Status apply_redaction(storage::WriteTxn& txn, const Event& redaction,
+                       const RoomVersion& version) {
+  auto target = get_event(txn, *redaction.redacts());
+  if (!target || target->redacted || target->event->room_id() != redaction.room_id()) return {};
+  rapidjson::Document redacted = redact(target->event->json(), version);
+  return check(store_redaction(txn, target->event->event_id(), redacted, redaction.event_id()));
+}
+
+Result<SentEvent> append(storage::WriteTxn& txn, RoomRecord& room, const EventPtr& ev,
+                         const RoomVersion& version) {
+  storage::Status status;
+  uint64_t pos = append_event(txn, room, *ev, &status);
+  HAVEN_TRY(check(status));
+  if (ev->type() == "m.room.redaction") HAVEN_TRY(apply_redaction(txn, *ev, version));
+  return SentEvent{ev, pos};
+}
+
+}  // namespace
+
+Result<SentEvent> send_event(storage::WriteTxn& txn, const LocalServer& server, EventDraft draft) {
+  auto room = get_room(txn, draft.room_id);
+  if (!room) return Error::not_found("Unknown room");
+  const RoomVersion* version = find_room_version(room->version);
+  if (!version) return Error::unknown("Room has an unsupported version");
+  CurrentStateView state(txn, room->room_id);
+  auto ev = build_event(draft, room->extremities, room->depth + 1, state, *version,
+                        server.server_name, *server.key);
+  if (!ev.ok()) return std::move(ev).error();
+  if ((*ev)->type() == "m.room.redaction") {
+    HAVEN_TRY(check_redaction_target(txn, **ev, *version));
+  }
+  return append(txn, *room, *ev, *version);
+}
+
+Result<std::vector<SentEvent>> create_room(storage::WriteTxn& txn, const LocalServer& server,
+                                           const CreateRoomRequest& request,
+                                           const std::string& creator, const RoomVersion& version,
+                                           bool encrypt_by_default) {
+  CreateRoomOptions options;
+  options.encrypt_by_default = encrypt_by_default;
+  options.now_ms = now_ms();
+  if (!version.room_id_from_create_event) {
+    options.room_id = "!" + crypto::random_token(18) + ":" + server.server_name;
+  }
+  std::vector<EventDraft> drafts =
+      plan_create_room(request, creator, version, server.server_name, options);
+  std::vector<SentEvent> sent;
+  RoomRecord room;
+  room.version = version.id;
+  for (size_t i = 0; i < drafts.size(); ++i) {
+    EventDraft& draft = drafts[i];
+    if (i == 0) {
+      StateMap empty;
+      auto create = build_event(draft, {}, 1, empty, version, server.server_name, *server.key);
+      if (!create.ok()) return std::move(create).error();
+      room.room_id = version.room_id_from_create_event ? room_id_from_create_event(**create)
+                                                       : options.room_id;
+      if (get_room(txn, room.room_id)) {
+        return Error::with(400, "M_ROOM_IN_USE", "Room ID already exists");
+      }
+      HAVEN_TRY(check(put_room(txn, room)));
+      auto r = append(txn, room, *create, version);
+      if (!r.ok()) return std::move(r).error();
+      sent.push_back(std::move(r.value()));
+      continue;
+    }
+    draft.room_id = room.room_id;
+    auto r = send_event(txn, server, std::move(draft));
+    if (!r.ok()) return std::move(r).error();
+    sent.push_back(std::move(r.value()));
+  }
+  return sent;
+}
+
+}  // namespace haven::rooms

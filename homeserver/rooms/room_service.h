@@ -1,0 +1,39 @@
+// Local event creation on top of the room core and the event store: build a new event on the
+// room's current state, check it, append it, apply redactions; create whole rooms from the
+// createRoom template. Every function here runs inside a Store job on the writer thread, so
+// all sends to a room are serialised and see each other's state.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "crypto/ed25519.h"
+#include "homeserver/base/result.h"
+#include "homeserver/rooms/create_room.h"
+#include "homeserver/rooms/event.h"
+#include "homeserver/rooms/event_builder.h"
+#include "storage/store.h"
+
+namespace haven::rooms {
+
+struct LocalServer {
+  std::string server_name;
+  const crypto::SigningKey* key = nullptr;
+};
+
+struct SentEvent {
+  EventPtr event;
+  uint64_t pos = 0;
+};
+
+// Builds `draft` on the current state of draft.room_id, checks the auth rules, appends it.
+// M_NOT_FOUND when the room is unknown; M_FORBIDDEN (with the failed rule) when not allowed.
+Result<SentEvent> send_event(storage::WriteTxn& txn, const LocalServer& server, EventDraft draft);
+
+// Creates a room from the createRoom template; the first event's room id is the new room's.
+Result<std::vector<SentEvent>> create_room(storage::WriteTxn& txn, const LocalServer& server,
+                                           const CreateRoomRequest& request,
+                                           const std::string& creator, const RoomVersion& version,
+                                           bool encrypt_by_default);
+
+}  // namespace haven::rooms
