@@ -46,6 +46,9 @@ enum class Table : uint8_t {
   kRelations,          // parent_event_id \0 rel_type \0 u64 stream_pos -> event_id
   kRegistrationTokens, // token -> JSON
   kEventSearch,        // reserved
+  kRoomMembers,        // room_id \0 user_id -> membership
+  kRedactions,         // redacted event_id -> redaction event_id
+  kEventTxnIds,        // event_id -> device_id \0 txn_id (for unsigned.transaction_id)
   kCount
 };
 
@@ -65,7 +68,8 @@ class ReadTxn {
                     const std::function<bool(std::string_view key, std::string_view value)>& visit) = 0;
 };
 
-// A write transaction: reads see the transaction's own writes.
+// A write transaction: reads see the transaction's own writes. Values it returns are valid only
+// until its next put/del or its end (LMDB's rule for write transactions).
 class WriteTxn : public ReadTxn {
  public:
   virtual Status put(Table table, std::string_view key, std::string_view value) = 0;
@@ -79,12 +83,14 @@ class WriteTxn : public ReadTxn {
 class Store {
  public:
   // A job runs on the writer thread inside its own nested transaction: returning non-ok rolls
-  // back that job's writes only; the batch it belongs to still commits.
+  // back that job's writes only; the batch it belongs to still commits. A job may run more than
+  // once (a batch is retried after the map grows), so its only effects must be its writes.
   using Job = std::function<Status(WriteTxn&)>;
   using Done = std::function<void(Status)>;
   using Post = std::function<void(std::function<void()>)>;
 
   virtual ~Store() = default;
+  // nullptr once the store is closed, or if the backend cannot start a read (too many readers).
   virtual std::unique_ptr<ReadTxn> begin_read() = 0;
   // Queues a job. `done` is posted after the batch holding the job is durable on disk (fsync),
   // with the job's status, or the commit's error (e.g. full) if the batch could not commit.

@@ -6,6 +6,10 @@ void register_client_routes(http::Router& r, ServerContext& ctx) {
   register_server_info_routes(r, ctx);
   register_account_routes(r, ctx);
   register_admin_register_routes(r, ctx);
+  register_room_routes(r, ctx);
+  register_event_routes(r, ctx);
+  register_alias_routes(r, ctx);
+  register_sync_routes(r, ctx);
 }
 
 }  // namespace haven::client

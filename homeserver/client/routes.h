@@ -11,6 +11,7 @@ void register_account_routes(http::Router& r, ServerContext& ctx);         // ac
 void register_admin_register_routes(http::Router& r, ServerContext& ctx);  // admin_register.cpp
 void register_room_routes(http::Router& r, ServerContext& ctx);        // rooms.cpp (create, join..)
 void register_event_routes(http::Router& r, ServerContext& ctx);       // events.cpp (send, state..)
+void register_alias_routes(http::Router& r, ServerContext& ctx);        // directory.cpp
 void register_sync_routes(http::Router& r, ServerContext& ctx);        // sync.cpp
 void register_account_data_routes(http::Router& r, ServerContext& ctx);  // account_data.cpp
 void register_filter_routes(http::Router& r, ServerContext& ctx);        // filters.cpp

@@ -118,7 +118,39 @@ storage::Status record_membership(storage::WriteTxn& txn, const Event& ev, uint6
   return txn.put(Table::kRoomMembers, member_key(ev.room_id(), target), m);
 }
 
+// Remembers "this event relates to that one" for /relations and bundled aggregations.
+storage::Status index_relation(storage::WriteTxn& txn, const Event& ev, uint64_t pos) {
+  const auto& content = ev.content();
+  if (!content.IsObject()) return storage::Status::ok_status();
+  auto rel = content.FindMember("m.relates_to");
+  if (rel == content.MemberEnd() || !rel->value.IsObject()) return storage::Status::ok_status();
+  std::string type = json::get_string(rel->value, "rel_type");
+  std::string parent = json::get_string(rel->value, "event_id");
+  if (type.empty() || parent.empty() || type.size() > 255 || parent.size() > 255) {
+    return storage::Status::ok_status();
+  }
+  return txn.put(Table::kRelations, KeyBuilder().str(parent).str(type).u64(pos).build(),
+                 ev.event_id());
+}
+
 }  // namespace
+
+void scan_relations(storage::ReadTxn& txn, std::string_view parent_id, std::string_view rel_type,
+                    uint64_t from_pos, storage::Direction dir,
+                    const std::function<bool(uint64_t, std::string_view, std::string_view)>& visit) {
+  std::string prefix = KeyBuilder().str(parent_id).take();
+  if (!rel_type.empty()) prefix = KeyBuilder().str(parent_id).str(rel_type).take();
+  std::string from;
+  if (!rel_type.empty() && from_pos) from = prefix + storage::encode_u64(from_pos);
+  txn.scan(Table::kRelations, prefix, from, dir, [&](std::string_view key, std::string_view id) {
+    KeyReader r(key);
+    r.str();
+    auto type = r.str();
+    auto pos = r.u64();
+    if (!type || !pos) return true;
+    return visit(*pos, *type, id);
+  });
+}
 
 std::optional<RoomRecord> get_room(storage::ReadTxn& txn, std::string_view room_id) {
   auto v = txn.get(Table::kRooms, room_id);
@@ -277,6 +309,8 @@ uint64_t append_event(storage::WriteTxn& txn, RoomRecord& room, const Event& ev,
   if (!status->ok()) return 0;
   *status = txn.put(Table::kStreamEvents, storage::encode_u64(pos),
                     KeyBuilder().str(room.room_id).tail(ev.event_id()).build());
+  if (!status->ok()) return 0;
+  *status = index_relation(txn, ev, pos);
   if (!status->ok()) return 0;
   room.extremities = {ev.event_id()};
   room.depth = std::max(room.depth, ev.depth());

@@ -64,6 +64,14 @@ void scan_timeline(storage::ReadTxn& txn, std::string_view room_id, uint64_t fro
                    storage::Direction dir,
                    const std::function<bool(uint64_t pos, std::string_view event_id)>& visit);
 
+// Visits events relating to `parent_id` (of `rel_type`, or any type when empty) by stream
+// position, from `from_pos` (0 = the start in `dir`; only with a rel_type), until `visit`
+// returns false. visit(pos, rel_type, event_id).
+void scan_relations(
+    storage::ReadTxn& txn, std::string_view parent_id, std::string_view rel_type,
+    uint64_t from_pos, storage::Direction dir,
+    const std::function<bool(uint64_t pos, std::string_view rel_type, std::string_view id)>& visit);
+
 // The current state of a room, read through a transaction (the writer's, during sends).
 class CurrentStateView : public StateView {
  public:

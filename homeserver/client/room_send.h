@@ -1,0 +1,38 @@
+// Sending local events from client handlers: runs rooms::send_event on the storage writer,
+// records the client's transaction id, wakes the room's syncing members once durable.
+// Loop thread only.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "homeserver/client/common.h"
+#include "homeserver/rooms/event_builder.h"
+#include "homeserver/rooms/room_service.h"
+
+namespace haven::client {
+
+struct TxnRef {
+  std::string user_id;
+  std::string device_id;
+  std::string txn_id;
+};
+
+rooms::EventDraft make_draft(std::string room_id, std::string sender, std::string type,
+                             std::optional<std::string> state_key, json::Document content);
+rooms::EventDraft clone_draft(const rooms::EventDraft& draft);
+
+// Sends `draft`; with `txn`, a repeated transaction id answers with the first event instead.
+// `done` gets the event id (or the error) on the loop thread.
+void send_event(ServerContext& ctx, rooms::EventDraft draft, std::optional<TxnRef> txn,
+                std::function<void(Result<std::string>)> done);
+
+// Wakes everyone concerned by a persisted event (members; the target of a membership change).
+void notify_sent(ServerContext& ctx, const rooms::Event& event);
+
+// Answers {"event_id": ...} or the error.
+void reply_event_id(const http::ExchangePtr& ex, const Result<std::string>& r);
+
+}  // namespace haven::client

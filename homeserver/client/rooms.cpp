@@ -1,0 +1,315 @@
+// Client-Server API: creating rooms, membership (join, invite, leave, kick, ban, unban,
+// forget), aliases, joined rooms and member lists.
+#include <limits>
+
+#include "homeserver/accounts/account_store.h"
+#include "homeserver/base/write.h"
+#include "homeserver/client/event_format.h"
+#include "homeserver/client/room_send.h"
+#include "homeserver/client/routes.h"
+#include "homeserver/rooms/create_room.h"
+#include "homeserver/rooms/event_store.h"
+#include "homeserver/rooms/ids.h"
+#include "homeserver/rooms/room_access.h"
+#include "homeserver/sync/notifier.h"
+#include "storage/keys.h"
+
+namespace haven::client {
+
+namespace {
+
+using storage::KeyBuilder;
+using storage::Table;
+
+Status check_room_id(const std::string& room_id) {
+  if (!rooms::is_valid_room_id(room_id)) return Error::invalid_param("Invalid room id");
+  return {};
+}
+
+// The room an id-or-alias names: aliases resolve through the local directory.
+Result<std::string> resolve_room(ServerContext& ctx, const std::string& id_or_alias) {
+  if (!id_or_alias.empty() && id_or_alias[0] == '#') {
+    if (!rooms::is_valid_room_alias(id_or_alias)) return Error::invalid_param("Invalid alias");
+    auto txn = ctx.store->begin_read();
+    auto v = txn->get(Table::kRoomAliases, id_or_alias);
+    if (!v) return Error::not_found("Room alias not found");
+    return json::get_string(json::parse_trusted(*v), "room_id");
+  }
+  HAVEN_TRY(check_room_id(id_or_alias));
+  return id_or_alias;
+}
+
+// A membership event's content for `target`, with their profile for joins and invites.
+json::Document member_content(ServerContext& ctx, const std::string& membership,
+                              const std::string& target, const json::Value& body) {
+  auto content = json::object();
+  auto& a = content.GetAllocator();
+  json::set(content, "membership", membership, a);
+  if (auto reason = json::get_string(body, "reason"); !reason.empty()) {
+    json::set(content, "reason", reason, a);
+  }
+  if (membership == "join" || membership == "invite") {
+    auto txn = ctx.store->begin_read();
+    if (auto u = accounts::get_user(*txn, target); u) {
+      if (!u->displayname.empty()) json::set(content, "displayname", u->displayname, a);
+      if (!u->avatar_url.empty()) json::set(content, "avatar_url", u->avatar_url, a);
+    }
+  }
+  return content;
+}
+
+void send_membership(ServerContext& ctx, const http::ExchangePtr& ex, const Requester& who,
+                     const std::string& room_id, const std::string& target,
+                     const std::string& membership, const json::Value& body,
+                     std::function<void()> on_ok) {
+  if (auto s = check_room_id(room_id); !s.ok()) return ex->reply_error(s.error());
+  if (!rooms::is_valid_user_id(target)) return ex->reply_error(Error::invalid_param("Invalid user id"));
+  {
+    auto txn = ctx.store->begin_read();
+    if (!rooms::get_room(*txn, room_id)) {
+      return ex->reply_error(membership == "join"
+                                 ? Error::not_found("No known servers to join this room through")
+                                 : Error::forbidden("You aren't a member of this room"));
+    }
+  }
+  auto draft = make_draft(room_id, who.user_id, "m.room.member", target,
+                          member_content(ctx, membership, target, body));
+  send_event(ctx, std::move(draft), std::nullopt,
+             [ex, on_ok = std::move(on_ok)](Result<std::string> r) {
+               if (!r.ok()) return ex->reply_error(r.error());
+               on_ok();
+             });
+}
+
+// POST /_matrix/client/v3/createRoom
+void create_room(ServerContext& ctx, const http::ExchangePtr& ex, const Requester& who) {
+  auto body = parse_body(ctx, *ex);
+  if (!body.ok()) return ex->reply_error(body.error());
+  auto request = rooms::parse_create_room_request(*body);
+  if (!request.ok()) return ex->reply_error(request.error());
+  std::string version_id = request->room_version.empty() ? ctx.config.default_room_version
+                                                         : request->room_version;
+  const rooms::RoomVersion* version = rooms::find_room_version(version_id);
+  if (!version) {
+    return ex->reply_error(Error::with(400, "M_UNSUPPORTED_ROOM_VERSION",
+                                       "This server does not support that room version"));
+  }
+  std::string alias;
+  if (!request->room_alias_name.empty()) {
+    alias = "#" + request->room_alias_name + ":" + ctx.server_name;
+    if (!rooms::is_valid_room_alias(alias)) {
+      return ex->reply_error(Error::invalid_param("Invalid room_alias_name"));
+    }
+    request->room_alias_name = alias.substr(1, alias.find(':') - 1);
+  }
+  auto req = std::make_shared<rooms::CreateRoomRequest>(std::move(request.value()));
+  auto sent = std::make_shared<std::vector<rooms::EventPtr>>();
+  rooms::LocalServer server{ctx.server_name, ctx.signing_key};
+  bool encrypt = ctx.config.encryption_enabled_by_default;
+  write<std::string>(
+      *ctx.store,
+      [req, server, who, version, alias, encrypt, sent](storage::WriteTxn& txn) -> Result<std::string> {
+        if (!alias.empty() && txn.get(Table::kRoomAliases, alias)) {
+          return Error::with(400, "M_ROOM_IN_USE", "Room alias already taken");
+        }
+        auto events = rooms::create_room(txn, server, *req, who.user_id, *version, encrypt);
+        if (!events.ok()) return std::move(events).error();
+        std::string room_id = events->front().event->room_id();
+        if (!alias.empty()) {
+          auto rec = json::object();
+          json::set(rec, "room_id", room_id, rec.GetAllocator());
+          json::set(rec, "creator", who.user_id, rec.GetAllocator());
+          HAVEN_TRY(check(txn.put(Table::kRoomAliases, alias, json::to_string(rec))));
+          HAVEN_TRY(check(txn.put(Table::kRoomAliasesByRoom,
+                                  KeyBuilder().str(room_id).tail(alias).build(), "")));
+        }
+        sent->clear();
+        for (auto& e : *events) sent->push_back(e.event);
+        return room_id;
+      },
+      [&ctx, ex, sent](Result<std::string> r) {
+        if (!r.ok()) return ex->reply_error(r.error());
+        for (auto& e : *sent) {
+          if (e->type() == "m.room.member") notify_sent(ctx, *e);
+        }
+        auto d = json::object();
+        json::set(d, "room_id", *r, d.GetAllocator());
+        ex->reply_json(200, d);
+      });
+}
+
+void reply_room_id(const http::ExchangePtr& ex, const std::string& room_id) {
+  auto d = json::object();
+  json::set(d, "room_id", room_id, d.GetAllocator());
+  ex->reply_json(200, d);
+}
+
+// POST /_matrix/client/v3/join/{roomIdOrAlias} and /rooms/{roomId}/join
+void join(ServerContext& ctx, const http::ExchangePtr& ex, const Requester& who) {
+  auto body = parse_body(ctx, *ex);
+  if (!body.ok()) return ex->reply_error(body.error());
+  auto room_id = resolve_room(ctx, ex->params[0]);
+  if (!room_id.ok()) return ex->reply_error(room_id.error());
+  send_membership(ctx, ex, who, *room_id, who.user_id, "join", *body,
+                  [ex, id = *room_id] { reply_room_id(ex, id); });
+}
+
+// POST /rooms/{roomId}/{invite,kick,ban,unban}: a membership change of another user.
+void change_member(ServerContext& ctx, const http::ExchangePtr& ex, const Requester& who,
+                   const std::string& membership) {
+  auto body = parse_body(ctx, *ex);
+  if (!body.ok()) return ex->reply_error(body.error());
+  auto target = json::required_string(*body, "user_id");
+  if (!target.ok()) return ex->reply_error(target.error());
+  auto reason = json::optional_string(*body, "reason");
+  if (!reason.ok()) return ex->reply_error(reason.error());
+  const std::string& room_id = ex->params[0];
+  if (membership == "unban" || membership == "kick") {
+    auto txn = ctx.store->begin_read();
+    auto m = rooms::membership(*txn, *target, room_id);
+    std::string current = m ? m->membership : "leave";
+    if (membership == "unban" && current != "ban") {
+      return ex->reply_error(Error::forbidden("The user is not banned"));
+    }
+    if (membership == "kick" && current != "join" && current != "invite" && current != "knock") {
+      return ex->reply_error(Error::forbidden("The user is not in the room"));
+    }
+  }
+  std::string new_membership = membership == "invite" ? "invite"
+                               : membership == "ban"  ? "ban"
+                                                      : "leave";
+  if (membership == "invite") {
+    auto txn = ctx.store->begin_read();
+    auto m = rooms::membership(*txn, *target, room_id);
+    if (m && m->membership == "join") {
+      return ex->reply_error(Error::forbidden("The user is already in the room"));
+    }
+  }
+  send_membership(ctx, ex, who, room_id, *target, new_membership, *body,
+                  [ex] { ex->reply_json(200, "{}"); });
+}
+
+// POST /rooms/{roomId}/leave
+void leave(ServerContext& ctx, const http::ExchangePtr& ex, const Requester& who) {
+  auto body = parse_body(ctx, *ex);
+  if (!body.ok()) return ex->reply_error(body.error());
+  const std::string& room_id = ex->params[0];
+  {
+    auto txn = ctx.store->begin_read();
+    auto m = rooms::membership(*txn, who.user_id, room_id);
+    if (!m || m->membership == "leave") {
+      return ex->reply_error(Error::forbidden("You aren't a member of this room"));
+    }
+  }
+  send_membership(ctx, ex, who, room_id, who.user_id, "leave", *body,
+                  [ex] { ex->reply_json(200, "{}"); });
+}
+
+// POST /rooms/{roomId}/forget
+void forget(ServerContext& ctx, const http::ExchangePtr& ex, const Requester& who) {
+  std::string room_id = ex->params[0];
+  write<bool>(
+      *ctx.store,
+      [who, room_id](storage::WriteTxn& txn) -> Result<bool> {
+        auto m = rooms::membership(txn, who.user_id, room_id);
+        if (!m) return true;
+        if (m->membership != "leave" && m->membership != "ban") {
+          return Error::with(400, "M_UNKNOWN", "You must leave the room before forgetting it");
+        }
+        HAVEN_TRY(check(
+            txn.del(Table::kMembershipsByUser, KeyBuilder().str(who.user_id).tail(room_id).build())));
+        return true;
+      },
+      [ex](Result<bool> r) {
+        if (!r.ok()) return ex->reply_error(r.error());
+        ex->reply_json(200, "{}");
+      });
+}
+
+// GET /_matrix/client/v3/joined_rooms
+void joined_rooms(ServerContext& ctx, const http::ExchangePtr& ex, const Requester& who) {
+  auto d = json::object();
+  auto& a = d.GetAllocator();
+  json::Value list(rapidjson::kArrayType);
+  auto txn = ctx.store->begin_read();
+  for (auto& [room_id, m] : rooms::rooms_of_user(*txn, who.user_id)) {
+    if (m.membership == "join") list.PushBack(json::str(room_id, a), a);
+  }
+  json::set(d, "joined_rooms", std::move(list), a);
+  ex->reply_json(200, d);
+}
+
+// GET /rooms/{roomId}/members
+void members(ServerContext& ctx, const http::ExchangePtr& ex, const Requester& who) {
+  const std::string& room_id = ex->params[0];
+  auto txn = ctx.store->begin_read();
+  auto access = rooms::room_access(*txn, who.user_id, room_id);
+  if (!access.ok()) return ex->reply_error(access.error());
+  uint64_t group = access->state_group;
+  if (auto at = ex->query("at"); at) {
+    auto pos = parse_pagination_position(*at);
+    if (!pos) return ex->reply_error(Error::invalid_param("Invalid 'at' token"));
+    group = state_group_at_position(*txn, room_id, std::min(*pos, access->until_pos), group);
+  }
+  auto only = ex->query("membership");
+  auto not_m = ex->query("not_membership");
+  auto d = json::object();
+  auto& a = d.GetAllocator();
+  json::Value chunk(rapidjson::kArrayType);
+  for (auto& [key, id] : rooms::state_ids_at_group(*txn, group)) {
+    if (key.first != "m.room.member") continue;
+    auto ev = rooms::get_event(*txn, id);
+    if (!ev) continue;
+    std::string m = ev->event->membership();
+    if ((only && m != *only) || (not_m && m == *not_m)) continue;
+    chunk.PushBack(format_event(*txn, *ev, who, a, EventFormat::kClient), a);
+  }
+  json::set(d, "chunk", std::move(chunk), a);
+  ex->reply_json(200, d);
+}
+
+// GET /rooms/{roomId}/joined_members
+void joined_members(ServerContext& ctx, const http::ExchangePtr& ex, const Requester& who) {
+  const std::string& room_id = ex->params[0];
+  auto txn = ctx.store->begin_read();
+  auto access = rooms::room_access(*txn, who.user_id, room_id);
+  if (!access.ok()) return ex->reply_error(access.error());
+  auto d = json::object();
+  auto& a = d.GetAllocator();
+  json::Value joined(rapidjson::kObjectType);
+  for (auto& [key, id] : rooms::state_ids_at_group(*txn, access->state_group)) {
+    if (key.first != "m.room.member") continue;
+    auto ev = rooms::get_event(*txn, id);
+    if (!ev || ev->event->membership() != "join") continue;
+    json::Value profile(rapidjson::kObjectType);
+    const auto& c = ev->event->content();
+    if (auto n = json::get_string(c, "displayname"); !n.empty()) json::set(profile, "display_name", n, a);
+    if (auto u = json::get_string(c, "avatar_url"); !u.empty()) json::set(profile, "avatar_url", u, a);
+    json::set(joined, key.second, std::move(profile), a);
+  }
+  json::set(d, "joined", std::move(joined), a);
+  ex->reply_json(200, d);
+}
+
+}  // namespace
+
+void register_room_routes(http::Router& r, ServerContext& ctx) {
+  auto authed = [&](const char* method, const std::string& path, AuthedHandler h) {
+    add_authed(r, ctx, method, v3(path), std::move(h));
+  };
+  authed("POST", "/createRoom", [&ctx](auto& ex, auto& who) { create_room(ctx, ex, who); });
+  authed("POST", "/join/{roomIdOrAlias}", [&ctx](auto& ex, auto& who) { join(ctx, ex, who); });
+  authed("POST", "/rooms/{roomId}/join", [&ctx](auto& ex, auto& who) { join(ctx, ex, who); });
+  for (const char* op : {"invite", "kick", "ban", "unban"}) {
+    authed("POST", std::string("/rooms/{roomId}/") + op,
+           [&ctx, op](auto& ex, auto& who) { change_member(ctx, ex, who, op); });
+  }
+  authed("POST", "/rooms/{roomId}/leave", [&ctx](auto& ex, auto& who) { leave(ctx, ex, who); });
+  authed("POST", "/rooms/{roomId}/forget", [&ctx](auto& ex, auto& who) { forget(ctx, ex, who); });
+  authed("GET", "/joined_rooms", [&ctx](auto& ex, auto& who) { joined_rooms(ctx, ex, who); });
+  authed("GET", "/rooms/{roomId}/members", [&ctx](auto& ex, auto& who) { members(ctx, ex, who); });
+  authed("GET", "/rooms/{roomId}/joined_members",
+         [&ctx](auto& ex, auto& who) { joined_members(ctx, ex, who); });
+}
+
+}  // namespace haven::client

@@ -1,0 +1,321 @@
+#include "homeserver/client/sync_builder.h"
+
+#include <limits>
+#include <set>
+
+#include "homeserver/client/event_format.h"
+#include "homeserver/push/push_rules.h"
+#include "homeserver/rooms/event_store.h"
+#include "homeserver/rooms/room_access.h"
+#include "homeserver/sync/streams.h"
+
+namespace haven::client {
+
+namespace {
+
+using storage::Direction;
+constexpr int64_t kDefaultTimelineLimit = 10;
+constexpr int64_t kMaxTimelineLimit = 100;
+
+struct Builder {
+  ServerContext& ctx;
+  storage::ReadTxn& txn;
+  const Requester& who;
+  const SyncRequest& req;
+  SyncToken now;
+  json::Alloc& a;
+  bool empty = true;
+
+  uint64_t since_events() const { return req.since ? req.since->events : 0; }
+
+  int64_t timeline_limit() const {
+    auto l = req.filter.room.timeline.limit;
+    return l ? std::clamp<int64_t>(*l, 0, kMaxTimelineLimit) : kDefaultTimelineLimit;
+  }
+
+  json::Value events_array(const std::vector<rooms::StoredEvent>& events) {
+    json::Value arr(rapidjson::kArrayType);
+    for (auto& ev : events) arr.PushBack(format_event(txn, ev, who, a, EventFormat::kSync), a);
+    return arr;
+  }
+
+  // Newest visible events after `after_pos` up to `until_pos`, oldest first.
+  struct Timeline {
+    std::vector<rooms::StoredEvent> events;
+    bool limited = false;
+    uint64_t first_pos = 0;
+  };
+  Timeline timeline(const std::string& room_id, const rooms::RoomAccess& access,
+                    uint64_t after_pos, uint64_t until_pos) {
+    Timeline t;
+    int64_t limit = timeline_limit();
+    rooms::scan_timeline(txn, room_id, until_pos, Direction::kBackward,
+                         [&](uint64_t pos, std::string_view id) {
+                           if (pos <= after_pos) return false;
+                           auto ev = rooms::get_event(txn, std::string(id));
+                           if (!ev || !rooms::may_see_event(txn, who.user_id, *ev, access)) {
+                             return true;
+                           }
+                           if (!sync::matches(req.filter.room.timeline, ev->event->type(),
+                                              ev->event->sender())) {
+                             return true;
+                           }
+                           if (static_cast<int64_t>(t.events.size()) >= limit) {
+                             t.limited = true;
+                             return false;
+                           }
+                           t.events.push_back(std::move(*ev));
+                           return true;
+                         });
+    std::reverse(t.events.begin(), t.events.end());
+    t.first_pos = t.events.empty() ? until_pos + 1 : t.events.front().pos;
+    return t;
+  }
+
+  // State events to send with a timeline: the state just before it, or only what changed
+  // since `since_pos` for a room the client already knows.
+  json::Value state_for(const std::string& room_id, const Timeline& t, uint64_t fallback_group,
+                        std::optional<uint64_t> since_pos) {
+    uint64_t group = t.first_pos > 1
+                         ? state_group_at_position(txn, room_id, t.first_pos - 1, 0)
+                         : 0;
+    if (group == 0 && t.events.empty()) group = fallback_group;
+    auto ids = rooms::state_ids_at_group(txn, group);
+    std::map<rooms::StateKey, std::string> known;
+    if (since_pos) known = rooms::state_ids_at_group(txn, state_group_at_position(txn, room_id, *since_pos, 0));
+    std::set<std::string> in_timeline;
+    std::set<std::string> senders;
+    for (auto& e : t.events) {
+      in_timeline.insert(e.event->event_id());
+      senders.insert(e.event->sender());
+    }
+    senders.insert(who.user_id);
+    bool lazy = req.filter.room.state.lazy_load_members;
+    json::Value arr(rapidjson::kArrayType);
+    for (auto& [key, id] : ids) {
+      if (in_timeline.count(id)) continue;
+      if (auto k = known.find(key); k != known.end() && k->second == id) continue;
+      if (lazy && key.first == "m.room.member" && !senders.count(key.second)) continue;
+      if (!sync::matches(req.filter.room.state, key.first, "")) continue;
+      if (auto ev = rooms::get_event(txn, id); ev) {
+        arr.PushBack(format_event(txn, *ev, who, a, EventFormat::kSync), a);
+      }
+    }
+    return arr;
+  }
+
+  json::Value summary(const std::string& room_id) {
+    json::Value s(rapidjson::kObjectType);
+    int64_t joined = 0, invited = 0;
+    json::Value heroes(rapidjson::kArrayType);
+    for (auto& [user, m] : rooms::members_of_room(txn, room_id)) {
+      if (m == "join") ++joined;
+      if (m == "invite") ++invited;
+      if ((m == "join" || m == "invite") && user != who.user_id && heroes.Size() < 5) {
+        heroes.PushBack(json::str(user, a), a);
+      }
+    }
+    json::set(s, "m.heroes", std::move(heroes), a);
+    json::set(s, "m.joined_member_count", joined, a);
+    json::set(s, "m.invited_member_count", invited, a);
+    return s;
+  }
+
+  json::Value ephemeral(const std::string& room_id, bool initial) {
+    json::Value arr(rapidjson::kArrayType);
+    if (ctx.typing) {
+      if (auto t = ctx.typing->typing_since(room_id, initial ? 0 : req.since->typing); t) {
+        json::Value v;
+        v.CopyFrom(*t, a);
+        arr.PushBack(std::move(v), a);
+      }
+    }
+    if (auto r = streams::receipts_since(txn, room_id, initial ? 0 : req.since->receipts,
+                                         who.user_id);
+        r) {
+      json::Value v;
+      v.CopyFrom(*r, a);
+      arr.PushBack(std::move(v), a);
+    }
+    return arr;
+  }
+
+  json::Value unread(const std::string& room_id) {
+    uint64_t read_pos = 0;
+    if (auto id = streams::own_read_receipt(txn, room_id, who.user_id); id) {
+      if (auto ev = rooms::get_event(txn, *id); ev) read_pos = ev->pos;
+    }
+    auto counts = push::unread_counts(txn, room_id, who.user_id, read_pos);
+    json::Value u(rapidjson::kObjectType);
+    json::set(u, "notification_count", counts.notification_count, a);
+    json::set(u, "highlight_count", counts.highlight_count, a);
+    return u;
+  }
+
+  json::Value account_data_events(std::vector<streams::Document>* events) {
+    json::Value arr(rapidjson::kArrayType);
+    if (!events) return arr;
+    for (auto& e : *events) {
+      json::Value v;
+      v.CopyFrom(e, a);
+      arr.PushBack(std::move(v), a);
+    }
+    return arr;
+  }
+};
+
+// Stripped state for an invite: what a client shows before joining, plus the invite itself.
+json::Value invite_state_events(storage::ReadTxn& txn, const std::string& room_id,
+                                const std::optional<rooms::StoredEvent>& invite, json::Alloc& a) {
+  json::Value arr(rapidjson::kArrayType);
+  auto strip = [&](const rooms::Event& ev) {
+    json::Value s(rapidjson::kObjectType);
+    json::set(s, "type", ev.type(), a);
+    json::set(s, "state_key", ev.state_key().value_or(""), a);
+    json::set(s, "sender", ev.sender(), a);
+    json::Value content;
+    content.CopyFrom(ev.content(), a);
+    json::set(s, "content", std::move(content), a);
+    arr.PushBack(std::move(s), a);
+  };
+  for (const char* type : {"m.room.create", "m.room.join_rules", "m.room.name", "m.room.avatar",
+                           "m.room.canonical_alias", "m.room.encryption", "m.room.topic"}) {
+    if (auto ev = rooms::current_state_event(txn, room_id, type, ""); ev) strip(*ev);
+  }
+  if (invite) {
+    if (auto inviter = rooms::current_state_event(txn, room_id, "m.room.member",
+                                                  invite->event->sender());
+        inviter) {
+      strip(*inviter);
+    }
+    strip(*invite->event);
+  }
+  return arr;
+}
+
+}  // namespace
+
+SyncResult build_sync(ServerContext& ctx, storage::ReadTxn& txn, const Requester& who,
+                      const SyncRequest& request) {
+  SyncResult result;
+  result.body.SetObject();
+  auto& a = result.body.GetAllocator();
+  SyncToken now;
+  now.events = rooms::current_events_pos(txn);
+  now.account_data = streams::account_data_pos(txn);
+  now.receipts = streams::receipts_pos(txn);
+  now.typing = ctx.typing ? ctx.typing->pos() : 0;
+  now.presence = streams::presence_pos(txn);
+  if (request.since) {
+    now.to_device = request.since->to_device;
+    now.device_lists = request.since->device_lists;
+  }
+  Builder b{ctx, txn, who, request, now, a};
+  bool initial = !request.since;
+  uint64_t since_events = b.since_events();
+  auto account_data = streams::account_data_since(
+      txn, who.user_id, initial || request.full_state ? 0 : request.since->account_data);
+
+  json::Value join(rapidjson::kObjectType), invite(rapidjson::kObjectType),
+      leave(rapidjson::kObjectType);
+  for (auto& [room_id, m] : rooms::rooms_of_user(txn, who.user_id)) {
+    if (!sync::room_allowed(request.filter.room, room_id)) continue;
+    bool changed = initial || m.pos > since_events;
+    auto room_ad = account_data.rooms.find(room_id);
+    auto* room_ad_events = room_ad == account_data.rooms.end() ? nullptr : &room_ad->second;
+    if (m.membership == "invite") {
+      if (!changed && !request.full_state) continue;
+      auto inv = rooms::get_event(txn, m.event_id);
+      json::Value room(rapidjson::kObjectType), state(rapidjson::kObjectType);
+      json::Value events = invite_state_events(txn, room_id, inv, a);
+      json::set(state, "events", std::move(events), a);
+      json::set(room, "invite_state", std::move(state), a);
+      json::set(invite, room_id, std::move(room), a);
+      continue;
+    }
+    auto access = rooms::room_access(txn, who.user_id, room_id);
+    if (!access.ok()) continue;
+    if (m.membership == "join") {
+      bool fresh = changed || request.full_state;
+      uint64_t after = fresh ? 0 : since_events;
+      auto t = b.timeline(room_id, *access, after, now.events);
+      json::Value eph = b.ephemeral(room_id, initial || fresh);
+      json::Value rad = b.account_data_events(room_ad_events);
+      if (!fresh && t.events.empty() && eph.Empty() && rad.Empty()) continue;
+      std::optional<uint64_t> known;
+      if (!fresh && t.limited) known = since_events;
+      json::Value room(rapidjson::kObjectType);
+      json::Value state(rapidjson::kObjectType), timeline(rapidjson::kObjectType);
+      json::Value state_events =
+          fresh || t.limited ? b.state_for(room_id, t, access->state_group, known)
+                             : json::Value(rapidjson::kArrayType);
+      json::set(state, "events", std::move(state_events), a);
+      json::set(timeline, "events", b.events_array(t.events), a);
+      json::set(timeline, "limited", t.limited, a);
+      json::set(timeline, "prev_batch", topological_token(t.first_pos > 0 ? t.first_pos - 1 : 0), a);
+      json::Value eph_obj(rapidjson::kObjectType), ad_obj(rapidjson::kObjectType);
+      json::set(eph_obj, "events", std::move(eph), a);
+      json::set(ad_obj, "events", std::move(rad), a);
+      json::set(room, "state", std::move(state), a);
+      json::set(room, "timeline", std::move(timeline), a);
+      json::set(room, "ephemeral", std::move(eph_obj), a);
+      json::set(room, "account_data", std::move(ad_obj), a);
+      json::set(room, "unread_notifications", b.unread(room_id), a);
+      json::set(room, "summary", b.summary(room_id), a);
+      json::set(join, room_id, std::move(room), a);
+      continue;
+    }
+    // leave or ban: once, when it happens (or on an initial sync that asks for left rooms).
+    if (initial ? !request.filter.room.include_leave : !changed) continue;
+    auto t = b.timeline(room_id, *access, initial ? 0 : since_events, access->until_pos);
+    json::Value room(rapidjson::kObjectType), state(rapidjson::kObjectType),
+        timeline(rapidjson::kObjectType), ad_obj(rapidjson::kObjectType);
+    json::set(state, "events", b.state_for(room_id, t, access->state_group, std::nullopt), a);
+    json::set(timeline, "events", b.events_array(t.events), a);
+    json::set(timeline, "limited", t.limited, a);
+    json::set(timeline, "prev_batch", topological_token(t.first_pos > 0 ? t.first_pos - 1 : 0), a);
+    json::set(ad_obj, "events", b.account_data_events(room_ad_events), a);
+    json::set(room, "state", std::move(state), a);
+    json::set(room, "timeline", std::move(timeline), a);
+    json::set(room, "account_data", std::move(ad_obj), a);
+    json::set(leave, room_id, std::move(room), a);
+  }
+
+  bool rooms_empty = join.ObjectEmpty() && invite.ObjectEmpty() && leave.ObjectEmpty();
+  json::Value rooms_obj(rapidjson::kObjectType);
+  json::set(rooms_obj, "join", std::move(join), a);
+  json::set(rooms_obj, "invite", std::move(invite), a);
+  json::set(rooms_obj, "leave", std::move(leave), a);
+  json::set(rooms_obj, "knock", json::Value(rapidjson::kObjectType), a);
+
+  json::Value global_ad = b.account_data_events(&account_data.global);
+  if (initial) {
+    auto rules = push::push_rules_account_data(txn, who.user_id);
+    json::Value v;
+    v.CopyFrom(rules, a);
+    global_ad.PushBack(std::move(v), a);
+  }
+  std::set<std::string> visible = rooms::users_sharing_rooms(txn, who.user_id);
+  auto presence = streams::presence_since(txn, initial ? 0 : request.since->presence, visible, now_ms());
+  json::Value presence_events = b.account_data_events(&presence);
+
+  result.empty = rooms_empty && global_ad.Empty() && presence_events.Empty();
+  json::set(result.body, "next_batch", now.to_string(), a);
+  json::set(result.body, "rooms", std::move(rooms_obj), a);
+  json::Value ad_obj(rapidjson::kObjectType), pr_obj(rapidjson::kObjectType),
+      td_obj(rapidjson::kObjectType), dl_obj(rapidjson::kObjectType);
+  json::set(ad_obj, "events", std::move(global_ad), a);
+  json::set(pr_obj, "events", std::move(presence_events), a);
+  json::set(td_obj, "events", json::Value(rapidjson::kArrayType), a);
+  json::set(dl_obj, "changed", json::Value(rapidjson::kArrayType), a);
+  json::set(dl_obj, "left", json::Value(rapidjson::kArrayType), a);
+  json::set(result.body, "account_data", std::move(ad_obj), a);
+  json::set(result.body, "presence", std::move(pr_obj), a);
+  json::set(result.body, "to_device", std::move(td_obj), a);
+  json::set(result.body, "device_lists", std::move(dl_obj), a);
+  json::set(result.body, "device_one_time_keys_count", json::Value(rapidjson::kObjectType), a);
+  result.next = now;
+  return result;
+}
+
+}  // namespace haven::client
