@@ -13,11 +13,15 @@ namespace haven::conf {
 struct Listener {
   std::string bind_address = "127.0.0.1";
   int port = 0;  // 0 = disabled
+
+  friend bool operator==(const Listener&, const Listener&) = default;
 };
 
 struct RateLimit {
   double per_second = 0;  // 0 = unlimited
   int burst = 0;
+
+  friend bool operator==(const RateLimit&, const RateLimit&) = default;
 };
 
 struct Config {
@@ -34,14 +38,14 @@ struct Config {
   std::string tls_private_key_path;
 
   // Storage
-  uint64_t lmdb_map_size_mb = 1024;       // initial map size; grown automatically
+  uint64_t lmdb_map_size_mb = 1024;  // initial map size; grown automatically
   uint64_t lmdb_max_map_size_mb = 1048576;
 
   // Registration and login
   bool enable_registration = false;
   std::string registration_shared_secret;
   bool registration_requires_token = false;
-  int access_token_lifetime_ms = 0;  // 0 = tokens do not expire
+  int64_t access_token_lifetime_ms = 0;  // 0 = tokens do not expire
 
   // Rooms
   std::string default_room_version = "12";
@@ -63,6 +67,8 @@ struct Config {
   std::string signing_key_file() const {
     return signing_key_path.empty() ? data_dir + "/signing.key" : signing_key_path;
   }
+
+  friend bool operator==(const Config&, const Config&) = default;
 };
 
 // Loads and validates a YAML config file. On error returns nullopt and sets `error` to one
