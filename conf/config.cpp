@@ -412,9 +412,10 @@ const std::vector<Option>& options() {
         [](Config& c) -> bool& { return c.registration_requires_token; },
         "Require a registration token (m.login.registration_token) to register through the\n"
         "Client-Server API."));
-    o.push_back(integer_option<int>(
+    o.push_back(integer_option<int64_t>(
         "registration.access_token_lifetime_ms",
-        [](Config& c) -> int& { return c.access_token_lifetime_ms; }, 0, kIntMax,
+        [](Config& c) -> int64_t& { return c.access_token_lifetime_ms; }, 0,
+        std::numeric_limits<int64_t>::max() / 2,
         "How long an access token stays valid, in milliseconds; 0 means tokens do not expire."));
 
     o.push_back(string_option(

@@ -23,9 +23,9 @@ class SigningKey {
 
   std::string key_id() const { return "ed25519:" + version_; }  // e.g. "ed25519:a_xyz"
   const std::string& version() const { return version_; }
-  const std::string& public_key() const { return public_; }     // 32 raw bytes
-  std::string seed() const;                                      // 32 raw bytes
-  std::string sign(std::string_view message) const;              // 64 raw bytes
+  const std::string& public_key() const { return public_; }  // 32 raw bytes
+  std::string seed() const;                                  // 32 raw bytes
+  std::string sign(std::string_view message) const;          // 64 raw bytes
 
  private:
   SigningKey() = default;

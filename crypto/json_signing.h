@@ -4,11 +4,11 @@
 // Pure functions on rapidjson values; any thread.
 #pragma once
 
+#include <rapidjson/document.h>
+
 #include <optional>
 #include <string>
 #include <string_view>
-
-#include <rapidjson/document.h>
 
 #include "crypto/ed25519.h"
 
@@ -20,8 +20,9 @@ bool sign_json(rapidjson::Value& object, rapidjson::Document::AllocatorType& all
                std::string_view entity, const SigningKey& key);
 
 // True when signatures[entity][key_id] is a valid signature by `public_key` (32 raw bytes).
-bool verify_json(const rapidjson::Value& object, std::string_view entity,
-                 std::string_view key_id, std::string_view public_key);
+// `key_id` must be an "ed25519:" key id; any other algorithm is refused.
+bool verify_json(const rapidjson::Value& object, std::string_view entity, std::string_view key_id,
+                 std::string_view public_key);
 
 // sha256 of the canonical JSON of the event without "unsigned", "signatures" and "hashes"
 // (raw 32 bytes). nullopt if not canonicalisable.

@@ -28,8 +28,6 @@ struct ServerContext {
   Notifier* notifier = nullptr;
   RateLimiter* rate_limiter = nullptr;
   client::UiaSessions* uia = nullptr;
-  // Called on the loop after a user was deactivated (leave rooms, drop presence, ...).
-  std::function<void(const std::string& user_id)> on_deactivated;
 };
 
 }  // namespace haven

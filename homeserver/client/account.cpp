@@ -7,6 +7,7 @@
 #include "homeserver/accounts/registration.h"
 #include "homeserver/base/rate_limiter.h"
 #include "homeserver/base/write.h"
+#include "homeserver/client/room_send.h"
 #include "homeserver/client/uia.h"
 
 namespace haven::client {
@@ -269,7 +270,7 @@ void deactivate(ServerContext& ctx, const http::ExchangePtr& ex, const Requester
         },
         [&ctx, ex, who](Result<bool> r) {
           if (!r.ok()) return ex->reply_error(r.error());
-          if (ctx.on_deactivated) ctx.on_deactivated(who.user_id);
+          leave_all_rooms(ctx, who.user_id);
           ex->reply_json(200, R"({"id_server_unbind_result":"no-support"})");
         });
   });

@@ -4,6 +4,7 @@
 #include <limits>
 
 #include "homeserver/client/event_format.h"
+#include "homeserver/rooms/client_format.h"
 #include "homeserver/rooms/room_access.h"
 #include "homeserver/sync/sync_token.h"
 

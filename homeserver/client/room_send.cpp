@@ -1,6 +1,7 @@
 #include "homeserver/client/room_send.h"
 
 #include "homeserver/base/write.h"
+#include "homeserver/rooms/event_store.h"
 #include "homeserver/sync/notifier.h"
 #include "storage/keys.h"
 
@@ -73,6 +74,24 @@ void send_event(ServerContext& ctx, rooms::EventDraft draft, std::optional<TxnRe
         if (r.ok() && *sent_event) notify_sent(ctx, **sent_event);
         done(std::move(r));
       });
+}
+
+void leave_all_rooms(ServerContext& ctx, const std::string& user_id) {
+  std::vector<std::string> rooms_in;
+  {
+    auto txn = ctx.store->begin_read();
+    for (auto& [room_id, m] : rooms::rooms_of_user(*txn, user_id)) {
+      if (m.membership == "join" || m.membership == "invite" || m.membership == "knock") {
+        rooms_in.push_back(room_id);
+      }
+    }
+  }
+  for (const auto& room_id : rooms_in) {
+    auto content = json::object();
+    json::set(content, "membership", "leave", content.GetAllocator());
+    send_event(ctx, make_draft(room_id, user_id, "m.room.member", user_id, std::move(content)),
+               std::nullopt, [](Result<std::string>) {});
+  }
 }
 
 void reply_event_id(const http::ExchangePtr& ex, const Result<std::string>& r) {

@@ -32,6 +32,9 @@ void send_event(ServerContext& ctx, rooms::EventDraft draft, std::optional<TxnRe
 // Wakes everyone concerned by a persisted event (members; the target of a membership change).
 void notify_sent(ServerContext& ctx, const rooms::Event& event);
 
+// Leaves (or rejects invites to) every room the user is in: for deactivated accounts.
+void leave_all_rooms(ServerContext& ctx, const std::string& user_id);
+
 // Answers {"event_id": ...} or the error.
 void reply_event_id(const http::ExchangePtr& ex, const Result<std::string>& r);
 

@@ -87,20 +87,18 @@ void create_room(ServerContext& ctx, const http::ExchangePtr& ex, const Requeste
   if (!body.ok()) return ex->reply_error(body.error());
   auto request = rooms::parse_create_room_request(*body);
   if (!request.ok()) return ex->reply_error(request.error());
-  std::string version_id = request->room_version.empty() ? ctx.config.default_room_version
-                                                         : request->room_version;
+  std::string version_id = request->room_version.value_or(ctx.config.default_room_version);
   const rooms::RoomVersion* version = rooms::find_room_version(version_id);
   if (!version) {
     return ex->reply_error(Error::with(400, "M_UNSUPPORTED_ROOM_VERSION",
                                        "This server does not support that room version"));
   }
   std::string alias;
-  if (!request->room_alias_name.empty()) {
-    alias = "#" + request->room_alias_name + ":" + ctx.server_name;
+  if (request->room_alias_name) {
+    alias = "#" + *request->room_alias_name + ":" + ctx.server_name;
     if (!rooms::is_valid_room_alias(alias)) {
       return ex->reply_error(Error::invalid_param("Invalid room_alias_name"));
     }
-    request->room_alias_name = alias.substr(1, alias.find(':') - 1);
   }
   auto req = std::make_shared<rooms::CreateRoomRequest>(std::move(request.value()));
   auto sent = std::make_shared<std::vector<rooms::EventPtr>>();

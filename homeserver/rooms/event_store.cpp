@@ -135,9 +135,10 @@ storage::Status index_relation(storage::WriteTxn& txn, const Event& ev, uint64_t
 
 }  // namespace
 
-void scan_relations(storage::ReadTxn& txn, std::string_view parent_id, std::string_view rel_type,
-                    uint64_t from_pos, storage::Direction dir,
-                    const std::function<bool(uint64_t, std::string_view, std::string_view)>& visit) {
+void scan_relations(
+    storage::ReadTxn& txn, std::string_view parent_id, std::string_view rel_type, uint64_t from_pos,
+    storage::Direction dir,
+    const std::function<bool(uint64_t, std::string_view, std::string_view)>& visit) {
   std::string prefix = KeyBuilder().str(parent_id).take();
   if (!rel_type.empty()) prefix = KeyBuilder().str(parent_id).str(rel_type).take();
   std::string from;
@@ -194,8 +195,8 @@ std::optional<std::string> redacted_by(storage::ReadTxn& txn, std::string_view e
   return std::string(*v);
 }
 
-EventPtr current_state_event(storage::ReadTxn& txn, std::string_view room_id,
-                             std::string_view type, std::string_view state_key) {
+EventPtr current_state_event(storage::ReadTxn& txn, std::string_view room_id, std::string_view type,
+                             std::string_view state_key) {
   auto id = txn.get(Table::kCurrentState, state_key_of(room_id, type, state_key));
   if (!id) return nullptr;
   auto ev = get_event(txn, std::string(*id));
@@ -240,10 +241,10 @@ std::vector<std::pair<std::string, Membership>> rooms_of_user(storage::ReadTxn& 
   txn.scan(Table::kMembershipsByUser, prefix, {}, Direction::kForward,
            [&](std::string_view key, std::string_view value) {
              auto d = json::parse_trusted(value);
-             out.emplace_back(std::string(key.substr(prefix.size())),
-                              Membership{json::get_string(d, "membership"),
-                                         json::get_string(d, "event_id"),
-                                         static_cast<uint64_t>(json::get_int(d, "pos"))});
+             out.emplace_back(
+                 std::string(key.substr(prefix.size())),
+                 Membership{json::get_string(d, "membership"), json::get_string(d, "event_id"),
+                            static_cast<uint64_t>(json::get_int(d, "pos"))});
              return true;
            });
   return out;
@@ -301,11 +302,12 @@ uint64_t append_event(storage::WriteTxn& txn, RoomRecord& room, const Event& ev,
       if (!status->ok()) return 0;
     }
   }
-  *status = txn.put(Table::kEvents, ev.event_id(),
-                    encode_event(pos, room.state_group, 0, room.version, json::to_string(ev.json())));
+  *status =
+      txn.put(Table::kEvents, ev.event_id(),
+              encode_event(pos, room.state_group, 0, room.version, json::to_string(ev.json())));
   if (!status->ok()) return 0;
-  *status = txn.put(Table::kRoomTimeline, KeyBuilder().str(room.room_id).u64(pos).build(),
-                    ev.event_id());
+  *status =
+      txn.put(Table::kRoomTimeline, KeyBuilder().str(room.room_id).u64(pos).build(), ev.event_id());
   if (!status->ok()) return 0;
   *status = txn.put(Table::kStreamEvents, storage::encode_u64(pos),
                     KeyBuilder().str(room.room_id).tail(ev.event_id()).build());
@@ -326,10 +328,9 @@ storage::Status store_redaction(storage::WriteTxn& txn, std::string_view event_i
   if (!v || v->size() < 18) return storage::Status::not_found();
   auto nul = v->find('\0', 17);
   std::string version(v->substr(17, nul - 17));
-  std::string updated = encode_event(*storage::decode_u64(v->substr(0, 8)),
-                                     *storage::decode_u64(v->substr(8, 8)),
-                                     static_cast<uint8_t>((*v)[16]) | kFlagRedacted, version,
-                                     json::to_string(redacted_pdu));
+  std::string updated = encode_event(
+      *storage::decode_u64(v->substr(0, 8)), *storage::decode_u64(v->substr(8, 8)),
+      static_cast<uint8_t>((*v)[16]) | kFlagRedacted, version, json::to_string(redacted_pdu));
   auto s = txn.put(Table::kEvents, event_id, updated);
   if (!s.ok()) return s;
   return txn.put(Table::kRedactions, event_id, redaction_event_id);

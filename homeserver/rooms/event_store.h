@@ -43,8 +43,8 @@ struct Membership {
 std::optional<RoomRecord> get_room(storage::ReadTxn& txn, std::string_view room_id);
 std::optional<StoredEvent> get_event(storage::ReadTxn& txn, std::string_view event_id);
 std::optional<std::string> redacted_by(storage::ReadTxn& txn, std::string_view event_id);
-EventPtr current_state_event(storage::ReadTxn& txn, std::string_view room_id,
-                             std::string_view type, std::string_view state_key);
+EventPtr current_state_event(storage::ReadTxn& txn, std::string_view room_id, std::string_view type,
+                             std::string_view state_key);
 // The full state at a state group.
 StateMap state_at_group(storage::ReadTxn& txn, uint64_t group);
 // Event ids of the state at a state group, without loading the events.
@@ -68,8 +68,8 @@ void scan_timeline(storage::ReadTxn& txn, std::string_view room_id, uint64_t fro
 // position, from `from_pos` (0 = the start in `dir`; only with a rel_type), until `visit`
 // returns false. visit(pos, rel_type, event_id).
 void scan_relations(
-    storage::ReadTxn& txn, std::string_view parent_id, std::string_view rel_type,
-    uint64_t from_pos, storage::Direction dir,
+    storage::ReadTxn& txn, std::string_view parent_id, std::string_view rel_type, uint64_t from_pos,
+    storage::Direction dir,
     const std::function<bool(uint64_t pos, std::string_view rel_type, std::string_view id)>& visit);
 
 // The current state of a room, read through a transaction (the writer's, during sends).

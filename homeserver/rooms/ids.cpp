@@ -38,13 +38,11 @@ bool is_sigil_local_server(std::string_view id, char sigil) {
   if (id.size() < 3 || id.size() > kMaxIdLength || id[0] != sigil) return false;
   size_t colon = id.find(':');
   if (colon == std::string_view::npos) return false;
-  return is_opaque_localpart(id.substr(1, colon - 1)) &&
-         is_valid_server_name(id.substr(colon + 1));
+  return is_opaque_localpart(id.substr(1, colon - 1)) && is_valid_server_name(id.substr(colon + 1));
 }
 
 bool is_sigil_hash(std::string_view id, char sigil) {
-  return id.size() == 44 && id[0] == sigil &&
-         std::all_of(id.begin() + 1, id.end(), is_urlsafe_b64);
+  return id.size() == 44 && id[0] == sigil && std::all_of(id.begin() + 1, id.end(), is_urlsafe_b64);
 }
 
 // Length of the UTF-8 sequence starting with `lead`, 0 when invalid as a lead byte.
@@ -100,15 +98,14 @@ bool is_valid_user_id(std::string_view id) {
   if (id.size() < 2 || id.size() > kMaxIdLength || id[0] != '@') return false;
   size_t colon = id.find(':');
   if (colon == std::string_view::npos) return false;
-  return is_opaque_localpart(id.substr(1, colon - 1)) &&
-         is_valid_server_name(id.substr(colon + 1));
+  return is_opaque_localpart(id.substr(1, colon - 1)) && is_valid_server_name(id.substr(colon + 1));
 }
 
 bool is_valid_user_localpart(std::string_view localpart) {
   if (localpart.empty()) return false;
   return std::all_of(localpart.begin(), localpart.end(), [](char c) {
-    return is_digit(c) || (c >= 'a' && c <= 'z') || c == '.' || c == '_' || c == '=' ||
-           c == '-' || c == '/' || c == '+';
+    return is_digit(c) || (c >= 'a' && c <= 'z') || c == '.' || c == '_' || c == '=' || c == '-' ||
+           c == '/' || c == '+';
   });
 }
 

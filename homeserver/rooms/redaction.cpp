@@ -2,32 +2,34 @@
 
 #include <algorithm>
 #include <initializer_list>
+#include <span>
 #include <string_view>
 
 namespace haven::rooms {
 
 namespace {
 
-using Keys = std::initializer_list<std::string_view>;
+using Keys = std::span<const std::string_view>;
 using Alloc = rapidjson::Document::AllocatorType;
 
-constexpr Keys kTopLevelV11 = {"event_id",    "type",       "room_id",     "sender",
-                               "state_key",   "content",    "hashes",      "signatures",
-                               "depth",       "prev_events", "auth_events", "origin_server_ts"};
-constexpr Keys kTopLevelV9Extra = {"prev_state", "origin", "membership"};
-
-bool contains(Keys keys, std::string_view k) {
-  return std::find(keys.begin(), keys.end(), k) != keys.end();
-}
+constexpr std::string_view kTopLevelV11[] = {
+    "event_id", "type",       "room_id", "sender",      "state_key",   "content",
+    "hashes",   "signatures", "depth",   "prev_events", "auth_events", "origin_server_ts"};
+constexpr std::string_view kTopLevelV9Extra[] = {"prev_state", "origin", "membership"};
 
 std::string_view view(const rapidjson::Value& s) { return {s.GetString(), s.GetStringLength()}; }
 
 void copy_keys(const rapidjson::Value& from, Keys keys, rapidjson::Value& to, Alloc& a) {
   for (auto& m : from.GetObject()) {
-    if (contains(keys, view(m.name))) {
+    if (std::find(keys.begin(), keys.end(), view(m.name)) != keys.end()) {
       to.AddMember(rapidjson::Value(m.name, a), rapidjson::Value(m.value, a), a);
     }
   }
+}
+
+void copy_keys(const rapidjson::Value& from, std::initializer_list<std::string_view> keys,
+               rapidjson::Value& to, Alloc& a) {
+  copy_keys(from, Keys(keys.begin(), keys.size()), to, a);
 }
 
 // v11: of third_party_invite, only `signed` survives (the object itself is kept).

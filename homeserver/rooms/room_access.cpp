@@ -14,8 +14,7 @@ std::string content_string(const EventPtr& ev, const char* key, const char* fall
 }
 
 // History visibility and the user's membership in the state after `group`.
-std::pair<std::string, std::string> visibility_and_membership(storage::ReadTxn& txn,
-                                                              uint64_t group,
+std::pair<std::string, std::string> visibility_and_membership(storage::ReadTxn& txn, uint64_t group,
                                                               const std::string& user_id) {
   auto ids = state_ids_at_group(txn, group);
   auto load = [&](const char* type, const std::string& key) -> EventPtr {
@@ -67,8 +66,9 @@ bool may_see_event(storage::ReadTxn& txn, const std::string& user_id, const Stor
   auto [visibility, membership] = visibility_and_membership(txn, event.state_group, user_id);
   if (visibility == "world_readable") return true;
   if (membership == "join") return true;
-  if (visibility == "shared") return access.membership == "join" || access.membership == "leave" ||
-                                       access.membership == "ban";
+  if (visibility == "shared")
+    return access.membership == "join" || access.membership == "leave" ||
+           access.membership == "ban";
   if (visibility == "invited") return membership == "invite";
   return false;
 }

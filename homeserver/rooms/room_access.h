@@ -15,9 +15,9 @@
 namespace haven::rooms {
 
 struct RoomAccess {
-  std::string membership;    // the user's membership now ("" if none)
-  uint64_t until_pos = 0;    // last readable stream position; UINT64_MAX while joined
-  uint64_t state_group = 0;  // the state the user sees (current, or at their leave)
+  std::string membership;         // the user's membership now ("" if none)
+  uint64_t until_pos = 0;         // last readable stream position; UINT64_MAX while joined
+  uint64_t state_group = 0;       // the state the user sees (current, or at their leave)
   uint64_t member_since_pos = 0;  // position of the user's current membership event
 };
 

@@ -28,8 +28,7 @@ Status check_redaction_target(storage::WriteTxn& txn, const Event& redaction,
   return {};
 }
 
-Status apply_redaction(storage::WriteTxn& txn, const Event& redaction,
-                       const RoomVersion& version) {
+Status apply_redaction(storage::WriteTxn& txn, const Event& redaction, const RoomVersion& version) {
   auto target = get_event(txn, *redaction.redacts());
   if (!target || target->redacted || target->event->room_id() != redaction.room_id()) return {};
   rapidjson::Document redacted = redact(target->event->json(), version);
@@ -83,8 +82,8 @@ Result<std::vector<SentEvent>> create_room(storage::WriteTxn& txn, const LocalSe
       StateMap empty;
       auto create = build_event(draft, {}, 1, empty, version, server.server_name, *server.key);
       if (!create.ok()) return std::move(create).error();
-      room.room_id = version.room_id_from_create_event ? room_id_from_create_event(**create)
-                                                       : options.room_id;
+      room.room_id =
+          version.room_id_from_create_event ? room_id_from_create_event(**create) : options.room_id;
       if (get_room(txn, room.room_id)) {
         return Error::with(400, "M_ROOM_IN_USE", "Room ID already exists");
       }

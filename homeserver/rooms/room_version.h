@@ -35,9 +35,9 @@ struct RoomVersion {
   // v12: the create sender and content.additional_creators have infinite power and may not
   // appear in power_levels.users.
   bool creators_privileged = false;
-  bool knock = true;             // v7+
-  bool restricted_join = true;   // v8+ (join_authorised_via_users_server)
-  bool knock_restricted = true;  // v10+
+  bool knock = true;                 // v7+
+  bool restricted_join = true;       // v8+ (join_authorised_via_users_server)
+  bool knock_restricted = true;      // v10+
   bool integer_power_levels = true;  // v10+: power level values must be JSON integers
 };
 
