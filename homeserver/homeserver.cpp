@@ -15,6 +15,8 @@
 #include "homeserver/client/uia.h"
 #include "homeserver/http/server.h"
 #include "homeserver/server_context.h"
+#include "homeserver/sync/notifier.h"
+#include "homeserver/sync/streams.h"
 
 namespace haven {
 
@@ -80,6 +82,8 @@ int serve(const conf::Config& config) {
 
   RateLimiter rate_limiter;
   client::UiaSessions uia;
+  Notifier notifier(*store);
+  streams::Typing typing;
   ServerContext ctx;
   ctx.config = config;
   ctx.server_name = config.server_name;
@@ -89,6 +93,8 @@ int serve(const conf::Config& config) {
   ctx.signing_key = &*key;
   ctx.rate_limiter = &rate_limiter;
   ctx.uia = &uia;
+  ctx.notifier = &notifier;
+  ctx.typing = &typing;
 
   http::Router router;
   client::register_client_routes(router, ctx);

@@ -17,6 +17,7 @@ namespace haven {
 class Notifier;
 class RateLimiter;
 namespace client { class UiaSessions; }
+namespace streams { class Typing; }
 
 struct ServerContext {
   conf::Config config;
@@ -28,6 +29,7 @@ struct ServerContext {
   Notifier* notifier = nullptr;
   RateLimiter* rate_limiter = nullptr;
   client::UiaSessions* uia = nullptr;
+  streams::Typing* typing = nullptr;
 };
 
 }  // namespace haven

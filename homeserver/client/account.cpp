@@ -5,6 +5,7 @@
 #include "crypto/random.h"
 #include "homeserver/accounts/account_store.h"
 #include "homeserver/accounts/registration.h"
+#include "homeserver/accounts/registration_tokens.h"
 #include "homeserver/base/rate_limiter.h"
 #include "homeserver/base/write.h"
 #include "homeserver/client/room_send.h"
@@ -49,6 +50,19 @@ Result<std::string> localpart_of(ServerContext& ctx, const std::string& user) {
 std::string lowercase(std::string s) {
   for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return s;
+}
+
+void count_token_use(ServerContext& ctx, const std::string& token) {
+  write<bool>(
+      *ctx.store,
+      [token](storage::WriteTxn& txn) -> Result<bool> {
+        auto t = accounts::get_registration_token(txn, token);
+        if (!t) return true;
+        t->completed += 1;
+        HAVEN_TRY(check(accounts::put_registration_token(txn, *t)));
+        return true;
+      },
+      [](Result<bool>) {});
 }
 
 // POST /_matrix/client/v3/register
@@ -98,13 +112,25 @@ void register_user(ServerContext& ctx, const http::ExchangePtr& ex) {
   std::vector<Flow> flows = {{ctx.config.registration_requires_token
                                   ? "m.login.registration_token"
                                   : "m.login.dummy"}};
-  auto proceed = [&ctx, ex, account] {
-    accounts::create_account(ctx, account, [&ctx, ex](Result<accounts::Session> r) {
+  auto used_token = std::make_shared<std::string>();
+  auto proceed = [&ctx, ex, account, used_token] {
+    accounts::create_account(ctx, account, [&ctx, ex, used_token](Result<accounts::Session> r) {
       if (!r.ok()) return ex->reply_error(r.error());
+      if (!used_token->empty()) count_token_use(ctx, *used_token);
       reply_session(ex, ctx, r.value());
     });
   };
-  ctx.uia->run(ctx, ex, *body, flows, "", proceed);
+  UiaSessions::StageCheck check_token = [&ctx, used_token](const json::Value& auth) -> Status {
+    std::string token = json::get_string(auth, "token");
+    auto txn = ctx.store->begin_read();
+    auto t = accounts::get_registration_token(*txn, token);
+    if (!t || !accounts::registration_token_usable(*t, now_ms())) {
+      return Error::with(401, "M_FORBIDDEN", "Invalid registration token");
+    }
+    *used_token = token;
+    return {};
+  };
+  ctx.uia->run(ctx, ex, *body, flows, "", proceed, check_token);
 }
 
 // GET /_matrix/client/v3/register/available

@@ -61,6 +61,15 @@ void add_authed(http::Router& router, ServerContext& ctx, const std::string& met
   });
 }
 
+void add_admin(http::Router& router, ServerContext& ctx, const std::string& method,
+               const std::string& path, AuthedHandler handler) {
+  add_authed(router, ctx, method, path,
+             [handler = std::move(handler)](const http::ExchangePtr& ex, const Requester& who) {
+               if (!who.admin) return ex->reply_error(Error::forbidden("You are not a server admin"));
+               handler(ex, who);
+             });
+}
+
 std::string v3(const std::string& rest) { return "/_matrix/client/v3" + rest; }
 
 }  // namespace haven::client

@@ -35,6 +35,10 @@ using AuthedHandler = std::function<void(const http::ExchangePtr&, const Request
 void add_authed(http::Router& router, ServerContext& ctx, const std::string& method,
                 const std::string& path, AuthedHandler handler);
 
+// Registers a handler that runs only for an authenticated server admin (M_FORBIDDEN else).
+void add_admin(http::Router& router, ServerContext& ctx, const std::string& method,
+               const std::string& path, AuthedHandler handler);
+
 // Registers the same handler under /r0/ and /v3/ of the client API (r0 for old clients).
 std::string v3(const std::string& rest);  // "/_matrix/client/v3" + rest
 

@@ -2,6 +2,7 @@
 // context and paginated messages.
 #include <limits>
 
+#include "homeserver/base/rate_limiter.h"
 #include "homeserver/client/event_format.h"
 #include "homeserver/client/relations.h"
 #include "homeserver/client/room_send.h"

@@ -103,14 +103,22 @@ void create_room(ServerContext& ctx, const http::ExchangePtr& ex, const Requeste
   auto req = std::make_shared<rooms::CreateRoomRequest>(std::move(request.value()));
   auto sent = std::make_shared<std::vector<rooms::EventPtr>>();
   rooms::LocalServer server{ctx.server_name, ctx.signing_key};
-  bool encrypt = ctx.config.encryption_enabled_by_default;
+  rooms::CreateRoomOptions options;
+  options.encrypt_by_default = ctx.config.encryption_enabled_by_default;
+  {
+    auto txn = ctx.store->begin_read();
+    if (auto u = accounts::get_user(*txn, who.user_id); u) {
+      if (!u->displayname.empty()) options.creator_displayname = u->displayname;
+      if (!u->avatar_url.empty()) options.creator_avatar_url = u->avatar_url;
+    }
+  }
   write<std::string>(
       *ctx.store,
-      [req, server, who, version, alias, encrypt, sent](storage::WriteTxn& txn) -> Result<std::string> {
+      [req, server, who, version, alias, options, sent](storage::WriteTxn& txn) -> Result<std::string> {
         if (!alias.empty() && txn.get(Table::kRoomAliases, alias)) {
           return Error::with(400, "M_ROOM_IN_USE", "Room alias already taken");
         }
-        auto events = rooms::create_room(txn, server, *req, who.user_id, *version, encrypt);
+        auto events = rooms::create_room(txn, server, *req, who.user_id, *version, options);
         if (!events.ok()) return std::move(events).error();
         std::string room_id = events->front().event->room_id();
         if (!alias.empty()) {

@@ -6,10 +6,16 @@ void register_client_routes(http::Router& r, ServerContext& ctx) {
   register_server_info_routes(r, ctx);
   register_account_routes(r, ctx);
   register_admin_register_routes(r, ctx);
+  register_registration_token_routes(r, ctx);
   register_room_routes(r, ctx);
   register_event_routes(r, ctx);
   register_alias_routes(r, ctx);
   register_sync_routes(r, ctx);
+  register_account_data_routes(r, ctx);
+  register_filter_routes(r, ctx);
+  register_receipt_routes(r, ctx);
+  register_typing_routes(r, ctx);
+  register_presence_routes(r, ctx);
 }
 
 }  // namespace haven::client

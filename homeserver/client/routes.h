@@ -9,6 +9,7 @@ namespace haven::client {
 void register_server_info_routes(http::Router& r, ServerContext& ctx);     // server_info.cpp
 void register_account_routes(http::Router& r, ServerContext& ctx);         // account.cpp
 void register_admin_register_routes(http::Router& r, ServerContext& ctx);  // admin_register.cpp
+void register_registration_token_routes(http::Router& r, ServerContext& ctx);  // registration_tokens.cpp
 void register_room_routes(http::Router& r, ServerContext& ctx);        // rooms.cpp (create, join..)
 void register_event_routes(http::Router& r, ServerContext& ctx);       // events.cpp (send, state..)
 void register_alias_routes(http::Router& r, ServerContext& ctx);        // directory.cpp

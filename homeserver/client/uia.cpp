@@ -63,7 +63,7 @@ void UiaSessions::challenge(const http::ExchangePtr& ex, const std::string& sess
 
 void UiaSessions::run(ServerContext& ctx, const http::ExchangePtr& ex, const json::Value& body,
                       const std::vector<Flow>& flows, const std::string& password_user,
-                      std::function<void()> proceed) {
+                      std::function<void()> proceed, StageCheck check_stage) {
   int64_t now = now_ms();
   expire(now);
   auto auth_it = body.FindMember("auth");
@@ -130,8 +130,12 @@ void UiaSessions::run(ServerContext& ctx, const http::ExchangePtr& ex, const jso
         });
     return;
   }
-  // Stages validated by the caller's flow (e.g. m.login.registration_token) are checked by
-  // the registration handler before calling run(); reaching here means they passed.
+  Status checked = check_stage ? check_stage(auth)
+                               : Status(Error::with(400, "M_UNRECOGNIZED", "Unsupported stage"));
+  if (!checked.ok()) {
+    challenge(ex, id, flows, &checked.error());
+    return;
+  }
   complete_stage(type);
 }
 

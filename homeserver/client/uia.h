@@ -20,9 +20,12 @@ class UiaSessions {
   // Looks at body["auth"]. When a flow is complete, calls `proceed`. Otherwise answers the
   // exchange with 401 and the flows, completed stages and session (or the stage's error).
   // `password_user` is whose password an m.login.password stage must match ("" = none may).
+  // `check_stage` validates stages other than m.login.dummy and m.login.password (e.g.
+  // m.login.registration_token): an Error fails the stage.
+  using StageCheck = std::function<Status(const json::Value& auth)>;
   void run(ServerContext& ctx, const http::ExchangePtr& ex, const json::Value& body,
            const std::vector<Flow>& flows, const std::string& password_user,
-           std::function<void()> proceed);
+           std::function<void()> proceed, StageCheck check_stage = {});
 
  private:
   struct Session {

@@ -64,9 +64,7 @@ Result<SentEvent> send_event(storage::WriteTxn& txn, const LocalServer& server, 
 Result<std::vector<SentEvent>> create_room(storage::WriteTxn& txn, const LocalServer& server,
                                            const CreateRoomRequest& request,
                                            const std::string& creator, const RoomVersion& version,
-                                           bool encrypt_by_default) {
-  CreateRoomOptions options;
-  options.encrypt_by_default = encrypt_by_default;
+                                           CreateRoomOptions options) {
   options.now_ms = now_ms();
   if (!version.room_id_from_create_event) {
     options.room_id = "!" + crypto::random_token(18) + ":" + server.server_name;
@@ -95,7 +93,11 @@ Result<std::vector<SentEvent>> create_room(storage::WriteTxn& txn, const LocalSe
     }
     draft.room_id = room.room_id;
     auto r = send_event(txn, server, std::move(draft));
-    if (!r.ok()) return std::move(r).error();
+    if (!r.ok()) {
+      // The request's own state (overrides, initial_state) made an event of the template fail.
+      return Error::with(400, "M_INVALID_ROOM_STATE",
+                         "The requested initial state is not allowed: " + r.error().message);
+    }
     sent.push_back(std::move(r.value()));
   }
   return sent;

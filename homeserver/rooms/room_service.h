@@ -31,9 +31,10 @@ struct SentEvent {
 Result<SentEvent> send_event(storage::WriteTxn& txn, const LocalServer& server, EventDraft draft);
 
 // Creates a room from the createRoom template; the first event's room id is the new room's.
+// `options` gives encryption and the creator's profile; room_id and now_ms are filled here.
 Result<std::vector<SentEvent>> create_room(storage::WriteTxn& txn, const LocalServer& server,
                                            const CreateRoomRequest& request,
                                            const std::string& creator, const RoomVersion& version,
-                                           bool encrypt_by_default);
+                                           CreateRoomOptions options);
 
 }  // namespace haven::rooms
