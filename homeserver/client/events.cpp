@@ -204,9 +204,9 @@ void messages(ServerContext& ctx, const http::ExchangePtr& ex, const Requester& 
     to = parse_pagination_token(*t);
     if (!to) return ex->reply_error(Error::invalid_param("Invalid 'to' token"));
   }
-  std::optional<sync::Filter> filter;
+  std::optional<sync::RoomEventFilter> filter;
   if (auto f = ex->query("filter"); f) {
-    auto parsed = sync::resolve_filter(*txn, who.user_id, *f);
+    auto parsed = sync::parse_room_event_filter_json(*f);
     if (!parsed.ok()) return ex->reply_error(parsed.error());
     filter = std::move(parsed.value());
   }
@@ -216,7 +216,7 @@ void messages(ServerContext& ctx, const http::ExchangePtr& ex, const Requester& 
   std::set<std::string> senders;
   uint64_t next = paginate(*txn, who, room_id, *access, from,
                            forward ? Direction::kForward : Direction::kBackward, limit, to,
-                           filter ? &filter->room.timeline : nullptr,
+                           filter ? &*filter : nullptr,
                            [&](const rooms::StoredEvent& ev) {
                              senders.insert(ev.event->sender());
                              chunk.PushBack(format_event(*txn, ev, who, a, EventFormat::kClient), a);
@@ -224,7 +224,7 @@ void messages(ServerContext& ctx, const http::ExchangePtr& ex, const Requester& 
   json::set(d, "start", ex->query("from").value_or(topological_token(from)), a);
   if (next) json::set(d, "end", topological_token(next), a);
   json::set(d, "chunk", std::move(chunk), a);
-  if (filter && filter->room.state.lazy_load_members) {
+  if (filter && filter->lazy_load_members) {
     json::Value state(rapidjson::kArrayType);
     auto ids = rooms::state_ids_at_group(*txn, access->state_group);
     for (const auto& s : senders) {
