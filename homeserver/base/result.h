@@ -17,24 +17,26 @@ struct Error {
   std::string message;
   // Extra top-level fields of the error body (e.g. retry_after_ms), as a JSON object text.
   std::string extra_json;
+  // For M_LIMIT_EXCEEDED: also sent as a Retry-After header (seconds, rounded up).
+  int64_t retry_after_ms = 0;
 
-  static Error bad_json(std::string m) { return {400, "M_BAD_JSON", std::move(m), {}}; }
-  static Error not_json(std::string m) { return {400, "M_NOT_JSON", std::move(m), {}}; }
-  static Error missing_param(std::string m) { return {400, "M_MISSING_PARAM", std::move(m), {}}; }
-  static Error invalid_param(std::string m) { return {400, "M_INVALID_PARAM", std::move(m), {}}; }
-  static Error forbidden(std::string m) { return {403, "M_FORBIDDEN", std::move(m), {}}; }
-  static Error not_found(std::string m) { return {404, "M_NOT_FOUND", std::move(m), {}}; }
-  static Error unknown(std::string m) { return {500, "M_UNKNOWN", std::move(m), {}}; }
-  static Error too_large(std::string m) { return {413, "M_TOO_LARGE", std::move(m), {}}; }
-  static Error missing_token(std::string m) { return {401, "M_MISSING_TOKEN", std::move(m), {}}; }
-  static Error unknown_token(std::string m) { return {401, "M_UNKNOWN_TOKEN", std::move(m), {}}; }
-  static Error unrecognized(std::string m) { return {404, "M_UNRECOGNIZED", std::move(m), {}}; }
+  static Error bad_json(std::string m) { return {400, "M_BAD_JSON", std::move(m), {}, 0}; }
+  static Error not_json(std::string m) { return {400, "M_NOT_JSON", std::move(m), {}, 0}; }
+  static Error missing_param(std::string m) { return {400, "M_MISSING_PARAM", std::move(m), {}, 0}; }
+  static Error invalid_param(std::string m) { return {400, "M_INVALID_PARAM", std::move(m), {}, 0}; }
+  static Error forbidden(std::string m) { return {403, "M_FORBIDDEN", std::move(m), {}, 0}; }
+  static Error not_found(std::string m) { return {404, "M_NOT_FOUND", std::move(m), {}, 0}; }
+  static Error unknown(std::string m) { return {500, "M_UNKNOWN", std::move(m), {}, 0}; }
+  static Error too_large(std::string m) { return {413, "M_TOO_LARGE", std::move(m), {}, 0}; }
+  static Error missing_token(std::string m) { return {401, "M_MISSING_TOKEN", std::move(m), {}, 0}; }
+  static Error unknown_token(std::string m) { return {401, "M_UNKNOWN_TOKEN", std::move(m), {}, 0}; }
+  static Error unrecognized(std::string m) { return {404, "M_UNRECOGNIZED", std::move(m), {}, 0}; }
   static Error limit_exceeded(int64_t retry_after_ms) {
     return {429, "M_LIMIT_EXCEEDED", "Too many requests",
-            "\"retry_after_ms\":" + std::to_string(retry_after_ms)};
+            "\"retry_after_ms\":" + std::to_string(retry_after_ms), retry_after_ms};
   }
   static Error with(int status, std::string errcode, std::string m) {
-    return {status, std::move(errcode), std::move(m), {}};
+    return {status, std::move(errcode), std::move(m), {}, 0};
   }
 };
 

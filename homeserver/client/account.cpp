@@ -170,7 +170,9 @@ void login(ServerContext& ctx, const http::ExchangePtr& ex) {
     if (json::get_string(id->value, "type") != "m.id.user") {
       return ex->reply_error(Error::with(400, "M_UNKNOWN", "Unknown identifier type"));
     }
-    user = json::get_string(id->value, "user");
+    auto id_user = json::required_string(id->value, "user");
+    if (!id_user.ok()) return ex->reply_error(id_user.error());
+    user = *id_user;
   }
   auto password = json::required_string(*body, "password");
   if (!password.ok()) return ex->reply_error(password.error());

@@ -74,7 +74,11 @@ void UiaSessions::run(ServerContext& ctx, const http::ExchangePtr& ex, const jso
     return;
   }
   const json::Value& auth = auth_it->value;
-  std::string id = json::get_string(auth, "session");
+  auto session = json::optional_string(auth, "session");
+  auto stage_type = json::required_string(auth, "type");
+  if (!session.ok()) return ex->reply_error(session.error());
+  if (!stage_type.ok()) return ex->reply_error(stage_type.error());
+  std::string id = session->value_or("");
   if (id.empty() || !sessions_.count(id)) {
     // Clients may answer a password stage without a session; start one for them.
     id = crypto::random_token(24);

@@ -112,6 +112,11 @@ void Exchange::reply_error(const Error& error) {
     text.pop_back();
     text += "," + error.extra_json + "}";
   }
+  if (error.retry_after_ms > 0) {
+    std::string seconds = std::to_string((error.retry_after_ms + 999) / 1000);
+    reply_bytes(error.status, "application/json", text, {{"Retry-After", seconds}});
+    return;
+  }
   reply_json(error.status, text);
 }
 
