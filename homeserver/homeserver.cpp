@@ -95,6 +95,7 @@ int serve(const conf::Config& config) {
   ctx.uia = &uia;
   ctx.notifier = &notifier;
   ctx.typing = &typing;
+  streams::start_typing_expiry(ctx);
 
   http::Router router;
   client::register_client_routes(router, ctx);

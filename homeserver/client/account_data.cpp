@@ -68,8 +68,8 @@ void set_account_data(ServerContext& ctx, const http::ExchangePtr& ex, const Req
   write<bool>(
       *ctx.store,
       [ref = *ref, content = json::to_string(*body)](storage::WriteTxn& txn) -> Result<bool> {
-        HAVEN_TRY(check(
-            streams::put_account_data(txn, ref.user_id, ref.room_id, ref.type, content)));
+        HAVEN_TRY(
+            check(streams::put_account_data(txn, ref.user_id, ref.room_id, ref.type, content)));
         return true;
       },
       [&ctx, ex, user_id = who.user_id](Result<bool> r) {

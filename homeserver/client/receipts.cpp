@@ -29,8 +29,7 @@ Result<uint64_t> visible_event_pos(storage::ReadTxn& txn, const std::string& use
                                    const std::string& room_id, const rooms::RoomAccess& access,
                                    const std::string& event_id) {
   auto ev = rooms::get_event(txn, event_id);
-  if (!ev || ev->event->room_id() != room_id ||
-      !rooms::may_see_event(txn, user_id, *ev, access)) {
+  if (!ev || ev->event->room_id() != room_id || !rooms::may_see_event(txn, user_id, *ev, access)) {
     return Error::not_found("Event not found in this room");
   }
   return ev->pos;
@@ -85,8 +84,8 @@ void update_markers(ServerContext& ctx, const http::ExchangePtr& ex, Markers m) 
              {std::tuple{"m.read", &m.read, &moved.read},
               std::tuple{"m.read.private", &m.read_private, &moved.read_private}}) {
           if (id->empty()) continue;
-          streams::Receipt receipt{m.room_id, type,  m.user_id, m.thread_id,
-                                   *id,       positions.at(*id), ts};
+          streams::Receipt receipt{m.room_id,         type, m.user_id, m.thread_id, *id,
+                                   positions.at(*id), ts};
           HAVEN_TRY(check(streams::put_receipt(txn, receipt, flag)));
         }
         return moved;
@@ -150,8 +149,7 @@ void set_read_markers(ServerContext& ctx, const http::ExchangePtr& ex, const Req
   }
   auto body = parse_body(ctx, *ex);
   if (!body.ok()) return ex->reply_error(body.error());
-  for (auto [key, target] : {std::pair{"m.fully_read", &m.fully_read},
-                             std::pair{"m.read", &m.read},
+  for (auto [key, target] : {std::pair{"m.fully_read", &m.fully_read}, std::pair{"m.read", &m.read},
                              std::pair{"m.read.private", &m.read_private}}) {
     auto id = json::optional_string(*body, key);
     if (!id.ok()) return ex->reply_error(id.error());

@@ -52,6 +52,7 @@ void set_typing(ServerContext& ctx, const http::ExchangePtr& ex, const Requester
       return ex->reply_error(Error::forbidden("You are not joined to this room"));
     }
   }
+  streams::start_typing_expiry(ctx);
   if (ctx.typing->set(room_id, who.user_id, req->typing, req->timeout_ms, now_ms())) {
     ctx.notifier->notify_room(room_id);
   }
