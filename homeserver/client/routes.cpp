@@ -16,6 +16,10 @@ void register_client_routes(http::Router& r, ServerContext& ctx) {
   register_receipt_routes(r, ctx);
   register_typing_routes(r, ctx);
   register_presence_routes(r, ctx);
+  register_device_routes(r, ctx);
+  register_profile_routes(r, ctx);
+  register_push_rule_routes(r, ctx);
+  register_directory_routes(r, ctx);
 }
 
 }  // namespace haven::client

@@ -289,7 +289,11 @@ SyncResult build_sync(ServerContext& ctx, storage::ReadTxn& txn, const Requester
   json::set(rooms_obj, "knock", json::Value(rapidjson::kObjectType), a);
 
   json::Value global_ad = b.account_data_events(&account_data.global);
-  if (initial) {
+  bool has_push_rules = std::any_of(account_data.global.begin(), account_data.global.end(),
+                                    [](const streams::Document& e) {
+                                      return json::get_string(e, "type") == "m.push_rules";
+                                    });
+  if (initial && !has_push_rules) {
     auto rules = push::push_rules_account_data(txn, who.user_id);
     json::Value v;
     v.CopyFrom(rules, a);

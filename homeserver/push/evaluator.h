@@ -1,0 +1,60 @@
+// The push rule evaluator: which rule of a user's ruleset matches an event, and what its
+// actions ask for. Includes the spec's glob matching and dot-separated property paths.
+// Pure functions of their inputs; any thread.
+#pragma once
+
+#include <rapidjson/document.h>
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "homeserver/push/push_rules.h"
+#include "homeserver/rooms/event.h"
+
+namespace haven::push {
+
+// What the conditions need to know besides the event.
+struct PushContext {
+  std::string user_id;
+  std::string display_name;       // the user's display name in the room; "" when none
+  int64_t room_member_count = 0;  // joined members
+  int64_t sender_power_level = 0;
+  // m.room.power_levels content.notifications; a key that is absent needs 50.
+  std::map<std::string, int64_t, std::less<>> notification_levels;
+};
+
+struct PushResult {
+  bool notify = false;
+  bool highlight = false;
+  std::optional<std::string> sound;
+  std::string rule_id;  // the matching rule; "" when none matched
+  std::vector<Action> actions;
+};
+
+// Evaluates `rules` against `event` for the user in `ctx`: the first enabled matching rule in
+// priority order decides. The user's own events never notify.
+PushResult evaluate(const Ruleset& rules, const rooms::Event& event, const PushContext& ctx);
+
+// True when the rule matches (ignores `enabled`). Exposed for tests.
+bool rule_matches(Kind kind, const Rule& rule, const rapidjson::Value& event,
+                  const PushContext& ctx);
+bool condition_matches(const Condition& c, const rapidjson::Value& event, const PushContext& ctx);
+
+// Glob matching, case-insensitive: `*` any run of characters, `?` exactly one. With
+// `word_boundary`, the pattern may match any substring that starts and ends at a word
+// boundary (for content.body); otherwise it must match the whole value. With `literal`, `*`
+// and `?` are ordinary characters (display names).
+bool glob_match(std::string_view pattern, std::string_view value, bool word_boundary,
+                bool literal = false);
+
+// Splits a dot-separated property path ("content.m\.relates_to.rel_type").
+std::vector<std::string> split_property_path(std::string_view path);
+// The value at `path` in `event`, or nullptr.
+const rapidjson::Value* property_at(const rapidjson::Value& event, std::string_view path);
+
+}  // namespace haven::push
