@@ -84,6 +84,28 @@ const char* table_name(Table t) {
       return "redactions";
     case Table::kEventTxnIds:
       return "event_txn_ids";
+    case Table::kDeviceKeys:
+      return "device_keys";
+    case Table::kOneTimeKeys:
+      return "one_time_keys";
+    case Table::kFallbackKeys:
+      return "fallback_keys";
+    case Table::kCrossSigningKeys:
+      return "cross_signing_keys";
+    case Table::kKeySignatures:
+      return "key_signatures";
+    case Table::kDeviceListStream:
+      return "device_list_stream";
+    case Table::kDeviceListByUser:
+      return "device_list_by_user";
+    case Table::kToDevice:
+      return "to_device";
+    case Table::kToDeviceTxnIds:
+      return "to_device_txn_ids";
+    case Table::kKeyBackupVersions:
+      return "key_backup_versions";
+    case Table::kKeyBackupKeys:
+      return "key_backup_keys";
     case Table::kCount:
       break;
   }

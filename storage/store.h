@@ -49,6 +49,17 @@ enum class Table : uint8_t {
   kRoomMembers,        // room_id \0 user_id -> membership
   kRedactions,         // redacted event_id -> redaction event_id
   kEventTxnIds,        // event_id -> device_id \0 txn_id (for unsigned.transaction_id)
+  kDeviceKeys,         // user_id \0 device_id -> signed device keys JSON
+  kOneTimeKeys,        // user_id \0 device_id \0 algorithm \0 key_id -> key JSON
+  kFallbackKeys,       // user_id \0 device_id \0 algorithm -> {key_id, key, used}
+  kCrossSigningKeys,   // user_id \0 usage (master|self_signing|user_signing) -> key JSON
+  kKeySignatures,      // target user \0 target key id \0 signer user \0 signer key id -> signature
+  kDeviceListStream,   // u64 pos -> user_id (whose devices or keys changed)
+  kDeviceListByUser,   // user_id -> u64 pos of the latest change
+  kToDevice,           // user_id \0 device_id \0 u64 pos -> message JSON
+  kToDeviceTxnIds,     // user_id \0 device_id \0 txn_id -> ""
+  kKeyBackupVersions,  // user_id \0 u64 version -> backup version JSON
+  kKeyBackupKeys,      // user_id \0 u64 version \0 room_id \0 session_id -> key data JSON
   kCount
 };
 
