@@ -212,10 +212,7 @@ void logout(ServerContext& ctx, const http::ExchangePtr& ex, const Requester& wh
         HAVEN_TRY(check(accounts::delete_device(txn, who.user_id, who.device_id)));
         return true;
       },
-      [ex](Result<bool> r) {
-        if (!r.ok()) return ex->reply_error(r.error());
-        ex->reply_json(200, "{}");
-      });
+      reply_empty(ex));
 }
 
 // POST /_matrix/client/v3/logout/all
@@ -226,10 +223,7 @@ void logout_all(ServerContext& ctx, const http::ExchangePtr& ex, const Requester
         HAVEN_TRY(check(accounts::delete_all_devices(txn, who.user_id)));
         return true;
       },
-      [ex](Result<bool> r) {
-        if (!r.ok()) return ex->reply_error(r.error());
-        ex->reply_json(200, "{}");
-      });
+      reply_empty(ex));
 }
 
 // GET /_matrix/client/v3/account/whoami
@@ -271,10 +265,7 @@ void change_password(ServerContext& ctx, const http::ExchangePtr& ex, const Requ
                              }
                              return true;
                            },
-                           [ex](Result<bool> r) {
-                             if (!r.ok()) return ex->reply_error(r.error());
-                             ex->reply_json(200, "{}");
-                           });
+                           reply_empty(ex));
                      });
                });
 }

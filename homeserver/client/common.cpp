@@ -70,6 +70,13 @@ void add_admin(http::Router& router, ServerContext& ctx, const std::string& meth
              });
 }
 
+std::function<void(Result<bool>)> reply_empty(const http::ExchangePtr& ex) {
+  return [ex](Result<bool> r) {
+    if (!r.ok()) return ex->reply_error(r.error());
+    ex->reply_json(200, "{}");
+  };
+}
+
 std::string v3(const std::string& rest) { return "/_matrix/client/v3" + rest; }
 
 }  // namespace haven::client

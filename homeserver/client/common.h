@@ -42,6 +42,9 @@ void add_admin(http::Router& router, ServerContext& ctx, const std::string& meth
 // Registers the same handler under /r0/ and /v3/ of the client API (r0 for old clients).
 std::string v3(const std::string& rest);  // "/_matrix/client/v3" + rest
 
+// A done-callback for write<bool>: answers {} or the error.
+std::function<void(Result<bool>)> reply_empty(const http::ExchangePtr& ex);
+
 // Answers with the error or runs `ok` with the value.
 template <typename T, typename F>
 void reply_or(const http::ExchangePtr& ex, Result<T>& r, F&& ok) {

@@ -67,10 +67,7 @@ void put_alias(ServerContext& ctx, const http::ExchangePtr& ex, const Requester&
                                 KeyBuilder().str(room).tail(alias).build(), "")));
         return true;
       },
-      [ex](Result<bool> r) {
-        if (!r.ok()) return ex->reply_error(r.error());
-        ex->reply_json(200, "{}");
-      });
+      reply_empty(ex));
 }
 
 // DELETE /directory/room/{roomAlias}: the alias's creator, a server admin, or a room member
@@ -101,10 +98,7 @@ void delete_alias(ServerContext& ctx, const http::ExchangePtr& ex, const Request
         HAVEN_TRY(check(txn.del(Table::kRoomAliasesByRoom, KeyBuilder().str(room).tail(alias).build())));
         return true;
       },
-      [ex](Result<bool> r) {
-        if (!r.ok()) return ex->reply_error(r.error());
-        ex->reply_json(200, "{}");
-      });
+      reply_empty(ex));
 }
 
 // GET /rooms/{roomId}/aliases

@@ -149,10 +149,7 @@ void delete_token(ServerContext& ctx, const http::ExchangePtr& ex) {
         HAVEN_TRY(check(accounts::delete_registration_token(txn, token)));
         return true;
       },
-      [ex](Result<bool> r) {
-        if (!r.ok()) return ex->reply_error(r.error());
-        ex->reply_json(200, "{}");
-      });
+      reply_empty(ex));
 }
 
 }  // namespace

@@ -226,10 +226,7 @@ void forget(ServerContext& ctx, const http::ExchangePtr& ex, const Requester& wh
             txn.del(Table::kMembershipsByUser, KeyBuilder().str(who.user_id).tail(room_id).build())));
         return true;
       },
-      [ex](Result<bool> r) {
-        if (!r.ok()) return ex->reply_error(r.error());
-        ex->reply_json(200, "{}");
-      });
+      reply_empty(ex));
 }
 
 // GET /_matrix/client/v3/joined_rooms
