@@ -14,6 +14,26 @@ std::optional<std::string> access_token_of(const http::Exchange& ex) {
   return ex.query("access_token");
 }
 
+namespace {
+constexpr int64_t kLastSeenResolutionMs = 60'000;
+
+// Records when and from where a device was last used, at most once a minute per device, so
+// Element's session list is right without a write per request.
+void note_device_seen(ServerContext& ctx, const accounts::Device& dev, const std::string& ip) {
+  int64_t now = now_ms();
+  if (now - dev.last_seen_ts < kLastSeenResolutionMs && dev.last_seen_ip == ip) return;
+  ctx.store->submit(
+      [user = dev.user_id, device = dev.device_id, ip, now](storage::WriteTxn& txn) {
+        auto current = accounts::get_device(txn, user, device);
+        if (!current) return storage::Status::ok_status();
+        current->last_seen_ts = now;
+        current->last_seen_ip = ip;
+        return accounts::put_device(txn, *current);
+      },
+      [](storage::Status) {});
+}
+}  // namespace
+
 Result<Requester> authenticate(ServerContext& ctx, http::Exchange& ex) {
   auto token = access_token_of(ex);
   if (!token || token->empty()) return Error::missing_token("Missing access token");
@@ -37,6 +57,9 @@ Result<Requester> authenticate(ServerContext& ctx, http::Exchange& ex) {
     return e;
   }
   ex.user_id = owner->user_id;
+  if (auto dev = accounts::get_device(*txn, owner->user_id, owner->device_id); dev) {
+    note_device_seen(ctx, *dev, ex.peer_address());
+  }
   return Requester{owner->user_id, owner->device_id, user->admin, user->is_guest};
 }
 
