@@ -15,6 +15,7 @@
 #include "homeserver/client/uia.h"
 #include "homeserver/http/server.h"
 #include "homeserver/server_context.h"
+#include "homeserver/push/push_rules.h"
 #include "homeserver/sync/notifier.h"
 #include "homeserver/sync/streams.h"
 
@@ -84,6 +85,7 @@ int serve(const conf::Config& config) {
   client::UiaSessions uia;
   Notifier notifier(*store);
   streams::Typing typing;
+  push::UnreadCache unread;
   ServerContext ctx;
   ctx.config = config;
   ctx.server_name = config.server_name;
@@ -95,6 +97,7 @@ int serve(const conf::Config& config) {
   ctx.uia = &uia;
   ctx.notifier = &notifier;
   ctx.typing = &typing;
+  ctx.unread = &unread;
   streams::start_typing_expiry(ctx);
 
   http::Router router;

@@ -18,6 +18,7 @@ class Notifier;
 class RateLimiter;
 namespace client { class UiaSessions; }
 namespace streams { class Typing; }
+namespace push { class UnreadCache; }
 
 struct ServerContext {
   conf::Config config;
@@ -30,6 +31,7 @@ struct ServerContext {
   RateLimiter* rate_limiter = nullptr;
   client::UiaSessions* uia = nullptr;
   streams::Typing* typing = nullptr;
+  push::UnreadCache* unread = nullptr;
 };
 
 }  // namespace haven

@@ -71,8 +71,10 @@ void send_event(ServerContext& ctx, rooms::EventDraft draft, std::optional<TxnRe
         return id;
       },
       [&ctx, sent_event, done = std::move(done)](Result<std::string> r) {
-        if (r.ok() && *sent_event) notify_sent(ctx, **sent_event);
+        bool sent = r.ok() && *sent_event;
         done(std::move(r));
+        // After the sender's answer: waking every syncing member must not delay it.
+        if (sent) notify_sent(ctx, **sent_event);
       });
 }
 

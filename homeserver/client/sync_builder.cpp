@@ -145,7 +145,10 @@ struct Builder {
     if (auto id = streams::own_read_receipt(txn, room_id, who.user_id); id) {
       if (auto ev = rooms::get_event(txn, *id); ev) read_pos = ev->pos;
     }
-    auto counts = push::unread_counts(txn, room_id, who.user_id, read_pos);
+    auto room = rooms::get_room(txn, room_id);
+    uint64_t last_pos = room ? room->last_pos : 0;
+    auto counts = ctx.unread ? ctx.unread->get(txn, room_id, who.user_id, read_pos, last_pos)
+                             : push::unread_counts(txn, room_id, who.user_id, read_pos);
     json::Value u(rapidjson::kObjectType);
     json::set(u, "notification_count", counts.notification_count, a);
     json::set(u, "highlight_count", counts.highlight_count, a);

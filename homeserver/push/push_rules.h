@@ -11,6 +11,7 @@
 #include <array>
 #include <cstdint>
 #include <optional>
+#include <map>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -125,10 +126,30 @@ struct UnreadCounts {
   int64_t highlight_count = 0;
 };
 // Counts the room's events after stream position `after_event_pos` (the user's read receipt,
-// or 0) that the user's rules notify (and highlight) for. The user's own events and redacted
-// events never count; at most kMaxUnreadScan of the newest events are looked at.
+// or 0) that the user's rules notify (and highlight) for. Redacted events never count; the
+// user's own message counts as having read everything before it (as Conduit does), and so
+// does the start of their membership. At most kMaxUnreadScan of the newest events are looked
+// at. `*reset` (optional) tells whether the scan stopped at such a reset point rather than at
+// after_event_pos.
 constexpr int kMaxUnreadScan = 1000;
 UnreadCounts unread_counts(storage::ReadTxn& txn, std::string_view room_id,
-                           std::string_view user_id, uint64_t after_event_pos);
+                           std::string_view user_id, uint64_t after_event_pos,
+                           bool* reset = nullptr);
+
+// Unread counts kept between syncs, so a woken /sync evaluates only the events that are new
+// since the last time instead of rescanning the room. Loop thread only.
+class UnreadCache {
+ public:
+  UnreadCounts get(storage::ReadTxn& txn, const std::string& room_id, const std::string& user_id,
+                   uint64_t read_pos, uint64_t room_last_pos);
+
+ private:
+  struct Entry {
+    uint64_t read_pos = 0;
+    uint64_t upto_pos = 0;
+    UnreadCounts counts;
+  };
+  std::map<std::pair<std::string, std::string>, Entry> entries_;
+};
 
 }  // namespace haven::push

@@ -47,8 +47,9 @@ bool starts_membership(storage::ReadTxn& txn, const rooms::Event& ev, std::strin
 }  // namespace
 
 UnreadCounts unread_counts(storage::ReadTxn& txn, std::string_view room_id,
-                           std::string_view user_id, uint64_t after_event_pos) {
+                           std::string_view user_id, uint64_t after_event_pos, bool* reset) {
   UnreadCounts counts;
+  if (reset) *reset = false;
   auto room = rooms::get_room(txn, room_id);
   if (!room) return counts;
   const rooms::RoomVersion* version = rooms::find_room_version(room->version);
@@ -66,7 +67,11 @@ UnreadCounts unread_counts(storage::ReadTxn& txn, std::string_view room_id,
     auto stored = rooms::get_event(txn, event_id);
     if (!stored) return true;
     const rooms::Event& ev = *stored->event;
-    if (starts_membership(txn, ev, user_id)) return false;
+    if (starts_membership(txn, ev, user_id) ||
+        (ev.sender() == user_id && ev.type() != "m.room.member")) {
+      if (reset) *reset = true;
+      return false;
+    }
     if (stored->redacted || ev.sender() == user_id) return true;
     ctx.sender_power_level = pl.user_level(ev.sender());
     PushResult r = evaluate(rules, ev, ctx);
@@ -79,6 +84,31 @@ UnreadCounts unread_counts(storage::ReadTxn& txn, std::string_view room_id,
   rooms::scan_timeline(txn, room_id, std::numeric_limits<uint64_t>::max(),
                        storage::Direction::kBackward, visit);
   return counts;
+}
+
+UnreadCounts UnreadCache::get(storage::ReadTxn& txn, const std::string& room_id,
+                              const std::string& user_id, uint64_t read_pos,
+                              uint64_t room_last_pos) {
+  constexpr size_t kMaxEntries = 200'000;
+  if (entries_.size() > kMaxEntries) entries_.clear();
+  auto [it, fresh] = entries_.try_emplace({room_id, user_id});
+  Entry& e = it->second;
+  if (!fresh && e.read_pos == read_pos && e.upto_pos == room_last_pos) return e.counts;
+  if (fresh || e.read_pos != read_pos || e.upto_pos > room_last_pos) {
+    e.counts = unread_counts(txn, room_id, user_id, read_pos);
+  } else {
+    bool reset = false;
+    UnreadCounts added = unread_counts(txn, room_id, user_id, e.upto_pos, &reset);
+    if (reset) {
+      e.counts = added;
+    } else {
+      e.counts.notification_count += added.notification_count;
+      e.counts.highlight_count += added.highlight_count;
+    }
+  }
+  e.read_pos = read_pos;
+  e.upto_pos = room_last_pos;
+  return e.counts;
 }
 
 }  // namespace haven::push

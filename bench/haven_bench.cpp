@@ -1,0 +1,1077 @@
+// haven_bench: a load generator for Haven's Client-Server API that prints one Markdown table
+// (bench/README.md says what each figure means). Single-threaded: main() drives every request
+// through one libcurl multi handle. It measures; it never passes or fails on a figure.
+//
+// Usage: haven_bench --url http://127.0.0.1:PORT [--pid PID] [--data-dir DIR] [options]
+// bench/run.sh builds Haven, starts a fresh server and runs this against it.
+
+#include <curl/curl.h>
+#include <rapidjson/document.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <functional>
+#include <iostream>
+#include <iterator>
+#include <map>
+#include <memory>
+#include <optional>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+namespace haven::bench {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double ms_between(Clock::time_point from, Clock::time_point to) {
+  return std::chrono::duration<double, std::milli>(to - from).count();
+}
+
+Clock::time_point after_seconds(double s) {
+  return Clock::now() +
+         std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(s));
+}
+
+// ---- Options -------------------------------------------------------------------------------
+
+struct Options {
+  std::string url;              // http://127.0.0.1:PORT
+  long pid = 0;                 // the server's pid, for RSS; 0 = not measured
+  std::string data_dir;         // the server's data_dir, for bytes on disk; "" = not measured
+  int warmup_sends = 50;        // unmeasured sends before the first figure
+  int sequential_sends = 2000;  // one client, one request at a time
+  int clients = 16;             // concurrent senders
+  int sends_per_client = 500;   // per concurrent sender and per layout (one room / own rooms)
+  int receivers = 100;          // long-polling /sync receivers
+  int messages = 200;           // messages whose delivery to every receiver is timed
+  int sync_rooms = 100;         // rooms of the initial-sync user
+  int sync_events = 1000;       // messages per room of the initial-sync user
+  int initial_syncs = 3;        // initial syncs timed; the median is reported
+  double phase_seconds = 60;    // time limit of each measured phase
+  double setup_seconds = 900;   // time limit of each setup step (registration, filling rooms)
+};
+
+[[noreturn]] void usage(const std::string& problem) {
+  std::ostream& out = problem.empty() ? std::cout : std::cerr;
+  if (!problem.empty()) out << "haven_bench: " << problem << "\n";
+  out << "usage: haven_bench --url http://127.0.0.1:PORT [--pid PID] [--data-dir DIR]\n"
+      << "  [--warmup-sends N] [--sequential-sends N] [--clients N]\n"
+      << "  [--sends-per-client N] [--receivers N] [--messages N] [--sync-rooms N]\n"
+      << "  [--sync-events N] [--initial-syncs N] [--phase-seconds S]\n"
+      << "  [--setup-seconds S]\n"
+      << "Prints one Markdown table of figures on stdout; see bench/README.md.\n";
+  std::exit(problem.empty() ? 0 : 2);
+}
+
+// Loopback only: this tool makes thousands of requests a second and must never aim them
+// at another machine by mistake.
+bool is_loopback_url(const std::string& url) {
+  for (const char* prefix : {"http://127.0.0.1:", "http://localhost:", "http://[::1]:"}) {
+    if (url.rfind(prefix, 0) == 0) return true;
+  }
+  return false;
+}
+
+Options parse_options(int argc, char** argv) {
+  Options o;
+  std::map<std::string, int*> ints = {
+      {"--warmup-sends", &o.warmup_sends},
+      {"--sequential-sends", &o.sequential_sends},
+      {"--clients", &o.clients},
+      {"--sends-per-client", &o.sends_per_client},
+      {"--receivers", &o.receivers},
+      {"--messages", &o.messages},
+      {"--sync-rooms", &o.sync_rooms},
+      {"--sync-events", &o.sync_events},
+      {"--initial-syncs", &o.initial_syncs},
+  };
+  std::map<std::string, double*> doubles = {{"--phase-seconds", &o.phase_seconds},
+                                            {"--setup-seconds", &o.setup_seconds}};
+  for (int i = 1; i < argc; ++i) {
+    std::string key = argv[i];
+    if (key == "--help" || key == "-h") usage("");
+    if (i + 1 >= argc) usage("missing value after " + key);
+    std::string value = argv[++i];
+    char* end = nullptr;
+    if (key == "--url") {
+      o.url = value;
+      while (!o.url.empty() && o.url.back() == '/') o.url.pop_back();
+    } else if (key == "--pid") {
+      o.pid = std::strtol(value.c_str(), &end, 10);
+      if (*end != '\0' || o.pid < 0) usage("bad --pid " + value);
+    } else if (key == "--data-dir") {
+      o.data_dir = value;
+    } else if (auto it = ints.find(key); it != ints.end()) {
+      long v = std::strtol(value.c_str(), &end, 10);
+      if (*end != '\0' || v < 0 || v > 10'000'000) usage("bad " + key + " " + value);
+      *it->second = static_cast<int>(v);
+    } else if (auto dt = doubles.find(key); dt != doubles.end()) {
+      double v = std::strtod(value.c_str(), &end);
+      if (*end != '\0' || !(v > 0) || v > 86400) usage("bad " + key + " " + value);
+      *dt->second = v;
+    } else {
+      usage("unknown option " + key);
+    }
+  }
+  if (o.url.empty()) usage("--url is required");
+  if (!is_loopback_url(o.url)) usage("--url must be http://127.0.0.1:PORT (loopback only)");
+  if (o.clients < 1) usage("--clients must be at least 1");
+  return o;
+}
+
+// ---- libcurl ownership ---------------------------------------------------------------------
+
+struct EasyDeleter {
+  void operator()(CURL* h) const { curl_easy_cleanup(h); }
+};
+struct MultiDeleter {
+  void operator()(CURLM* h) const { curl_multi_cleanup(h); }
+};
+struct SlistDeleter {
+  void operator()(curl_slist* l) const { curl_slist_free_all(l); }
+};
+using EasyPtr = std::unique_ptr<CURL, EasyDeleter>;
+using MultiPtr = std::unique_ptr<CURLM, MultiDeleter>;
+using SlistPtr = std::unique_ptr<curl_slist, SlistDeleter>;
+
+class CurlGlobal {
+ public:
+  CurlGlobal() {
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+      throw std::runtime_error("curl_global_init failed");
+    }
+  }
+  ~CurlGlobal() { curl_global_cleanup(); }
+  CurlGlobal(const CurlGlobal&) = delete;
+  CurlGlobal& operator=(const CurlGlobal&) = delete;
+};
+
+// ---- The request loop ----------------------------------------------------------------------
+
+struct Response {
+  long status = 0;  // HTTP status; 0 when the transfer failed
+  CURLcode curl = CURLE_OK;
+  std::string body;
+  Clock::time_point started;   // when the request was handed to libcurl
+  Clock::time_point finished;  // when libcurl reported it complete (before any parsing)
+
+  bool ok() const { return curl == CURLE_OK && status >= 200 && status < 300; }
+  double ms() const { return ms_between(started, finished); }
+  std::string describe() const {
+    if (curl != CURLE_OK) return std::string("curl: ") + curl_easy_strerror(curl);
+    return "HTTP " + std::to_string(status) + " " + body.substr(0, 300);
+  }
+};
+
+using Callback = std::function<void(Response&)>;
+
+// Every request of the program goes through one HttpLoop. Callbacks run inside run_until()
+// and may start further requests.
+class HttpLoop {
+ public:
+  explicit HttpLoop(std::string base_url)
+      : base_url_(std::move(base_url)), multi_(curl_multi_init()) {
+    if (!multi_) throw std::runtime_error("curl_multi_init failed");
+    // Enough cached connections for every long-poll plus every sender to keep its own.
+    curl_multi_setopt(multi_.get(), CURLMOPT_MAXCONNECTS, 1024L);
+  }
+  ~HttpLoop() { abort_all(); }  // every easy handle leaves the multi handle before it goes
+  HttpLoop(const HttpLoop&) = delete;
+  HttpLoop& operator=(const HttpLoop&) = delete;
+
+  // Starts METHOD base_url+path. An empty token sends no Authorization header. The handle
+  // returned identifies the request for cancel().
+  CURL* request(const char* method, const std::string& path, std::string body,
+                const std::string& token, Callback done, long timeout_ms = 60'000) {
+    auto t = std::make_unique<Transfer>();
+    t->easy = take_handle();
+    t->body = std::move(body);
+    t->done = std::move(done);
+    CURL* e = t->easy.get();
+    t->url = base_url_ + path;
+    curl_easy_setopt(e, CURLOPT_URL, t->url.c_str());
+    curl_easy_setopt(e, CURLOPT_NOPROXY, "*");
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, timeout_ms);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, &HttpLoop::on_data);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, t.get());
+    curl_easy_setopt(e, CURLOPT_PRIVATE, t.get());
+    curl_slist* headers = nullptr;
+    headers = curl_slist_append(headers, "Expect:");
+    if (!token.empty())
+      headers = curl_slist_append(headers, ("Authorization: Bearer " + token).c_str());
+    std::string m = method;
+    if (m == "GET") {
+      curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+    } else {
+      headers = curl_slist_append(headers, "Content-Type: application/json");
+      curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, method);
+      curl_easy_setopt(e, CURLOPT_POSTFIELDS, t->body.c_str());
+      curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, static_cast<long>(t->body.size()));
+    }
+    t->headers.reset(headers);
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, headers);
+    t->response.started = Clock::now();
+    curl_multi_add_handle(multi_.get(), e);
+    transfers_.emplace(e, std::move(t));
+    return e;
+  }
+
+  // Drives transfers and callbacks until done() holds (true) or the deadline passes (false).
+  bool run_until(const std::function<bool()>& done, Clock::time_point deadline) {
+    for (;;) {
+      if (done()) return true;
+      if (Clock::now() >= deadline) return false;
+      int running = 0;
+      curl_multi_perform(multi_.get(), &running);
+      // Stamp every transfer that completed in this round with the same instant, taken before
+      // any callback parses anything, so a slow callback does not inflate later latencies.
+      const Clock::time_point now = Clock::now();
+      std::vector<std::pair<CURL*, CURLcode>> finished;
+      int queued = 0;
+      while (CURLMsg* msg = curl_multi_info_read(multi_.get(), &queued)) {
+        if (msg->msg == CURLMSG_DONE) finished.emplace_back(msg->easy_handle, msg->data.result);
+      }
+      for (auto [easy, code] : finished) complete(easy, code, now);
+      if (!finished.empty()) continue;
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+      int wait_ms = static_cast<int>(std::clamp<int64_t>(left.count(), 0, 100));
+      curl_multi_poll(multi_.get(), nullptr, 0, wait_ms, nullptr);
+    }
+  }
+
+  // Waits for one request and returns its response (a failed Response at the deadline).
+  Response call(const char* method, const std::string& path, std::string body,
+                const std::string& token, double seconds = 120) {
+    std::optional<Response> result;
+    CURL* handle = request(
+        method, path, std::move(body), token, [&](Response& r) { result = std::move(r); },
+        static_cast<long>(seconds * 1000));
+    run_until([&] { return result.has_value(); }, after_seconds(seconds + 5));
+    if (!result) {
+      cancel(handle);  // its callback refers to this frame
+      Response r;
+      r.curl = CURLE_OPERATION_TIMEDOUT;
+      return r;
+    }
+    return std::move(*result);
+  }
+
+  // Drops every transfer in flight without running its callback (ends long-polls).
+  void abort_all() {
+    for (auto& [easy, t] : transfers_) {
+      curl_multi_remove_handle(multi_.get(), easy);
+      recycle(std::move(t->easy));
+    }
+    transfers_.clear();
+  }
+
+  // Drops one transfer without running its callback.
+  void cancel(CURL* handle) {
+    auto it = transfers_.find(handle);
+    if (it == transfers_.end()) return;
+    curl_multi_remove_handle(multi_.get(), handle);
+    recycle(std::move(it->second->easy));
+    transfers_.erase(it);
+  }
+
+  size_t in_flight() const { return transfers_.size(); }
+
+ private:
+  struct Transfer {
+    EasyPtr easy;
+    SlistPtr headers;
+    std::string url;
+    std::string body;
+    Response response;
+    Callback done;
+  };
+
+  static size_t on_data(char* data, size_t size, size_t count, void* user) {
+    static_cast<Transfer*>(user)->response.body.append(data, size * count);
+    return size * count;
+  }
+
+  void complete(CURL* easy, CURLcode code, Clock::time_point now) {
+    auto it = transfers_.find(easy);
+    if (it == transfers_.end()) return;
+    std::unique_ptr<Transfer> t = std::move(it->second);
+    transfers_.erase(it);
+    curl_multi_remove_handle(multi_.get(), easy);
+    t->response.curl = code;
+    t->response.finished = now;
+    if (code == CURLE_OK) curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &t->response.status);
+    Callback done = std::move(t->done);
+    Response response = std::move(t->response);
+    recycle(std::move(t->easy));
+    done(response);
+  }
+
+  // Reused handles keep their buffers; the multi handle's pool keeps the connections.
+  EasyPtr take_handle() {
+    if (!idle_.empty()) {
+      EasyPtr e = std::move(idle_.back());
+      idle_.pop_back();
+      return e;
+    }
+    EasyPtr e(curl_easy_init());
+    if (!e) throw std::runtime_error("curl_easy_init failed");
+    return e;
+  }
+
+  void recycle(EasyPtr e) {
+    curl_easy_reset(e.get());
+    idle_.push_back(std::move(e));
+  }
+
+  std::string base_url_;
+  MultiPtr multi_;
+  std::unordered_map<CURL*, std::unique_ptr<Transfer>> transfers_;
+  std::vector<EasyPtr> idle_;
+};
+
+// ---- JSON and URL helpers ------------------------------------------------------------------
+
+std::string percent_encode(const std::string& s) {
+  static const char* kHex = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : s) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    }
+  }
+  return out;
+}
+
+using Writer = rapidjson::Writer<rapidjson::StringBuffer>;
+
+std::string json_of(const std::function<void(Writer&)>& body) {
+  rapidjson::StringBuffer buffer;
+  Writer w(buffer);
+  w.StartObject();
+  body(w);
+  w.EndObject();
+  return buffer.GetString();
+}
+
+std::string string_member(const rapidjson::Value& v, const char* key) {
+  if (!v.IsObject()) return "";
+  auto it = v.FindMember(key);
+  return it != v.MemberEnd() && it->value.IsString() ? it->value.GetString() : "";
+}
+
+const rapidjson::Value* member(const rapidjson::Value& v, const char* key) {
+  if (!v.IsObject()) return nullptr;
+  auto it = v.FindMember(key);
+  return it == v.MemberEnd() ? nullptr : &it->value;
+}
+
+// A message body of typical chat length, tagged with a sequence number the receivers read.
+std::string message_json(int64_t seq) {
+  return json_of([&](Writer& w) {
+    w.Key("msgtype");
+    w.String("m.text");
+    w.Key("body");
+    w.String("haven_bench message " + std::to_string(seq) +
+             ": the quick brown fox jumps over the lazy dog");
+    w.Key("haven_bench_seq");
+    w.Int64(seq);
+  });
+}
+
+// ---- Statistics ----------------------------------------------------------------------------
+
+double percentile(std::vector<double> v, double p) {
+  if (v.empty()) return NAN;
+  std::sort(v.begin(), v.end());
+  size_t rank = static_cast<size_t>(std::ceil(p / 100.0 * static_cast<double>(v.size())));
+  return v[std::clamp<size_t>(rank, 1, v.size()) - 1];
+}
+
+double mean(const std::vector<double>& v) {
+  if (v.empty()) return NAN;
+  double sum = 0;
+  for (double x : v) sum += x;
+  return sum / static_cast<double>(v.size());
+}
+
+double max_of(const std::vector<double>& v) {
+  return v.empty() ? NAN : *std::max_element(v.begin(), v.end());
+}
+
+std::string fmt(double value, int decimals) {
+  if (std::isnan(value)) return "n/a";
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.*f", decimals, value);
+  return buf;
+}
+
+// 12345.6 -> "12,346"
+std::string fmt_grouped(double value) {
+  if (std::isnan(value)) return "n/a";
+  std::string digits = std::to_string(static_cast<int64_t>(std::llround(value)));
+  std::string out;
+  int n = 0;
+  for (auto it = digits.rbegin(); it != digits.rend(); ++it) {
+    if (n > 0 && n % 3 == 0 && *it != '-') out.insert(out.begin(), ',');
+    out.insert(out.begin(), *it);
+    ++n;
+  }
+  return out;
+}
+
+std::string fmt_ms(double ms) {
+  if (std::isnan(ms)) return "n/a";
+  return fmt(ms, ms < 10 ? 2 : (ms < 100 ? 1 : 0)) + " ms";
+}
+
+std::string mean_max(const std::vector<double>& v) {
+  return "mean " + fmt_ms(mean(v)) + ", max " + fmt_ms(max_of(v));
+}
+
+std::vector<double> delivered_first(const std::vector<double>& per_message) {
+  std::vector<double> out;
+  for (double v : per_message)
+    if (!std::isnan(v)) out.push_back(v);
+  return out;
+}
+
+// ---- Server-side facts ---------------------------------------------------------------------
+
+// A "VmRSS:" style line of /proc/<pid>/status in KiB, or -1.
+long proc_status_kib(long pid, const std::string& field) {
+  if (pid <= 0) return -1;
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind(field + ":", 0) == 0)
+      return std::strtol(line.c_str() + field.size() + 1, nullptr, 10);
+  }
+  return -1;
+}
+
+// User plus system CPU seconds a process has used ("self" for this one), or NAN.
+double cpu_seconds(const std::string& pid) {
+  std::ifstream in("/proc/" + pid + "/stat");
+  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  // Fields after the command name, which is in parentheses and may hold spaces.
+  size_t close = stat.rfind(')');
+  if (close == std::string::npos) return NAN;
+  std::istringstream fields(stat.substr(close + 2));
+  std::string field;
+  double utime = NAN, stime = NAN;
+  for (int i = 3; fields >> field; ++i) {  // field 3 is the state
+    if (i == 14) utime = std::strtod(field.c_str(), nullptr);
+    if (i == 15) {
+      stime = std::strtod(field.c_str(), nullptr);
+      break;
+    }
+  }
+  return (utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+// CPU used by the server and by this program between construction and note().
+class CpuMeter {
+ public:
+  explicit CpuMeter(long server_pid)
+      : server_pid_(server_pid > 0 ? std::to_string(server_pid) : ""),
+        server_(server_pid_.empty() ? NAN : cpu_seconds(server_pid_)),
+        self_(cpu_seconds("self")),
+        start_(Clock::now()) {}
+
+  std::string note() const {
+    double wall = ms_between(start_, Clock::now()) / 1000;
+    double server = server_pid_.empty() ? NAN : cpu_seconds(server_pid_) - server_;
+    return "CPU: server " + fmt(server, 1) + " s, bench " + fmt(cpu_seconds("self") - self_, 1) +
+           " s in " + fmt(wall, 1) + " s";
+  }
+
+ private:
+  std::string server_pid_;
+  double server_, self_;
+  Clock::time_point start_;
+};
+
+std::string fmt_mib(long kib) { return kib < 0 ? "n/a" : fmt(kib / 1024.0, 1) + " MiB"; }
+
+// What the resident set is made of: the server's own memory (RssAnon) and mapped files
+// (RssFile: the binary, its libraries and LMDB's map of the database, pages the kernel can
+// drop and share).
+std::string rss_split(long pid) {
+  long anon = proc_status_kib(pid, "RssAnon"), file = proc_status_kib(pid, "RssFile");
+  if (anon < 0 || file < 0) return "";
+  return "anonymous " + fmt_mib(anon) + " + file-backed (binary, libraries, LMDB map) " +
+         fmt_mib(file);
+}
+
+struct DiskUse {
+  int64_t allocated = -1;  // blocks actually on disk
+  int64_t size = -1;       // apparent size (LMDB may size the file to its map)
+};
+
+DiskUse lmdb_disk_use(const std::string& data_dir) {
+  DiskUse d;
+  struct stat st {};
+  if (data_dir.empty() || ::stat((data_dir + "/db/data.mdb").c_str(), &st) != 0) return d;
+  d.allocated = static_cast<int64_t>(st.st_blocks) * 512;
+  d.size = static_cast<int64_t>(st.st_size);
+  return d;
+}
+
+// ---- Matrix actions ------------------------------------------------------------------------
+
+struct User {
+  std::string localpart;
+  std::string user_id;
+  std::string token;
+};
+
+// The table is built up as phases finish, so a failure late in the run still prints what
+// was measured before it.
+struct Row {
+  std::string what, value, target, notes;
+};
+
+class Bench {
+ public:
+  explicit Bench(Options o) : o_(std::move(o)), http_(o_.url) {}
+
+  void run() {
+    long idle_kib = proc_status_kib(o_.pid, "VmRSS");
+    rows_.push_back({"Idle RSS (fresh server, no requests yet)", fmt_mib(idle_kib), "≤ 30 MiB",
+                     rss_split(o_.pid)});
+
+    progress("registering users");
+    auto setup_start = Clock::now();
+    sender_ = register_user("bench_sender");
+    for (int i = 0; i < o_.clients; ++i)
+      clients_.push_back({"bench_client" + std::to_string(i), "", ""});
+    for (int i = 0; i < o_.receivers; ++i)
+      receivers_.push_back({"bench_recv" + std::to_string(i), "", ""});
+    register_all(clients_);
+    register_all(receivers_);
+    progress("registered " + std::to_string(1 + clients_.size() + receivers_.size()) +
+             " users in " + fmt(ms_between(setup_start, Clock::now()) / 1000, 1) + " s");
+
+    sequential_sends();
+    concurrent_sends(/*shared_room=*/true);
+    concurrent_sends(/*shared_room=*/false);
+    delivery_latency();
+    initial_sync();
+
+    long rss_kib = proc_status_kib(o_.pid, "VmRSS");
+    long hwm_kib = proc_status_kib(o_.pid, "VmHWM");
+    rows_.push_back(
+        {"RSS after the load", fmt_mib(rss_kib), "",
+         rss_split(o_.pid) + (hwm_kib < 0 ? "" : "; peak (VmHWM) " + fmt_mib(hwm_kib))});
+
+    DiskUse disk = lmdb_disk_use(o_.data_dir);
+    std::string per_event =
+        disk.allocated < 0 || events_sent_ == 0
+            ? "n/a"
+            : fmt_grouped(static_cast<double>(disk.allocated) / events_sent_) + " B";
+    rows_.push_back({"Bytes on disk per event", per_event, "",
+                     disk.allocated < 0
+                         ? "data.mdb not found"
+                         : "db/data.mdb " + fmt(disk.allocated / 1048576.0, 1) +
+                               " MiB on disk (apparent " + fmt(disk.size / 1048576.0, 1) +
+                               " MiB) / " + fmt_grouped(events_sent_) +
+                               " messages sent (room state not counted)"});
+  }
+
+  void print_table() const {
+    std::cout << "| Measure | Result | Target | Notes |\n|---|---|---|---|\n";
+    for (const Row& r : rows_) {
+      std::cout << "| " << r.what << " | " << r.value << " | " << r.target << " | " << r.notes
+                << " |\n";
+    }
+    std::cout.flush();
+  }
+
+  void note_failure(const std::string& what) {
+    rows_.push_back({"Run stopped early", "—", "", what});
+  }
+
+ private:
+  static void progress(const std::string& line) {
+    std::cerr << "haven_bench: " << line << std::endl;
+  }
+
+  [[noreturn]] static void fail(const std::string& what, const Response& r) {
+    throw std::runtime_error(what + ": " + r.describe());
+  }
+
+  // POST /register with the m.login.dummy stage: the first call yields a session.
+  void start_registration(User& u, std::function<void(bool)> done) {
+    std::string first = json_of([&](Writer& w) {
+      w.Key("username");
+      w.String(u.localpart);
+      w.Key("password");
+      w.String("haven bench password " + u.localpart);
+      w.Key("initial_device_display_name");
+      w.String("haven_bench");
+    });
+    http_.request("POST", "/_matrix/client/v3/register", first, "", [this, &u, done](Response& r) {
+      if (r.ok()) return finish_registration(u, r, done);
+      rapidjson::Document d;
+      d.Parse(r.body.c_str());
+      std::string session = d.HasParseError() ? "" : string_member(d, "session");
+      if (r.status != 401 || session.empty()) {
+        progress("register " + u.localpart + ": " + r.describe());
+        return done(false);
+      }
+      std::string second = json_of([&](Writer& w) {
+        w.Key("username");
+        w.String(u.localpart);
+        w.Key("password");
+        w.String("haven bench password " + u.localpart);
+        w.Key("initial_device_display_name");
+        w.String("haven_bench");
+        w.Key("auth");
+        w.StartObject();
+        w.Key("type");
+        w.String("m.login.dummy");
+        w.Key("session");
+        w.String(session);
+        w.EndObject();
+      });
+      http_.request("POST", "/_matrix/client/v3/register", second, "",
+                    [this, &u, done](Response& r2) { finish_registration(u, r2, done); });
+    });
+  }
+
+  void finish_registration(User& u, Response& r, const std::function<void(bool)>& done) {
+    rapidjson::Document d;
+    d.Parse(r.body.c_str());
+    if (!r.ok() || d.HasParseError()) {
+      progress("register " + u.localpart + ": " + r.describe());
+      return done(false);
+    }
+    u.user_id = string_member(d, "user_id");
+    u.token = string_member(d, "access_token");
+    done(!u.token.empty());
+  }
+
+  User register_user(const std::string& localpart) {
+    std::vector<User> one = {{localpart, "", ""}};
+    register_all(one);
+    return one[0];
+  }
+
+  // Registers users with a few requests in flight (password hashing is the server's cost).
+  void register_all(std::vector<User>& users) {
+    size_t next = 0, finished = 0, failed = 0;
+    constexpr size_t kWindow = 8;
+    std::function<void()> start_next = [&] {
+      if (next >= users.size()) return;
+      User& u = users[next++];
+      start_registration(u, [&](bool ok) {
+        ++finished;
+        if (!ok) ++failed;
+        start_next();
+      });
+    };
+    for (size_t i = 0; i < kWindow; ++i) start_next();
+    bool done =
+        http_.run_until([&] { return finished == users.size(); }, after_seconds(o_.setup_seconds));
+    if (!done || failed > 0) {
+      http_.abort_all();
+      throw std::runtime_error("registration failed for " + std::to_string(failed) + " of " +
+                               std::to_string(users.size()) + " users" +
+                               (done ? "" : " (time limit)"));
+    }
+  }
+
+  std::string create_room(const User& u, const std::string& name, bool is_public) {
+    std::string body = json_of([&](Writer& w) {
+      w.Key("preset");
+      w.String(is_public ? "public_chat" : "private_chat");
+      w.Key("name");
+      w.String(name);
+    });
+    Response r = http_.call("POST", "/_matrix/client/v3/createRoom", body, u.token);
+    rapidjson::Document d;
+    d.Parse(r.body.c_str());
+    std::string room_id = d.HasParseError() ? "" : string_member(d, "room_id");
+    if (!r.ok() || room_id.empty()) fail("createRoom", r);
+    return room_id;
+  }
+
+  // Joins users to a public room, a few at a time.
+  void join_all(std::vector<User>& users, const std::string& room_id) {
+    size_t next = 0, finished = 0, failed = 0;
+    std::string last_error;
+    std::function<void()> start_next = [&] {
+      if (next >= users.size()) return;
+      const User& u = users[next++];
+      http_.request("POST", "/_matrix/client/v3/join/" + percent_encode(room_id), "{}", u.token,
+                    [&](Response& r) {
+                      ++finished;
+                      if (!r.ok()) {
+                        ++failed;
+                        last_error = r.describe();
+                      }
+                      start_next();
+                    });
+    };
+    for (int i = 0; i < 16; ++i) start_next();
+    bool done =
+        http_.run_until([&] { return finished == users.size(); }, after_seconds(o_.setup_seconds));
+    if (!done || failed > 0) {
+      http_.abort_all();
+      throw std::runtime_error("join failed for " + std::to_string(failed) +
+                               " users: " + last_error);
+    }
+  }
+
+  std::string send_path(const std::string& room_id, const std::string& txn) {
+    return "/_matrix/client/v3/rooms/" + percent_encode(room_id) + "/send/m.room.message/" + txn;
+  }
+
+  std::string next_txn() { return "hb" + std::to_string(++txn_counter_); }
+
+  // One client, one request at a time: latency percentiles and the rate that gives.
+  void sequential_sends() {
+    progress("sequential sends: " + std::to_string(o_.sequential_sends));
+    std::string room = create_room(sender_, "bench sequential", false);
+    for (int i = 0; i < o_.warmup_sends; ++i) {
+      Response r =
+          http_.call("PUT", send_path(room, next_txn()), message_json(i), sender_.token, 30);
+      if (!r.ok()) fail("warm-up send", r);
+      ++events_sent_;
+    }
+    std::vector<double> latencies;
+    int errors = 0;
+    CpuMeter cpu(o_.pid);
+    auto start = Clock::now();
+    auto deadline = after_seconds(o_.phase_seconds);
+    for (int i = 0; i < o_.sequential_sends && Clock::now() < deadline; ++i) {
+      Response r =
+          http_.call("PUT", send_path(room, next_txn()), message_json(i), sender_.token, 30);
+      if (!r.ok()) {
+        if (++errors == 1) progress("send failed: " + r.describe());
+        continue;
+      }
+      latencies.push_back(r.ms());
+      ++events_sent_;
+    }
+    double seconds = ms_between(start, Clock::now()) / 1000;
+    std::string notes = std::to_string(latencies.size()) + " sends; " + mean_max(latencies);
+    if (errors) notes += "; " + std::to_string(errors) + " errors";
+    if (static_cast<int>(latencies.size()) + errors < o_.sequential_sends) notes += " (time limit)";
+    rows_.push_back({"Send latency p50 / p99 (1 client, sequential PUT /send)",
+                     fmt_ms(percentile(latencies, 50)) + " / " + fmt_ms(percentile(latencies, 99)),
+                     "", notes});
+    rows_.push_back({"Send throughput, 1 client",
+                     fmt_grouped(latencies.size() / seconds) + " events/s", "",
+                     "same run as the latency row; " + cpu.note()});
+  }
+
+  // N clients, each with one send in flight at a time, into one shared room or each into
+  // its own room.
+  void concurrent_sends(bool shared_room) {
+    const size_t n = clients_.size();
+    progress(std::string("concurrent sends: ") + std::to_string(n) + " clients, " +
+             (shared_room ? "one room" : "a room each"));
+    std::vector<std::string> rooms;
+    if (shared_room) {
+      rooms.push_back(create_room(sender_, "bench shared", true));
+      join_all(clients_, rooms[0]);
+    } else {
+      for (const User& u : clients_)
+        rooms.push_back(create_room(u, "bench own " + u.localpart, false));
+    }
+
+    std::vector<int> sent(n, 0);
+    std::vector<double> latencies;
+    int errors = 0;
+    std::string first_error;
+    size_t active = n;
+    auto deadline = after_seconds(o_.phase_seconds);
+    bool stopping = false;
+    std::function<void(size_t)> send_next = [&](size_t c) {
+      if (stopping || sent[c] >= o_.sends_per_client) {
+        --active;
+        return;
+      }
+      const std::string& room = rooms[shared_room ? 0 : c];
+      int seq = sent[c]++;
+      http_.request("PUT", send_path(room, next_txn()), message_json(seq), clients_[c].token,
+                    [&, c](Response& r) {
+                      if (r.ok()) {
+                        latencies.push_back(r.ms());
+                        ++events_sent_;
+                      } else if (++errors == 1) {
+                        first_error = r.describe();
+                      }
+                      send_next(c);
+                    });
+    };
+    CpuMeter cpu(o_.pid);
+    auto start = Clock::now();
+    for (size_t c = 0; c < n; ++c) send_next(c);
+    bool done = http_.run_until([&] { return active == 0; }, deadline);
+    auto end = Clock::now();
+    if (!done) {
+      stopping = true;  // let the requests in flight finish, start no more
+      http_.run_until([&] { return active == 0; }, after_seconds(30));
+      http_.abort_all();
+    }
+    double seconds = ms_between(start, end) / 1000;
+    std::string notes = std::to_string(latencies.size()) + " sends; per-send p50 / p99 " +
+                        fmt_ms(percentile(latencies, 50)) + " / " +
+                        fmt_ms(percentile(latencies, 99)) + ", " + mean_max(latencies);
+    if (errors)
+      notes += "; " + std::to_string(errors) + " errors, first: " + first_error.substr(0, 120);
+    if (!done) notes += " (time limit)";
+    notes += "; " + cpu.note();
+    rows_.push_back({"Send throughput, " + std::to_string(n) + " concurrent clients, " +
+                         (shared_room ? "one shared room" : "a room each"),
+                     fmt_grouped(latencies.size() / seconds) + " events/s", "≥ 5,000 events/s",
+                     notes});
+  }
+
+  // The time from a send's start until each long-polling receiver has the event.
+  void delivery_latency() {
+    const size_t n = receivers_.size();
+    progress("delivery: " + std::to_string(n) + " long-polling receivers, " +
+             std::to_string(o_.messages) + " messages");
+    if (n == 0 || o_.messages == 0) return;
+    std::string room = create_room(sender_, "bench delivery", true);
+    join_all(receivers_, room);
+
+    // An initial sync per receiver gives the token the long-polls start from.
+    std::vector<std::string> since(n);
+    for (size_t r = 0; r < n; ++r) {
+      Response s = http_.call("GET", "/_matrix/client/v3/sync?timeout=0", "", receivers_[r].token);
+      rapidjson::Document d;
+      d.Parse(s.body.c_str());
+      since[r] = d.HasParseError() ? "" : string_member(d, "next_batch");
+      if (!s.ok() || since[r].empty()) fail("initial sync of a receiver", s);
+    }
+
+    const int m = o_.messages;
+    std::vector<Clock::time_point> send_start(m);
+    std::vector<int> received(m, 0);
+    std::vector<std::vector<bool>> seen(n, std::vector<bool>(m, false));
+    std::vector<double> latencies;
+    latencies.reserve(n * m);
+    std::vector<double> first_delivery(m, NAN);  // per message, its fastest receiver
+    std::vector<double> send_ms;                 // the sends' own latencies
+    int sync_errors = 0;
+    std::string first_error;
+    bool polling = true;
+    constexpr long kPollTimeoutMs = 30'000;
+
+    std::function<void(size_t)> poll = [&](size_t r) {
+      std::string path = "/_matrix/client/v3/sync?timeout=" + std::to_string(kPollTimeoutMs) +
+                         "&since=" + percent_encode(since[r]);
+      http_.request(
+          "GET", path, "", receivers_[r].token,
+          [&, r](Response& resp) {
+            if (!polling) return;
+            rapidjson::Document d;
+            d.Parse(resp.body.c_str());
+            std::string next = d.HasParseError() ? "" : string_member(d, "next_batch");
+            if (!resp.ok() || next.empty()) {
+              if (++sync_errors == 1) first_error = resp.describe();
+              if (sync_errors > 1000) return;  // the server is failing: stop hammering it
+              return poll(r);
+            }
+            since[r] = next;
+            const rapidjson::Value* events = nullptr;
+            if (auto* rooms = member(d, "rooms"))
+              if (auto* join = member(*rooms, "join"))
+                if (auto* rm = member(*join, room.c_str()))
+                  if (auto* timeline = member(*rm, "timeline"))
+                    events = member(*timeline, "events");
+            if (events && events->IsArray()) {
+              for (const auto& ev : events->GetArray()) {
+                const rapidjson::Value* content = member(ev, "content");
+                const rapidjson::Value* seq =
+                    content ? member(*content, "haven_bench_seq") : nullptr;
+                if (!seq || !seq->IsInt64()) continue;
+                int64_t s = seq->GetInt64();
+                if (s < 0 || s >= m || seen[r][s]) continue;
+                seen[r][s] = true;
+                ++received[s];
+                double ms = ms_between(send_start[s], resp.finished);
+                latencies.push_back(ms);
+                if (!(first_delivery[s] <= ms)) first_delivery[s] = ms;
+              }
+            }
+            poll(r);
+          },
+          kPollTimeoutMs + 10'000);
+    };
+    for (size_t r = 0; r < n; ++r) poll(r);
+    // Let every long-poll reach the server and park before the first message.
+    http_.run_until([] { return false; }, after_seconds(0.5));
+
+    int send_errors = 0, undelivered = 0, sent_count = 0;
+    CpuMeter cpu(o_.pid);
+    auto deadline = after_seconds(o_.phase_seconds);
+    for (int i = 0; i < m && Clock::now() < deadline; ++i) {
+      bool send_done = false;
+      send_start[i] = Clock::now();
+      http_.request("PUT", send_path(room, next_txn()), message_json(i), sender_.token,
+                    [&](Response& r) {
+                      send_done = true;
+                      if (r.ok()) {
+                        ++events_sent_;
+                        send_ms.push_back(r.ms());
+                      } else if (++send_errors == 1) {
+                        progress("delivery send failed: " + r.describe());
+                      }
+                    });
+      ++sent_count;
+      // Each message gets its full 5 s even at the phase's end, so a slow delivery is
+      // counted as one rather than cut off.
+      http_.run_until([&] { return send_done && received[i] == static_cast<int>(n); },
+                      after_seconds(5));
+      undelivered += static_cast<int>(n) - received[i];
+      // A short pause so the receivers' next long-polls are parked again, as between real
+      // messages.
+      http_.run_until([] { return false; }, after_seconds(0.01));
+    }
+    polling = false;
+    http_.abort_all();
+
+    std::string notes = std::to_string(sent_count) + " messages × " + std::to_string(n) +
+                        " receivers = " + fmt_grouped(latencies.size()) + " deliveries; " +
+                        mean_max(latencies) + "; fastest receiver per message p50 " +
+                        fmt_ms(percentile(delivered_first(first_delivery), 50)) +
+                        "; the sends' own p50 " + fmt_ms(percentile(send_ms, 50));
+    if (undelivered) notes += "; " + std::to_string(undelivered) + " not delivered within 5 s";
+    if (send_errors) notes += "; " + std::to_string(send_errors) + " send errors";
+    if (sync_errors)
+      notes +=
+          "; " + std::to_string(sync_errors) + " sync errors, first: " + first_error.substr(0, 120);
+    if (sent_count < m) notes += " (time limit)";
+    notes += "; " + cpu.note();
+    rows_.push_back({"Send-to-sync delivery latency p50 / p99 (" + std::to_string(n) +
+                         " long-polling receivers)",
+                     fmt_ms(percentile(latencies, 50)) + " / " + fmt_ms(percentile(latencies, 99)),
+                     "p99 ≤ 10 ms", notes});
+  }
+
+  // A user in many rooms of many events each, made through the API, then a full /sync.
+  void initial_sync() {
+    const int rooms_wanted = o_.sync_rooms, per_room = o_.sync_events;
+    progress("initial sync: filling " + std::to_string(rooms_wanted) + " rooms × " +
+             std::to_string(per_room) + " events");
+    if (rooms_wanted == 0) return;
+    User user = register_user("bench_syncer");
+    auto setup_start = Clock::now();
+    auto deadline = after_seconds(o_.setup_seconds);
+    std::vector<std::string> rooms;
+    for (int i = 0; i < rooms_wanted && Clock::now() < deadline; ++i) {
+      rooms.push_back(create_room(user, "bench sync room " + std::to_string(i), false));
+    }
+    // Items go round-robin over the rooms so the requests in flight hit different rooms.
+    const int64_t total = static_cast<int64_t>(rooms.size()) * per_room;
+    int64_t next = 0, finished = 0, ok = 0, errors = 0;
+    std::string first_error;
+    std::function<void()> start_next = [&] {
+      if (next >= total || Clock::now() >= deadline) return;
+      int64_t item = next++;
+      const std::string& room = rooms[item % static_cast<int64_t>(rooms.size())];
+      http_.request("PUT", send_path(room, next_txn()), message_json(item), user.token,
+                    [&](Response& r) {
+                      ++finished;
+                      if (r.ok()) {
+                        ++ok;
+                        ++events_sent_;
+                      } else if (++errors == 1) {
+                        first_error = r.describe();
+                      }
+                      if (finished % 10'000 == 0)
+                        progress("  " + std::to_string(finished) + " events sent");
+                      start_next();
+                    });
+    };
+    for (int i = 0; i < 16; ++i) start_next();
+    bool done = http_.run_until(
+        [&] { return finished == next && (next == total || Clock::now() >= deadline); },
+        deadline + std::chrono::seconds(60));
+    if (!done) http_.abort_all();
+    double setup_s = ms_between(setup_start, Clock::now()) / 1000;
+    progress("  filled in " + fmt(setup_s, 1) + " s; timing " + std::to_string(o_.initial_syncs) +
+             " initial syncs");
+
+    std::vector<double> times;
+    size_t bytes = 0, joined = 0;
+    for (int i = 0; i < o_.initial_syncs; ++i) {
+      Response s = http_.call("GET", "/_matrix/client/v3/sync?timeout=0", "", user.token, 300);
+      if (!s.ok()) fail("initial sync", s);
+      times.push_back(s.ms());
+      bytes = s.body.size();
+      rapidjson::Document d;
+      d.Parse(s.body.c_str());
+      joined = 0;
+      if (auto* rs = d.HasParseError() ? nullptr : member(d, "rooms"))
+        if (auto* join = member(*rs, "join"))
+          if (join->IsObject()) joined = join->MemberCount();
+    }
+    std::string notes = "median of " + std::to_string(times.size()) + " (first " +
+                        fmt_ms(times.empty() ? NAN : times[0]) + "); " + std::to_string(joined) +
+                        " rooms in the response, " + fmt(bytes / 1024.0, 0) +
+                        " KiB; setup: " + std::to_string(rooms.size()) + " createRoom + " +
+                        fmt_grouped(ok) + " sends in " + fmt(setup_s, 0) + " s (16 in flight)";
+    if (errors)
+      notes += "; " + std::to_string(errors) + " send errors, first: " + first_error.substr(0, 120);
+    if (ok < static_cast<int64_t>(rooms_wanted) * per_room) notes += " (setup time limit)";
+    rows_.push_back({"Initial sync, user in " + std::to_string(rooms_wanted) + " rooms × " +
+                         fmt_grouped(per_room) + " events",
+                     fmt_ms(percentile(times, 50)), "", notes});
+  }
+
+  Options o_;
+  HttpLoop http_;
+  User sender_;
+  std::vector<User> clients_;
+  std::vector<User> receivers_;
+  std::vector<Row> rows_;
+  int64_t events_sent_ = 0;
+  int64_t txn_counter_ = 0;
+};
+
+}  // namespace
+}  // namespace haven::bench
+
+int main(int argc, char** argv) {
+  using namespace haven::bench;
+  Options options = parse_options(argc, argv);
+  CurlGlobal curl;
+  Bench bench(options);
+  int status = 0;
+  try {
+    bench.run();
+  } catch (const std::exception& e) {
+    std::cerr << "haven_bench: " << e.what() << std::endl;
+    bench.note_failure(e.what());
+    status = 1;
+  }
+  bench.print_table();
+  return status;
+}
