@@ -8,8 +8,10 @@
 #include "homeserver/accounts/registration_tokens.h"
 #include "homeserver/base/rate_limiter.h"
 #include "homeserver/base/write.h"
+#include "homeserver/client/keys.h"
 #include "homeserver/client/room_send.h"
 #include "homeserver/client/uia.h"
+#include "homeserver/e2ee/device_lists.h"
 
 namespace haven::client {
 
@@ -210,9 +212,13 @@ void logout(ServerContext& ctx, const http::ExchangePtr& ex, const Requester& wh
       *ctx.store,
       [who](storage::WriteTxn& txn) -> Result<bool> {
         HAVEN_TRY(check(accounts::delete_device(txn, who.user_id, who.device_id)));
+        HAVEN_TRY(check(e2ee::forget_device_keys(txn, who.user_id, who.device_id)));
         return true;
       },
-      reply_empty(ex));
+      [&ctx, ex, who](Result<bool> r) {
+        if (r.ok()) notify_device_list_changed(ctx, who.user_id);
+        reply_empty(ex)(std::move(r));
+      });
 }
 
 // POST /_matrix/client/v3/logout/all
@@ -220,10 +226,16 @@ void logout_all(ServerContext& ctx, const http::ExchangePtr& ex, const Requester
   write<bool>(
       *ctx.store,
       [who](storage::WriteTxn& txn) -> Result<bool> {
+        for (const accounts::Device& d : accounts::list_devices(txn, who.user_id)) {
+          HAVEN_TRY(check(e2ee::forget_device_keys(txn, who.user_id, d.device_id)));
+        }
         HAVEN_TRY(check(accounts::delete_all_devices(txn, who.user_id)));
         return true;
       },
-      reply_empty(ex));
+      [&ctx, ex, who](Result<bool> r) {
+        if (r.ok()) notify_device_list_changed(ctx, who.user_id);
+        reply_empty(ex)(std::move(r));
+      });
 }
 
 // GET /_matrix/client/v3/account/whoami

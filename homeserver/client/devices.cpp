@@ -4,8 +4,10 @@
 
 #include "homeserver/accounts/account_store.h"
 #include "homeserver/base/write.h"
+#include "homeserver/client/keys.h"
 #include "homeserver/client/routes.h"
 #include "homeserver/client/uia.h"
+#include "homeserver/e2ee/device_lists.h"
 
 namespace haven::client {
 
@@ -24,10 +26,10 @@ json::Value device_json(const accounts::Device& d, json::Alloc& a) {
 
 // Hook for end-to-end encryption: when a device goes, its identity keys, one-time and fallback
 // keys and to-device inbox go with it, and the user's device list changes for everyone who
-// shares a room with them. Nothing to delete until the E2EE key store exists.
-Status delete_device_e2ee_keys(storage::WriteTxn& /*txn*/, const std::string& /*user_id*/,
-                               const std::string& /*device_id*/) {
-  return {};
+// shares a room with them (woken by notify_device_list_changed once the write is durable).
+Status delete_device_e2ee_keys(storage::WriteTxn& txn, const std::string& user_id,
+                               const std::string& device_id) {
+  return check(e2ee::forget_device_keys(txn, user_id, device_id));
 }
 
 // Deletes devices (and with them their access tokens); unknown ids are already gone.
@@ -43,8 +45,9 @@ void delete_devices_now(ServerContext& ctx, const http::ExchangePtr& ex, const s
         }
         return true;
       },
-      [ex](Result<bool> r) {
+      [&ctx, ex, user_id](Result<bool> r) {
         if (!r.ok()) return ex->reply_error(r.error());
+        notify_device_list_changed(ctx, user_id);
         ex->reply_json(200, "{}");
       });
 }

@@ -42,6 +42,7 @@ void change_rules(ServerContext& ctx, const http::ExchangePtr& ex, const std::st
       },
       [&ctx, ex, user_id](Result<bool> r) {
         if (!r.ok()) return ex->reply_error(r.error());
+        if (ctx.unread) ctx.unread->forget_user(user_id);
         ctx.notifier->notify_user(user_id);
         ex->reply_json(200, "{}");
       });

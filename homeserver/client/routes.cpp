@@ -20,6 +20,7 @@ void register_client_routes(http::Router& r, ServerContext& ctx) {
   register_profile_routes(r, ctx);
   register_push_rule_routes(r, ctx);
   register_directory_routes(r, ctx);
+  register_key_routes(r, ctx);
 }
 
 }  // namespace haven::client

@@ -23,6 +23,7 @@ void register_device_routes(http::Router& r, ServerContext& ctx);        // devi
 void register_profile_routes(http::Router& r, ServerContext& ctx);       // profile.cpp
 void register_push_rule_routes(http::Router& r, ServerContext& ctx);     // push_rules.cpp
 void register_directory_routes(http::Router& r, ServerContext& ctx);    // user_directory.cpp
+void register_key_routes(http::Router& r, ServerContext& ctx);           // keys.cpp
 
 // All of the above.
 void register_client_routes(http::Router& r, ServerContext& ctx);

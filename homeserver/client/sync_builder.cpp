@@ -4,6 +4,8 @@
 #include <set>
 
 #include "homeserver/client/event_format.h"
+#include "homeserver/e2ee/device_keys.h"
+#include "homeserver/e2ee/device_lists.h"
 #include "homeserver/push/push_rules.h"
 #include "homeserver/rooms/event_store.h"
 #include "homeserver/rooms/room_access.h"
@@ -209,10 +211,8 @@ SyncResult build_sync(ServerContext& ctx, storage::ReadTxn& txn, const Requester
   now.receipts = streams::receipts_pos(txn);
   now.typing = ctx.typing ? ctx.typing->pos() : 0;
   now.presence = streams::presence_pos(txn);
-  if (request.since) {
-    now.to_device = request.since->to_device;
-    now.device_lists = request.since->device_lists;
-  }
+  now.device_lists = e2ee::device_lists_pos(txn);
+  if (request.since) now.to_device = request.since->to_device;
   Builder b{ctx, txn, who, request, now, a};
   bool initial = !request.since;
   uint64_t since_events = b.since_events();
@@ -264,7 +264,11 @@ SyncResult build_sync(ServerContext& ctx, storage::ReadTxn& txn, const Requester
       json::set(room, "ephemeral", std::move(eph_obj), a);
       json::set(room, "account_data", std::move(ad_obj), a);
       json::set(room, "unread_notifications", b.unread(room_id), a);
-      json::set(room, "summary", b.summary(room_id), a);
+      // The summary only changes with membership: send it when the client may lack it.
+      bool members_changed = std::any_of(t.events.begin(), t.events.end(), [](auto& e) {
+        return e.event->type() == "m.room.member";
+      });
+      if (fresh || members_changed) json::set(room, "summary", b.summary(room_id), a);
       json::set(join, room_id, std::move(room), a);
       continue;
     }
@@ -302,8 +306,12 @@ SyncResult build_sync(ServerContext& ctx, storage::ReadTxn& txn, const Requester
     v.CopyFrom(rules, a);
     global_ad.PushBack(std::move(v), a);
   }
-  std::set<std::string> visible = rooms::users_sharing_rooms(txn, who.user_id);
-  auto presence = streams::presence_since(txn, initial ? 0 : request.since->presence, visible, now_ms());
+  uint64_t presence_since_pos = initial ? 0 : request.since->presence;
+  std::vector<streams::Document> presence;
+  if (now.presence > presence_since_pos) {
+    std::set<std::string> visible = rooms::users_sharing_rooms(txn, who.user_id);
+    presence = streams::presence_since(txn, presence_since_pos, visible, now_ms());
+  }
   json::Value presence_events = b.account_data_events(&presence);
 
   result.empty = rooms_empty && global_ad.Empty() && presence_events.Empty();
@@ -314,13 +322,31 @@ SyncResult build_sync(ServerContext& ctx, storage::ReadTxn& txn, const Requester
   json::set(ad_obj, "events", std::move(global_ad), a);
   json::set(pr_obj, "events", std::move(presence_events), a);
   json::set(td_obj, "events", json::Value(rapidjson::kArrayType), a);
-  json::set(dl_obj, "changed", json::Value(rapidjson::kArrayType), a);
-  json::set(dl_obj, "left", json::Value(rapidjson::kArrayType), a);
+  json::Value changed(rapidjson::kArrayType), left(rapidjson::kArrayType);
+  if (!initial) {
+    auto delta = e2ee::device_lists_since(txn, who.user_id, request.since->device_lists,
+                                          request.since->events);
+    for (auto& u : delta.changed) changed.PushBack(json::str(u, a), a);
+    for (auto& u : delta.left) left.PushBack(json::str(u, a), a);
+  }
+  bool device_lists_empty = changed.Empty() && left.Empty();
+  json::set(dl_obj, "changed", std::move(changed), a);
+  json::set(dl_obj, "left", std::move(left), a);
   json::set(result.body, "account_data", std::move(ad_obj), a);
   json::set(result.body, "presence", std::move(pr_obj), a);
   json::set(result.body, "to_device", std::move(td_obj), a);
   json::set(result.body, "device_lists", std::move(dl_obj), a);
-  json::set(result.body, "device_one_time_keys_count", json::Value(rapidjson::kObjectType), a);
+  json::Value otk_counts(rapidjson::kObjectType);
+  for (auto& [algorithm, count] : e2ee::one_time_key_counts(txn, who.user_id, who.device_id)) {
+    json::set(otk_counts, algorithm, count, a);
+  }
+  json::set(result.body, "device_one_time_keys_count", std::move(otk_counts), a);
+  json::Value fallback_types(rapidjson::kArrayType);
+  for (auto& t : e2ee::unused_fallback_key_types(txn, who.user_id, who.device_id)) {
+    fallback_types.PushBack(json::str(t, a), a);
+  }
+  json::set(result.body, "device_unused_fallback_key_types", std::move(fallback_types), a);
+  result.empty = result.empty && device_lists_empty;
   result.next = now;
   return result;
 }

@@ -126,9 +126,8 @@ struct UnreadCounts {
   int64_t highlight_count = 0;
 };
 // Counts the room's events after stream position `after_event_pos` (the user's read receipt,
-// or 0) that the user's rules notify (and highlight) for. Redacted events never count; the
-// user's own message counts as having read everything before it (as Conduit does), and so
-// does the start of their membership. At most kMaxUnreadScan of the newest events are looked
+// or 0) that the user's rules notify (and highlight) for. The user's own and redacted events
+// never count; nothing before the start of their membership counts. At most kMaxUnreadScan of the newest events are looked
 // at. `*reset` (optional) tells whether the scan stopped at such a reset point rather than at
 // after_event_pos.
 constexpr int kMaxUnreadScan = 1000;
@@ -142,6 +141,8 @@ class UnreadCache {
  public:
   UnreadCounts get(storage::ReadTxn& txn, const std::string& room_id, const std::string& user_id,
                    uint64_t read_pos, uint64_t room_last_pos);
+  // The user's push rules changed: their counts must be computed afresh.
+  void forget_user(const std::string& user_id);
 
  private:
   struct Entry {
@@ -149,7 +150,7 @@ class UnreadCache {
     uint64_t upto_pos = 0;
     UnreadCounts counts;
   };
-  std::map<std::pair<std::string, std::string>, Entry> entries_;
+  std::map<std::pair<std::string, std::string>, Entry> entries_;  // (user, room)
 };
 
 }  // namespace haven::push

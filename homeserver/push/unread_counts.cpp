@@ -67,8 +67,7 @@ UnreadCounts unread_counts(storage::ReadTxn& txn, std::string_view room_id,
     auto stored = rooms::get_event(txn, event_id);
     if (!stored) return true;
     const rooms::Event& ev = *stored->event;
-    if (starts_membership(txn, ev, user_id) ||
-        (ev.sender() == user_id && ev.type() != "m.room.member")) {
+    if (starts_membership(txn, ev, user_id)) {
       if (reset) *reset = true;
       return false;
     }
@@ -91,7 +90,7 @@ UnreadCounts UnreadCache::get(storage::ReadTxn& txn, const std::string& room_id,
                               uint64_t room_last_pos) {
   constexpr size_t kMaxEntries = 200'000;
   if (entries_.size() > kMaxEntries) entries_.clear();
-  auto [it, fresh] = entries_.try_emplace({room_id, user_id});
+  auto [it, fresh] = entries_.try_emplace({user_id, room_id});
   Entry& e = it->second;
   if (!fresh && e.read_pos == read_pos && e.upto_pos == room_last_pos) return e.counts;
   if (fresh || e.read_pos != read_pos || e.upto_pos > room_last_pos) {
@@ -109,6 +108,13 @@ UnreadCounts UnreadCache::get(storage::ReadTxn& txn, const std::string& room_id,
   e.read_pos = read_pos;
   e.upto_pos = room_last_pos;
   return e.counts;
+}
+
+void UnreadCache::forget_user(const std::string& user_id) {
+  auto first = entries_.lower_bound({user_id, std::string()});
+  auto last = first;
+  while (last != entries_.end() && last->first.first == user_id) ++last;
+  entries_.erase(first, last);
 }
 
 }  // namespace haven::push
