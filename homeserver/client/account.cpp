@@ -54,6 +54,17 @@ std::string lowercase(std::string s) {
   return s;
 }
 
+// Deletes the user's devices (all, or all but `keep`) with their tokens and E2EE keys.
+Status remove_devices(storage::WriteTxn& txn, const std::string& user_id,
+                      std::optional<std::string> keep) {
+  for (const accounts::Device& d : accounts::list_devices(txn, user_id)) {
+    if (keep && d.device_id == *keep) continue;
+    HAVEN_TRY(check(e2ee::forget_device_keys(txn, user_id, d.device_id)));
+    HAVEN_TRY(check(accounts::delete_device(txn, user_id, d.device_id)));
+  }
+  return {};
+}
+
 void count_token_use(ServerContext& ctx, const std::string& token) {
   write<bool>(
       *ctx.store,
@@ -226,10 +237,7 @@ void logout_all(ServerContext& ctx, const http::ExchangePtr& ex, const Requester
   write<bool>(
       *ctx.store,
       [who](storage::WriteTxn& txn) -> Result<bool> {
-        for (const accounts::Device& d : accounts::list_devices(txn, who.user_id)) {
-          HAVEN_TRY(check(e2ee::forget_device_keys(txn, who.user_id, d.device_id)));
-        }
-        HAVEN_TRY(check(accounts::delete_all_devices(txn, who.user_id)));
+        HAVEN_TRY(remove_devices(txn, who.user_id, std::nullopt));
         return true;
       },
       [&ctx, ex, who](Result<bool> r) {
@@ -272,8 +280,7 @@ void change_password(ServerContext& ctx, const http::ExchangePtr& ex, const Requ
                              u->password_hash = h;
                              HAVEN_TRY(check(accounts::put_user(txn, *u)));
                              if (logout_devices) {
-                               HAVEN_TRY(check(accounts::delete_all_devices(txn, who.user_id,
-                                                                            who.device_id)));
+                               HAVEN_TRY(remove_devices(txn, who.user_id, who.device_id));
                              }
                              return true;
                            },
@@ -296,7 +303,7 @@ void deactivate(ServerContext& ctx, const http::ExchangePtr& ex, const Requester
           u->deactivated = true;
           u->password_hash.clear();
           HAVEN_TRY(check(accounts::put_user(txn, *u)));
-          HAVEN_TRY(check(accounts::delete_all_devices(txn, who.user_id)));
+          HAVEN_TRY(remove_devices(txn, who.user_id, std::nullopt));
           return true;
         },
         [&ctx, ex, who](Result<bool> r) {
