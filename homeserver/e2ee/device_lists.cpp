@@ -2,6 +2,7 @@
 // kDeviceListByUser holds user_id -> u64 pos of that user's latest change.
 #include "homeserver/e2ee/device_lists.h"
 
+#include <optional>
 #include <set>
 
 #include "homeserver/e2ee/device_keys.h"
@@ -41,34 +42,51 @@ storage::Status mark_device_list_changed(storage::WriteTxn& txn, const std::stri
 
 DeviceListDelta device_lists_since(storage::ReadTxn& txn, const std::string& user_id,
                                    uint64_t since, uint64_t since_events) {
-  std::set<std::string> sharing = rooms::users_sharing_rooms(txn, user_id);
+  // Who shares a room with the user: needed only when something changed, so computed lazily.
+  std::optional<std::set<std::string>> sharing_cache;
+  auto shares = [&](const std::string& other) {
+    if (!sharing_cache) sharing_cache = rooms::users_sharing_rooms(txn, user_id);
+    return sharing_cache->count(other) > 0;
+  };
   std::set<std::string> changed;
   std::set<std::string> left;
-  for (const std::string& other : sharing) {
-    if (last_change(txn, other) > since) changed.insert(other);
-  }
-  // Joins and leaves after since_events, in rooms the user is in or left since then.
+  // Keys or devices that changed after `since`, of users the user shares a room with.
+  txn.scan(Table::kDeviceListStream, {}, storage::encode_u64(since + 1),
+           storage::Direction::kForward, [&](std::string_view, std::string_view user) {
+             if (shares(std::string(user))) changed.emplace(user);
+             return true;
+           });
+  // Memberships that changed after since_events in the user's rooms.
   for (const auto& [room_id, mine] : rooms::rooms_of_user(txn, user_id)) {
     bool joined = mine.membership == "join";
-    bool moved_recently = mine.pos > since_events;
-    if (!joined && !moved_recently) continue;
-    for (const auto& [member, membership] : rooms::members_of_room(txn, room_id)) {
-      if (member == user_id) continue;
-      bool member_joined = membership == "join";
-      bool member_moved = false;
-      if (!moved_recently) {
-        auto m = rooms::membership(txn, member, room_id);
-        member_moved = m && m->pos > since_events;
+    if (mine.pos > since_events) {
+      // The user joined or left since then: everyone in the room is new to them, or gone.
+      for (const auto& [member, membership] : rooms::members_of_room(txn, room_id)) {
+        if (member == user_id || membership != "join") continue;
+        if (joined) {
+          changed.insert(member);
+        } else if (!shares(member)) {
+          left.insert(member);
+        }
       }
-      bool recent = moved_recently || member_moved;
-      if (!recent) continue;
-      if (joined && member_joined) {
-        changed.insert(member);
-      } else if (!sharing.count(member)) {
-        left.insert(member);
-      }
+      continue;
     }
+    if (!joined) continue;
+    rooms::scan_timeline(txn, room_id, since_events + 1, storage::Direction::kForward,
+                         [&](uint64_t, std::string_view event_id) {
+                           auto ev = rooms::get_event(txn, event_id);
+                           if (!ev || ev->event->type() != "m.room.member") return true;
+                           const std::string& member = ev->event->state_key().value_or("");
+                           if (member == user_id) return true;
+                           if (ev->event->membership() == "join") {
+                             changed.insert(member);
+                           } else if (!shares(member)) {
+                             left.insert(member);
+                           }
+                           return true;
+                         });
   }
+  for (const auto& u : left) changed.erase(u);
   return {{changed.begin(), changed.end()}, {left.begin(), left.end()}};
 }
 

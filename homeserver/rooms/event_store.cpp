@@ -1,6 +1,7 @@
 #include "homeserver/rooms/event_store.h"
 
 #include "homeserver/base/json.h"
+#include "homeserver/rooms/event_cache.h"
 #include "storage/keys.h"
 
 namespace haven::rooms {
@@ -179,6 +180,12 @@ std::optional<StoredEvent> get_event(storage::ReadTxn& txn, std::string_view eve
   out.pos = *storage::decode_u64(v->substr(0, 8));
   out.state_group = *storage::decode_u64(v->substr(8, 8));
   out.redacted = (static_cast<uint8_t>((*v)[16]) & kFlagRedacted) != 0;
+  // A stored event only ever changes by being redacted, so a cached copy with the same
+  // redaction flag as this transaction's record is this transaction's event.
+  if (auto hit = EventCache::shared().get(event_id); hit && hit->redacted == out.redacted) {
+    out.event = std::move(hit->event);
+    return out;
+  }
   auto nul = v->find('\0', 17);
   if (nul == std::string_view::npos) return std::nullopt;
   const RoomVersion* version = find_room_version(v->substr(17, nul - 17));
@@ -186,6 +193,8 @@ std::optional<StoredEvent> get_event(storage::ReadTxn& txn, std::string_view eve
   auto ev = Event::from_stored(v->substr(nul + 1), std::string(event_id), *version);
   if (!ev) return std::nullopt;
   out.event = std::move(ev);
+  EventCache::shared().put(std::string(event_id),
+                           CachedEvent{out.event, out.pos, out.state_group, out.redacted});
   return out;
 }
 
