@@ -5,7 +5,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include "crypto/base64.h"
-#include "tests/unit/e2ee/test_store.h"
+#include "tests/unit/support/test_store.h"
 
 namespace haven::e2ee {
 namespace {

@@ -8,7 +8,7 @@
 #include <set>
 #include <thread>
 
-#include "tests/unit/e2ee/test_store.h"
+#include "tests/unit/support/test_store.h"
 
 namespace haven::e2ee {
 namespace {

@@ -5,7 +5,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include "homeserver/e2ee/device_keys.h"
-#include "tests/unit/e2ee/test_store.h"
+#include "tests/unit/support/test_store.h"
 
 namespace haven::e2ee {
 namespace {

@@ -3,7 +3,7 @@
 
 #include "homeserver/base/json.h"
 #include "homeserver/sync/streams.h"
-#include "tests/unit/sync/test_store.h"
+#include "tests/unit/support/test_store.h"
 
 namespace haven::streams {
 namespace {

@@ -4,7 +4,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include "homeserver/base/json.h"
-#include "tests/unit/sync/test_store.h"
+#include "tests/unit/support/test_store.h"
 
 namespace haven::sync {
 namespace {
@@ -195,7 +195,7 @@ BOOST_AUTO_TEST_CASE(room_filter_not_rooms_win_over_rooms) {
 }
 
 BOOST_AUTO_TEST_CASE(stored_filters_resolve_by_id_per_user) {
-  streams::test::TestStore ts;
+  haven::test::TestStore ts;
   std::string id;
   ts.write([&](storage::WriteTxn& txn) {
     auto r = store_filter(txn, "@alice:x", R"({"room":{"timeline":{"limit":7}}})");
@@ -220,7 +220,7 @@ BOOST_AUTO_TEST_CASE(stored_filters_resolve_by_id_per_user) {
 }
 
 BOOST_AUTO_TEST_CASE(filter_ids_are_distinct) {
-  streams::test::TestStore ts;
+  haven::test::TestStore ts;
   std::vector<std::string> ids;
   ts.write([&](storage::WriteTxn& txn) {
     for (int i = 0; i < 3; ++i) ids.push_back(store_filter(txn, "@alice:x", "{}").value());
@@ -231,7 +231,7 @@ BOOST_AUTO_TEST_CASE(filter_ids_are_distinct) {
 }
 
 BOOST_AUTO_TEST_CASE(inline_filters_resolve_from_json) {
-  streams::test::TestStore ts;
+  haven::test::TestStore ts;
   auto txn = ts.read();
   auto f = resolve_filter(*txn, "@alice:x", R"({"room":{"include_leave":true}})");
   BOOST_REQUIRE(f.ok());

@@ -1,5 +1,5 @@
-// Test support for the stream tests: a real LMDB store in a fresh temporary directory, with
-// done-callbacks run inline. Single-threaded test code (the store's writer thread aside).
+// Test support for unit tests that need storage: a real LMDB store in a fresh temporary
+// directory, done-callbacks run inline. Test code (the store's writer thread aside).
 #pragma once
 
 #include <stdlib.h>
@@ -12,12 +12,12 @@
 
 #include "storage/store.h"
 
-namespace haven::streams::test {
+namespace haven::test {
 
 class TestStore {
  public:
   TestStore() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "haven-sync-XXXXXX").string();
+    std::string tmpl = (std::filesystem::temp_directory_path() / "haven-unit-XXXXXX").string();
     BOOST_REQUIRE(mkdtemp(tmpl.data()) != nullptr);
     dir_ = tmpl;
     storage::StoreOptions options;
@@ -55,4 +55,4 @@ class TestStore {
   std::unique_ptr<storage::Store> store_;
 };
 
-}  // namespace haven::streams::test
+}  // namespace haven::test
