@@ -302,6 +302,31 @@ Option rate_option(std::string key, Field<double> field, std::string help) {
   return {std::move(key), std::move(help), read, write};
 }
 
+// A list of non-empty strings, written as a YAML flow sequence on one line.
+Option string_list_option(std::string key, Field<std::vector<std::string>> field,
+                          std::string help) {
+  auto read = [key, field](const YAML::Node& node, Config& config) {
+    if (!node.IsSequence()) {
+      throw ConfigError(key, "expected a list of strings, got " + describe(node));
+    }
+    std::vector<std::string> values;
+    for (const auto& item : node) {
+      std::string value = scalar_text(item, key, "a string");
+      if (value.empty()) throw ConfigError(key, "list items must not be empty");
+      values.push_back(std::move(value));
+    }
+    field(config) = std::move(values);
+  };
+  auto write = [field](Config& config) {
+    std::string out = "[";
+    for (const std::string& value : field(config)) {
+      out += (out.size() > 1 ? ", " : "") + yaml_string(value);
+    }
+    return out + "]";
+  };
+  return {std::move(key), std::move(help), read, write};
+}
+
 constexpr int kIntMax = std::numeric_limits<int>::max();
 constexpr uint64_t kUint64Max = std::numeric_limits<uint64_t>::max();
 // Map sizes are given in MiB and used in bytes; keep the byte count within 64 bits.
@@ -317,11 +342,18 @@ const std::vector<Section>& sections() {
       {"storage", "The embedded LMDB database in data_dir."},
       {"registration", "Account registration and access tokens."},
       {"rooms", "Defaults for newly created rooms."},
+      {"media", "The content repository: uploaded files and their thumbnails."},
       {"limits", "Limits on what clients may send."},
       {"rate_limits", "Request rate limits. Each has a sustained rate and a burst allowance."},
       {"rate_limits.rc_login", "Login attempts."},
       {"rate_limits.rc_registration", "Registration attempts."},
       {"rate_limits.rc_message", "Messages and other events sent into rooms."},
+      {"care",
+       "The care organisation's rules: roles, contacts, conversation owners and anonymity\n"
+       "(see README.md). Turn them off only for a generic Matrix server."},
+      {"care.power_levels",
+       "The conversation template: power levels of every room a local user creates while the\n"
+       "care rules apply. The creator (the owner) has 100."},
       {"logging", "Logging."},
   };
   return kSections;
@@ -334,6 +366,48 @@ void add_rate_limit(std::vector<Option>& options, const std::string& key, Field<
   options.push_back(integer_option<int>(
       key + ".burst_count", [limit](Config& c) -> int& { return limit(c).burst; }, 0, kIntMax,
       "Requests allowed in a burst before the sustained rate applies."));
+}
+
+void add_care_options(std::vector<Option>& o) {
+  o.push_back(bool_option(
+      "care.enabled", [](Config& c) -> bool& { return c.care.enabled; },
+      "Enforce the care rules: users may invite only their contacts, the owner cannot leave,\n"
+      "non-contacts see each other only by per-room nickname, conversations get the template."));
+  o.push_back(bool_option(
+      "care.guest_links", [](Config& c) -> bool& { return c.care.guest_links; },
+      "Let conversation owners create guest links. The admin API can change this at run time."));
+  o.push_back(bool_option(
+      "care.temporary_rooms", [](Config& c) -> bool& { return c.care.temporary_rooms; },
+      "Let professionals start temporary conversations. The admin API can change this too."));
+  o.push_back(string_option(
+      "care.room_version", [](Config& c) -> std::string& { return c.care.room_version; },
+      "Room version of conversations: \"10\" or \"11\". (In version 12 the creator's power\n"
+      "cannot be handed over, so the operator could not name a new owner.)",
+      one_of({"10", "11"})));
+  struct Level {
+    const char* name;
+    int Care::*field;
+    const char* help;
+  };
+  static const Level kLevels[] = {
+      {"invite", &Care::invite, "Power level needed to invite."},
+      {"kick", &Care::kick, "Power level needed to remove a participant."},
+      {"ban", &Care::ban, "Power level needed to ban."},
+      {"redact", &Care::redact, "Power level needed to redact other people's events."},
+      {"state_default", &Care::state_default, "Power level needed for other state events."},
+      {"events_default", &Care::events_default,
+       "Power level needed to send messages and other non-state events."},
+  };
+  for (const Level& level : kLevels) {
+    auto field = level.field;
+    o.push_back(integer_option<int>(
+        std::string("care.power_levels.") + level.name,
+        [field](Config& c) -> int& { return c.care.*field; }, 0, 100, level.help));
+  }
+  o.push_back(string_list_option(
+      "care.power_levels.owner_only_events",
+      [](Config& c) -> std::vector<std::string>& { return c.care.owner_only_events; },
+      "Event types that need power level 100 (the owner's)."));
 }
 
 // In the order the generated file lists them.
@@ -429,6 +503,19 @@ const std::vector<Option>& options() {
         "Turn on end-to-end encryption in every newly created room."));
 
     o.push_back(integer_option<uint64_t>(
+        "media.max_upload_size_mb",
+        [](Config& c) -> uint64_t& { return c.media_max_upload_size_mb; }, 1, 1 << 20,
+        "Largest file a user may upload, in MiB."));
+    o.push_back(bool_option(
+        "media.freeze_legacy_media",
+        [](Config& c) -> bool& { return c.media_freeze_legacy_media; },
+        "Serve media uploaded while this is true only through the authenticated media API\n"
+        "(Matrix 1.11), not the deprecated unauthenticated /_matrix/media/v3 downloads."));
+    o.push_back(string_option(
+        "media.store_path", [](Config& c) -> std::string& { return c.media_store_path; },
+        "Directory holding the uploaded files. Empty: <data_dir>/media"));
+
+    o.push_back(integer_option<uint64_t>(
         "limits.max_request_body_bytes",
         [](Config& c) -> uint64_t& { return c.max_request_body_bytes; }, 1, kUint64Max,
         "Largest Client-Server API request body (JSON) accepted, in bytes."));
@@ -441,6 +528,8 @@ const std::vector<Option>& options() {
                    [](Config& c) -> RateLimit& { return c.rc_registration; });
     add_rate_limit(o, "rate_limits.rc_message",
                    [](Config& c) -> RateLimit& { return c.rc_message; });
+
+    add_care_options(o);
 
     o.push_back(string_option(
         "logging.level", [](Config& c) -> std::string& { return c.log_level; },

@@ -24,6 +24,30 @@ struct RateLimit {
   friend bool operator==(const RateLimit&, const RateLimit&) = default;
 };
 
+// The care organisation's rules (homeserver/policy/).
+struct Care {
+  bool enabled = true;           // roles, contacts, owners and anonymity enforced
+  bool guest_links = false;      // R13: operator switch, also settable by the admin API
+  bool temporary_rooms = false;  // R19: operator switch, also settable by the admin API
+  // Room version of conversations created while the care rules apply. Not 12: there the
+  // creator's power can never be handed over, and the operator must be able to name a new owner.
+  std::string room_version = "11";
+  // The conversation template's power levels; the owner has 100.
+  int invite = 100;
+  int kick = 100;
+  int ban = 100;
+  int redact = 100;
+  int state_default = 100;
+  int events_default = 0;
+  std::vector<std::string> owner_only_events = {
+      "m.room.name",        "m.room.topic",       "m.room.avatar", "m.room.power_levels",
+      "m.room.server_acl",  "m.call.member",      "m.call.invite", "m.room.history_visibility",
+      "m.room.join_rules",  "m.room.encryption",  "m.room.tombstone",
+      "m.room.canonical_alias"};
+
+  friend bool operator==(const Care&, const Care&) = default;
+};
+
 struct Config {
   std::string server_name = "localhost";
   // When true, the server name comes from the SERVER_NAME environment variable (Complement).
@@ -51,6 +75,15 @@ struct Config {
   std::string default_room_version = "12";
   bool encryption_enabled_by_default = true;
 
+  // Media (content repository)
+  uint64_t media_max_upload_size_mb = 50;
+  bool media_freeze_legacy_media = true;  // new uploads are not served by unauthenticated routes
+  std::string media_store_path;           // "" = <data_dir>/media
+
+  std::string media_store_dir() const {
+    return media_store_path.empty() ? data_dir + "/media" : media_store_path;
+  }
+
   // Limits
   uint64_t max_request_body_bytes = 1 << 20;  // client API JSON bodies
   int max_json_depth = 64;
@@ -63,6 +96,8 @@ struct Config {
 
   // Worker threads for CPU-heavy work (password hashing, ...)
   int worker_threads = 2;
+
+  Care care;
 
   std::string signing_key_file() const {
     return signing_key_path.empty() ? data_dir + "/signing.key" : signing_key_path;

@@ -1,21 +1,22 @@
 #include "homeserver/homeserver.h"
 
+#include <event2/event.h>
+#include <spdlog/spdlog.h>
+
 #include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <memory>
 #include <thread>
 
-#include <event2/event.h>
-#include <spdlog/spdlog.h>
-
 #include "crypto/random.h"
 #include "homeserver/base/rate_limiter.h"
 #include "homeserver/client/routes.h"
 #include "homeserver/client/uia.h"
 #include "homeserver/http/server.h"
-#include "homeserver/server_context.h"
+#include "homeserver/policy/care_rules.h"
 #include "homeserver/push/push_rules.h"
+#include "homeserver/server_context.h"
 #include "homeserver/sync/notifier.h"
 #include "homeserver/sync/streams.h"
 
@@ -34,8 +35,8 @@ std::optional<crypto::SigningKey> load_or_create_signing_key(const std::string& 
   std::ofstream out(path, std::ios::trunc);
   out << key.to_file_line() << "\n";
   out.close();
-  std::filesystem::permissions(path, std::filesystem::perms::owner_read |
-                                         std::filesystem::perms::owner_write);
+  std::filesystem::permissions(
+      path, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
   if (!out) return std::nullopt;
   spdlog::info("generated signing key {} in {}", key.key_id(), path);
   return key;
@@ -86,6 +87,8 @@ int serve(const conf::Config& config) {
   Notifier notifier(*store);
   streams::Typing typing;
   push::UnreadCache unread;
+  std::optional<policy::CarePolicy> care;
+  if (config.care.enabled) care.emplace(config.care, config.server_name);
   ServerContext ctx;
   ctx.config = config;
   ctx.server_name = config.server_name;
@@ -98,6 +101,7 @@ int serve(const conf::Config& config) {
   ctx.notifier = &notifier;
   ctx.typing = &typing;
   ctx.unread = &unread;
+  ctx.care = care ? &*care : nullptr;
   streams::start_typing_expiry(ctx);
 
   http::Router router;

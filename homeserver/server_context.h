@@ -19,6 +19,7 @@ class RateLimiter;
 namespace client { class UiaSessions; }
 namespace streams { class Typing; }
 namespace push { class UnreadCache; }
+namespace policy { class CarePolicy; }
 
 struct ServerContext {
   conf::Config config;
@@ -32,6 +33,7 @@ struct ServerContext {
   client::UiaSessions* uia = nullptr;
   streams::Typing* typing = nullptr;
   push::UnreadCache* unread = nullptr;
+  const policy::CarePolicy* care = nullptr;  // nullptr when care.enabled is false
 };
 
 }  // namespace haven

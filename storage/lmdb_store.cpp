@@ -106,6 +106,18 @@ const char* table_name(Table t) {
       return "key_backup_versions";
     case Table::kKeyBackupKeys:
       return "key_backup_keys";
+    case Table::kCareRoles:
+      return "care_roles";
+    case Table::kCareContacts:
+      return "care_contacts";
+    case Table::kCareRoomOwners:
+      return "care_room_owners";
+    case Table::kMedia:
+      return "media";
+    case Table::kMediaThumbnails:
+      return "media_thumbnails";
+    case Table::kBlockedRooms:
+      return "blocked_rooms";
     case Table::kCount:
       break;
   }

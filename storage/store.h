@@ -60,6 +60,12 @@ enum class Table : uint8_t {
   kToDeviceTxnIds,     // user_id \0 device_id \0 txn_id -> ""
   kKeyBackupVersions,  // user_id \0 u64 version -> backup version JSON
   kKeyBackupKeys,      // user_id \0 u64 version \0 room_id \0 session_id -> key data JSON
+  kCareRoles,          // "u" \0 user_id -> role; "r" \0 role \0 user_id -> "" (care policy)
+  kCareContacts,       // user_id \0 other user_id -> "" (both directions are stored)
+  kCareRoomOwners,     // room_id -> owner user_id
+  kMedia,              // media_id -> media record JSON (sha256, type, size, name, uploader...)
+  kMediaThumbnails,    // media_id \0 u32 width u32 height method -> thumbnail record JSON
+  kBlockedRooms,       // room_id -> {user_id, ts}: joins and invites refused (admin API)
   kCount
 };
 

@@ -34,6 +34,7 @@ std::string encode_user(const User& u) {
   json::set(d, "is_guest", u.is_guest, a);
   json::set(d, "displayname", u.displayname, a);
   json::set(d, "avatar_url", u.avatar_url, a);
+  if (!u.email.empty()) json::set(d, "email", u.email, a);
   json::set(d, "creation_ts", u.creation_ts, a);
   return json::to_string(d);
 }
@@ -48,6 +49,7 @@ User decode_user(std::string_view text) {
   u.is_guest = json::get_bool(d, "is_guest");
   u.displayname = json::get_string(d, "displayname");
   u.avatar_url = json::get_string(d, "avatar_url");
+  u.email = json::get_string(d, "email");
   u.creation_ts = json::get_int(d, "creation_ts");
   return u;
 }

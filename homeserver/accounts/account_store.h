@@ -21,6 +21,7 @@ struct User {
   bool is_guest = false;
   std::string displayname;
   std::string avatar_url;
+  std::string email;  // for new-message notices; set by the operator (admin API)
   int64_t creation_ts = 0;
 };
 

@@ -70,6 +70,7 @@ void create_account(ServerContext& ctx, NewAccount account,
             return Error::with(400, "M_USER_IN_USE", "User ID already taken.");
           }
           HAVEN_TRY(check(put_user(txn, user)));
+          if (account.also_write) HAVEN_TRY(account.also_write(txn, user.user_id));
           if (account.inhibit_login) return Session{user.user_id, "", ""};
           return write_device(txn, user.user_id, device_id, account.device_display_name, expires);
         },

@@ -9,6 +9,7 @@
 
 #include "homeserver/base/result.h"
 #include "homeserver/server_context.h"
+#include "storage/store.h"
 
 namespace haven::accounts {
 
@@ -27,6 +28,8 @@ struct NewAccount {
   std::optional<std::string> device_id;   // default: random
   std::string device_display_name;
   bool inhibit_login = false;
+  // More records to write in the same transaction as the account (e.g. the care role).
+  std::function<Status(storage::WriteTxn&, const std::string& user_id)> also_write;
 };
 
 // M_INVALID_USERNAME for a localpart outside the spec's grammar or a user id over 255 bytes.

@@ -1,6 +1,4 @@
 // Client-Server API: registration, login, logout, whoami, password change, deactivation.
-#include "homeserver/client/routes.h"
-
 #include "crypto/password.h"
 #include "crypto/random.h"
 #include "homeserver/accounts/account_store.h"
@@ -10,6 +8,7 @@
 #include "homeserver/base/write.h"
 #include "homeserver/client/keys.h"
 #include "homeserver/client/room_send.h"
+#include "homeserver/client/routes.h"
 #include "homeserver/client/uia.h"
 #include "homeserver/e2ee/device_lists.h"
 
@@ -17,8 +16,7 @@ namespace haven::client {
 
 namespace {
 
-void reply_session(const http::ExchangePtr& ex, ServerContext& ctx,
-                   const accounts::Session& s) {
+void reply_session(const http::ExchangePtr& ex, ServerContext& ctx, const accounts::Session& s) {
   auto d = json::object();
   auto& a = d.GetAllocator();
   json::set(d, "user_id", s.user_id, a);
@@ -122,9 +120,8 @@ void register_user(ServerContext& ctx, const http::ExchangePtr& ex) {
   account.device_display_name = device_name->value_or("");
   account.inhibit_login = inhibit->value_or(false);
 
-  std::vector<Flow> flows = {{ctx.config.registration_requires_token
-                                  ? "m.login.registration_token"
-                                  : "m.login.dummy"}};
+  std::vector<Flow> flows = {
+      {ctx.config.registration_requires_token ? "m.login.registration_token" : "m.login.dummy"}};
   auto used_token = std::make_shared<std::string>();
   auto proceed = [&ctx, ex, account, used_token] {
     accounts::create_account(ctx, account, [&ctx, ex, used_token](Result<accounts::Session> r) {
@@ -266,27 +263,28 @@ void change_password(ServerContext& ctx, const http::ExchangePtr& ex, const Requ
     return ex->reply_error(Error::with(400, "M_WEAK_PASSWORD", "Password must be 1-512 bytes"));
   }
   bool logout_devices = json::get_bool(*body, "logout_devices", true);
-  ctx.uia->run(ctx, ex, *body, {{"m.login.password"}}, who.user_id,
-               [&ctx, ex, who, pw = *new_password, logout_devices] {
-                 ctx.workers->run<std::optional<std::string>>(
-                     *ctx.loop, [pw] { return crypto::hash_password(pw); },
-                     [&ctx, ex, who, logout_devices](std::optional<std::string> hash) {
-                       if (!hash) return ex->reply_error(Error::unknown("Could not hash"));
-                       write<bool>(
-                           *ctx.store,
-                           [who, h = *hash, logout_devices](storage::WriteTxn& txn) -> Result<bool> {
-                             auto u = accounts::get_user(txn, who.user_id);
-                             if (!u) return Error::not_found("No such user");
-                             u->password_hash = h;
-                             HAVEN_TRY(check(accounts::put_user(txn, *u)));
-                             if (logout_devices) {
-                               HAVEN_TRY(remove_devices(txn, who.user_id, who.device_id));
-                             }
-                             return true;
-                           },
-                           reply_empty(ex));
-                     });
-               });
+  ctx.uia->run(
+      ctx, ex, *body, {{"m.login.password"}}, who.user_id,
+      [&ctx, ex, who, pw = *new_password, logout_devices] {
+        ctx.workers->run<std::optional<std::string>>(
+            *ctx.loop, [pw] { return crypto::hash_password(pw); },
+            [&ctx, ex, who, logout_devices](std::optional<std::string> hash) {
+              if (!hash) return ex->reply_error(Error::unknown("Could not hash"));
+              write<bool>(
+                  *ctx.store,
+                  [who, h = *hash, logout_devices](storage::WriteTxn& txn) -> Result<bool> {
+                    auto u = accounts::get_user(txn, who.user_id);
+                    if (!u) return Error::not_found("No such user");
+                    u->password_hash = h;
+                    HAVEN_TRY(check(accounts::put_user(txn, *u)));
+                    if (logout_devices) {
+                      HAVEN_TRY(remove_devices(txn, who.user_id, who.device_id));
+                    }
+                    return true;
+                  },
+                  reply_empty(ex));
+            });
+      });
 }
 
 // POST /_matrix/client/v3/account/deactivate
@@ -321,8 +319,7 @@ void register_account_routes(http::Router& r, ServerContext& ctx) {
   r.add("GET", v3("/register/available"), [&ctx](auto& ex) { username_available(ctx, ex); });
   r.add("GET", v3("/login"), [&ctx](auto& ex) { login_flows(ctx, ex); });
   r.add("POST", v3("/login"), [&ctx](auto& ex) { login(ctx, ex); });
-  add_authed(r, ctx, "POST", v3("/logout"),
-             [&ctx](auto& ex, auto& who) { logout(ctx, ex, who); });
+  add_authed(r, ctx, "POST", v3("/logout"), [&ctx](auto& ex, auto& who) { logout(ctx, ex, who); });
   add_authed(r, ctx, "POST", v3("/logout/all"),
              [&ctx](auto& ex, auto& who) { logout_all(ctx, ex, who); });
   add_authed(r, ctx, "GET", v3("/account/whoami"),

@@ -30,7 +30,8 @@ void get_nonce(const http::ExchangePtr& ex) {
 // POST /_synapse/admin/v1/register
 void shared_secret_register(ServerContext& ctx, const http::ExchangePtr& ex) {
   if (ctx.config.registration_shared_secret.empty()) {
-    return ex->reply_error(Error::with(400, "M_UNKNOWN", "Shared secret registration is not enabled"));
+    return ex->reply_error(
+        Error::with(400, "M_UNKNOWN", "Shared secret registration is not enabled"));
   }
   auto body = parse_body(ctx, *ex);
   if (!body.ok()) return ex->reply_error(body.error());
@@ -51,9 +52,10 @@ void shared_secret_register(ServerContext& ctx, const http::ExchangePtr& ex) {
   }
   nonces().erase(it);
   bool is_admin = admin->value_or(false);
-  std::string message = *nonce + '\0' + *username + '\0' + *password + '\0' +
-                        (is_admin ? "admin" : "notadmin");
-  std::string want = crypto::to_hex(crypto::hmac_sha1(ctx.config.registration_shared_secret, message));
+  std::string message =
+      *nonce + '\0' + *username + '\0' + *password + '\0' + (is_admin ? "admin" : "notadmin");
+  std::string want =
+      crypto::to_hex(crypto::hmac_sha1(ctx.config.registration_shared_secret, message));
   if (!crypto::constant_time_equal(want, *mac)) {
     return ex->reply_error(Error::forbidden("HMAC incorrect"));
   }

@@ -1,6 +1,7 @@
 #include "homeserver/client/common.h"
 
 #include "homeserver/accounts/account_store.h"
+#include "homeserver/policy/care_rules.h"
 
 namespace haven::client {
 
@@ -60,7 +61,7 @@ Result<Requester> authenticate(ServerContext& ctx, http::Exchange& ex) {
   if (auto dev = accounts::get_device(*txn, owner->user_id, owner->device_id); dev) {
     note_device_seen(ctx, *dev, ex.peer_address());
   }
-  return Requester{owner->user_id, owner->device_id, user->admin, user->is_guest};
+  return Requester{owner->user_id, owner->device_id, user->admin, user->is_guest, ctx.care};
 }
 
 Result<json::Document> parse_body(ServerContext& ctx, const http::Exchange& ex) {
@@ -88,7 +89,8 @@ void add_admin(http::Router& router, ServerContext& ctx, const std::string& meth
                const std::string& path, AuthedHandler handler) {
   add_authed(router, ctx, method, path,
              [handler = std::move(handler)](const http::ExchangePtr& ex, const Requester& who) {
-               if (!who.admin) return ex->reply_error(Error::forbidden("You are not a server admin"));
+               if (!who.admin)
+                 return ex->reply_error(Error::forbidden("You are not a server admin"));
                handler(ex, who);
              });
 }
@@ -101,5 +103,9 @@ std::function<void(Result<bool>)> reply_empty(const http::ExchangePtr& ex) {
 }
 
 std::string v3(const std::string& rest) { return "/_matrix/client/v3" + rest; }
+
+rooms::LocalServer local_server(const ServerContext& ctx) {
+  return rooms::LocalServer{ctx.server_name, ctx.signing_key, ctx.care};
+}
 
 }  // namespace haven::client

@@ -8,6 +8,7 @@
 #include "homeserver/base/json.h"
 #include "homeserver/base/result.h"
 #include "homeserver/http/router.h"
+#include "homeserver/rooms/room_service.h"
 #include "homeserver/server_context.h"
 
 namespace haven::client {
@@ -17,6 +18,8 @@ struct Requester {
   std::string device_id;
   bool admin = false;
   bool is_guest = false;
+  // The care rules that decide what this user may see of others (nullptr when they are off).
+  const policy::CarePolicy* care = nullptr;
 };
 
 // The access token from "Authorization: Bearer" or the access_token query parameter.
@@ -44,6 +47,10 @@ std::string v3(const std::string& rest);  // "/_matrix/client/v3" + rest
 
 // A done-callback for write<bool>: answers {} or the error.
 std::function<void(Result<bool>)> reply_empty(const http::ExchangePtr& ex);
+
+// This server as the room core sees it when a local user sends an event: its name, its key and
+// the care rules (when on).
+rooms::LocalServer local_server(const ServerContext& ctx);
 
 // Answers with the error or runs `ok` with the value.
 template <typename T, typename F>

@@ -25,7 +25,8 @@ Status check_local_alias(ServerContext& ctx, const std::string& alias) {
 // GET /directory/room/{roomAlias}
 void get_alias(ServerContext& ctx, const http::ExchangePtr& ex) {
   const std::string& alias = ex->params[0];
-  if (!rooms::is_valid_room_alias(alias)) return ex->reply_error(Error::invalid_param("Invalid room alias"));
+  if (!rooms::is_valid_room_alias(alias))
+    return ex->reply_error(Error::invalid_param("Invalid room alias"));
   auto txn = ctx.store->begin_read();
   auto v = txn->get(Table::kRoomAliases, alias);
   if (!v) return ex->reply_error(Error::not_found("Room alias " + alias + " not found"));
@@ -63,8 +64,8 @@ void put_alias(ServerContext& ctx, const http::ExchangePtr& ex, const Requester&
         json::set(rec, "room_id", room, rec.GetAllocator());
         json::set(rec, "creator", who.user_id, rec.GetAllocator());
         HAVEN_TRY(check(txn.put(Table::kRoomAliases, alias, json::to_string(rec))));
-        HAVEN_TRY(check(txn.put(Table::kRoomAliasesByRoom,
-                                KeyBuilder().str(room).tail(alias).build(), "")));
+        HAVEN_TRY(check(
+            txn.put(Table::kRoomAliasesByRoom, KeyBuilder().str(room).tail(alias).build(), "")));
         return true;
       },
       reply_empty(ex));
@@ -95,7 +96,8 @@ void delete_alias(ServerContext& ctx, const http::ExchangePtr& ex, const Request
         }
         if (!allowed) return Error::forbidden("You may not delete this alias");
         HAVEN_TRY(check(txn.del(Table::kRoomAliases, alias)));
-        HAVEN_TRY(check(txn.del(Table::kRoomAliasesByRoom, KeyBuilder().str(room).tail(alias).build())));
+        HAVEN_TRY(
+            check(txn.del(Table::kRoomAliasesByRoom, KeyBuilder().str(room).tail(alias).build())));
         return true;
       },
       reply_empty(ex));

@@ -17,6 +17,11 @@ enum class EventFormat { kClient, kSync };  // kSync omits room_id
 json::Value format_event(storage::ReadTxn& txn, const rooms::StoredEvent& ev,
                          const Requester& who, json::Alloc& a, EventFormat format);
 
+// The care rules' anonymity (R12): when `ev` is the m.room.member event of someone who is not
+// the viewer's contact, `content` (its content as served) keeps only their per-room nickname.
+void hide_member_identity(storage::ReadTxn& txn, const Requester& who, const rooms::Event& ev,
+                          json::Value& content, json::Alloc& a);
+
 // A pagination or sync token's position in the events stream.
 std::optional<uint64_t> parse_pagination_position(std::string_view token);
 

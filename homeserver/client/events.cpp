@@ -44,9 +44,11 @@ void send_message(ServerContext& ctx, const http::ExchangePtr& ex, const Request
   const std::string& room_id = ex->params[0];
   const std::string& type = ex->params[1];
   const std::string& txn_id = ex->params[2];
-  if (!rooms::is_valid_room_id(room_id)) return ex->reply_error(Error::invalid_param("Invalid room id"));
+  if (!rooms::is_valid_room_id(room_id))
+    return ex->reply_error(Error::invalid_param("Invalid room id"));
   if (auto s = check_type(type); !s.ok()) return ex->reply_error(s.error());
-  if (txn_id.size() > kMaxTxnIdBytes) return ex->reply_error(Error::invalid_param("txnId too long"));
+  if (txn_id.size() > kMaxTxnIdBytes)
+    return ex->reply_error(Error::invalid_param("txnId too long"));
   auto content = event_content(ctx, *ex);
   if (!content.ok()) return ex->reply_error(content.error());
   if (send_rate_limited(ctx, ex, who)) return;
@@ -60,7 +62,8 @@ void put_state(ServerContext& ctx, const http::ExchangePtr& ex, const Requester&
   const std::string& room_id = ex->params[0];
   const std::string& type = ex->params[1];
   std::string state_key = ex->params.size() > 2 ? ex->params[2] : "";
-  if (!rooms::is_valid_room_id(room_id)) return ex->reply_error(Error::invalid_param("Invalid room id"));
+  if (!rooms::is_valid_room_id(room_id))
+    return ex->reply_error(Error::invalid_param("Invalid room id"));
   if (auto s = check_type(type); !s.ok()) return ex->reply_error(s.error());
   if (state_key.size() > 255) return ex->reply_error(Error::invalid_param("State key too long"));
   auto content = event_content(ctx, *ex);
@@ -96,7 +99,8 @@ void redact(ServerContext& ctx, const http::ExchangePtr& ex, const Requester& wh
   auto content = json::object();
   json::set(content, "redacts", event_id, content.GetAllocator());
   if (reason->has_value()) json::set(content, "reason", **reason, content.GetAllocator());
-  auto draft = make_draft(room_id, who.user_id, "m.room.redaction", std::nullopt, std::move(content));
+  auto draft =
+      make_draft(room_id, who.user_id, "m.room.redaction", std::nullopt, std::move(content));
   draft.redacts = event_id;
   send_event(ctx, std::move(draft), TxnRef{who.user_id, who.device_id, "redact:" + txn_id},
              [ex](Result<std::string> r) { reply_event_id(ex, r); });
@@ -214,13 +218,12 @@ void messages(ServerContext& ctx, const http::ExchangePtr& ex, const Requester& 
   auto& a = d.GetAllocator();
   json::Value chunk(rapidjson::kArrayType);
   std::set<std::string> senders;
-  uint64_t next = paginate(*txn, who, room_id, *access, from,
-                           forward ? Direction::kForward : Direction::kBackward, limit, to,
-                           filter ? &*filter : nullptr,
-                           [&](const rooms::StoredEvent& ev) {
-                             senders.insert(ev.event->sender());
-                             chunk.PushBack(format_event(*txn, ev, who, a, EventFormat::kClient), a);
-                           });
+  uint64_t next = paginate(
+      *txn, who, room_id, *access, from, forward ? Direction::kForward : Direction::kBackward,
+      limit, to, filter ? &*filter : nullptr, [&](const rooms::StoredEvent& ev) {
+        senders.insert(ev.event->sender());
+        chunk.PushBack(format_event(*txn, ev, who, a, EventFormat::kClient), a);
+      });
   json::set(d, "start", ex->query("from").value_or(topological_token(from)), a);
   if (next) json::set(d, "end", topological_token(next), a);
   json::set(d, "chunk", std::move(chunk), a);
@@ -256,12 +259,13 @@ void context(ServerContext& ctx, const http::ExchangePtr& ex, const Requester& w
   auto& a = d.GetAllocator();
   json::Value before(rapidjson::kArrayType), after(rapidjson::kArrayType);
   int64_t half_before = limit / 2, half_after = limit - limit / 2;
-  uint64_t start = paginate(*txn, who, room_id, *access, ev->pos - 1, Direction::kBackward,
-                            half_before, std::nullopt, nullptr, [&](const rooms::StoredEvent& e) {
-                              before.PushBack(format_event(*txn, e, who, a, EventFormat::kClient), a);
-                            });
-  uint64_t end = paginate(*txn, who, room_id, *access, ev->pos + 1, Direction::kForward,
-                          half_after, std::nullopt, nullptr, [&](const rooms::StoredEvent& e) {
+  uint64_t start =
+      paginate(*txn, who, room_id, *access, ev->pos - 1, Direction::kBackward, half_before,
+               std::nullopt, nullptr, [&](const rooms::StoredEvent& e) {
+                 before.PushBack(format_event(*txn, e, who, a, EventFormat::kClient), a);
+               });
+  uint64_t end = paginate(*txn, who, room_id, *access, ev->pos + 1, Direction::kForward, half_after,
+                          std::nullopt, nullptr, [&](const rooms::StoredEvent& e) {
                             after.PushBack(format_event(*txn, e, who, a, EventFormat::kClient), a);
                           });
   json::set(d, "event", format_event(*txn, *ev, who, a, EventFormat::kClient), a);
@@ -297,7 +301,8 @@ void register_event_routes(http::Router& r, ServerContext& ctx) {
          [&ctx](auto& ex, auto& who) { redact(ctx, ex, who); });
   authed("GET", "/rooms/{roomId}/event/{eventId}",
          [&ctx](auto& ex, auto& who) { get_event(ctx, ex, who); });
-  authed("GET", "/rooms/{roomId}/messages", [&ctx](auto& ex, auto& who) { messages(ctx, ex, who); });
+  authed("GET", "/rooms/{roomId}/messages",
+         [&ctx](auto& ex, auto& who) { messages(ctx, ex, who); });
   authed("GET", "/rooms/{roomId}/context/{eventId}",
          [&ctx](auto& ex, auto& who) { context(ctx, ex, who); });
   register_relation_routes(r, ctx);

@@ -7,6 +7,7 @@
 #include "homeserver/base/write.h"
 #include "homeserver/client/room_send.h"
 #include "homeserver/client/routes.h"
+#include "homeserver/policy/care_rules.h"
 #include "homeserver/rooms/event_store.h"
 #include "homeserver/rooms/ids.h"
 #include "homeserver/rooms/room_service.h"
@@ -79,6 +80,8 @@ Result<rooms::EventPtr> resend_join(storage::WriteTxn& txn, const rooms::LocalSe
   auto current = rooms::current_state_event(txn, room_id, "m.room.member", user_id);
   if (!user || !current) return rooms::EventPtr();
   const json::Value& old = current->content();
+  // A per-room nickname (care rules) stays: the profile is what it hides.
+  if (json::get_bool(old, std::string(policy::kNicknameMarker).c_str())) return rooms::EventPtr();
   if (json::get_string(old, "displayname") == user->displayname &&
       json::get_string(old, "avatar_url") == user->avatar_url) {
     return rooms::EventPtr();
@@ -112,7 +115,7 @@ void propagate_profile(ServerContext& ctx, const std::string& user_id, std::func
   if (joined.empty()) return done();
   auto remaining = std::make_shared<size_t>(joined.size());
   auto finish = std::make_shared<std::function<void()>>(std::move(done));
-  rooms::LocalServer server{ctx.server_name, ctx.signing_key};
+  rooms::LocalServer server = local_server(ctx);
   for (const std::string& room_id : joined) {
     write<rooms::EventPtr>(
         *ctx.store,
@@ -162,9 +165,23 @@ void put_field(ServerContext& ctx, const http::ExchangePtr& ex, const Requester&
   set_field(ctx, ex, who, f, *value);
 }
 
+// The profile `ex` asks for, if its requester may see it. Under the care rules a profile is
+// visible only to its owner's contacts, and to others exactly as if there were no such user.
+Result<accounts::User> visible_profile(ServerContext& ctx, http::Exchange& ex) {
+  if (ctx.care) {
+    auto who = authenticate(ctx, ex);
+    if (!who.ok()) return std::move(who).error();
+    auto txn = ctx.store->begin_read();
+    if (!ctx.care->are_contacts(*txn, who->user_id, ex.params[0])) {
+      return Error::not_found("Profile not found");
+    }
+  }
+  return profile_owner(ctx, ex.params[0]);
+}
+
 // GET /_matrix/client/v3/profile/{userId}/{displayname|avatar_url}
 void get_field(ServerContext& ctx, const http::ExchangePtr& ex, Field f) {
-  auto u = profile_owner(ctx, ex->params[0]);
+  auto u = visible_profile(ctx, *ex);
   if (!u.ok()) return ex->reply_error(u.error());
   const std::string& value = field_of(*u, f);
   if (value.empty()) return ex->reply_error(Error::not_found("No such profile field"));
@@ -175,7 +192,7 @@ void get_field(ServerContext& ctx, const http::ExchangePtr& ex, Field f) {
 
 // GET /_matrix/client/v3/profile/{userId}
 void get_profile(ServerContext& ctx, const http::ExchangePtr& ex) {
-  auto u = profile_owner(ctx, ex->params[0]);
+  auto u = visible_profile(ctx, *ex);
   if (!u.ok()) return ex->reply_error(u.error());
   auto d = json::object();
   auto& a = d.GetAllocator();
@@ -187,7 +204,8 @@ void get_profile(ServerContext& ctx, const http::ExchangePtr& ex) {
 }  // namespace
 
 void register_profile_routes(http::Router& r, ServerContext& ctx) {
-  // Profiles are public (the spec's GET endpoints need no access token).
+  // Profiles are public (the spec's GET endpoints need no access token), except under the care
+  // rules, which show them only to contacts.
   r.add("GET", v3("/profile/{userId}"), [&ctx](auto& ex) { get_profile(ctx, ex); });
   for (Field f : {Field::kDisplayName, Field::kAvatarUrl}) {
     std::string path = v3("/profile/{userId}/") + field_name(f);

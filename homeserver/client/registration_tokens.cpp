@@ -1,6 +1,7 @@
 // Registration tokens: the client's validity check and Synapse's admin API to manage them.
-#include "crypto/random.h"
 #include "homeserver/accounts/registration_tokens.h"
+
+#include "crypto/random.h"
 #include "homeserver/base/write.h"
 #include "homeserver/client/routes.h"
 
@@ -162,7 +163,8 @@ void register_registration_token_routes(http::Router& r, ServerContext& ctx) {
   add_admin(r, ctx, "GET", base, [&ctx](auto& ex, auto&) { list_tokens(ctx, ex); });
   add_admin(r, ctx, "GET", base + "/{token}", [&ctx](auto& ex, auto&) { get_token(ctx, ex); });
   add_admin(r, ctx, "PUT", base + "/{token}", [&ctx](auto& ex, auto&) { update_token(ctx, ex); });
-  add_admin(r, ctx, "DELETE", base + "/{token}", [&ctx](auto& ex, auto&) { delete_token(ctx, ex); });
+  add_admin(r, ctx, "DELETE", base + "/{token}",
+            [&ctx](auto& ex, auto&) { delete_token(ctx, ex); });
 }
 
 }  // namespace haven::client

@@ -112,22 +112,22 @@ void get_relations(ServerContext& ctx, const http::ExchangePtr& ex, const Reques
   json::Value chunk(rapidjson::kArrayType);
   uint64_t last_pos = 0;
   bool more = false;
-  rooms::scan_relations(
-      *txn, parent, rel_type, rel_type.empty() ? 0 : from,
-      forward ? Direction::kForward : Direction::kBackward,
-      [&](uint64_t pos, std::string_view, std::string_view id) {
-        if (from && (forward ? pos < from : pos > from)) return true;
-        if (static_cast<int64_t>(chunk.Size()) >= limit) {
-          more = true;
-          return false;
-        }
-        auto ev = rooms::get_event(*txn, std::string(id));
-        if (!ev || !rooms::may_see_event(*txn, who.user_id, *ev, *access)) return true;
-        if (!event_type.empty() && ev->event->type() != event_type) return true;
-        chunk.PushBack(format_event(*txn, *ev, who, a, EventFormat::kClient), a);
-        last_pos = forward ? pos + 1 : pos - 1;
-        return true;
-      });
+  rooms::scan_relations(*txn, parent, rel_type, rel_type.empty() ? 0 : from,
+                        forward ? Direction::kForward : Direction::kBackward,
+                        [&](uint64_t pos, std::string_view, std::string_view id) {
+                          if (from && (forward ? pos < from : pos > from)) return true;
+                          if (static_cast<int64_t>(chunk.Size()) >= limit) {
+                            more = true;
+                            return false;
+                          }
+                          auto ev = rooms::get_event(*txn, std::string(id));
+                          if (!ev || !rooms::may_see_event(*txn, who.user_id, *ev, *access))
+                            return true;
+                          if (!event_type.empty() && ev->event->type() != event_type) return true;
+                          chunk.PushBack(format_event(*txn, *ev, who, a, EventFormat::kClient), a);
+                          last_pos = forward ? pos + 1 : pos - 1;
+                          return true;
+                        });
   json::set(d, "chunk", std::move(chunk), a);
   if (more) json::set(d, "next_batch", topological_token(last_pos), a);
   ex->reply_json(200, d);
@@ -173,7 +173,8 @@ void get_threads(ServerContext& ctx, const http::ExchangePtr& ex, const Requeste
         auto rel = u->value.FindMember("m.relations");
         if (rel != u->value.MemberEnd()) {
           auto th = rel->value.FindMember("m.thread");
-          if (th != rel->value.MemberEnd()) mine = json::get_bool(th->value, "current_user_participated");
+          if (th != rel->value.MemberEnd())
+            mine = json::get_bool(th->value, "current_user_participated");
         }
       }
       if (!mine) continue;

@@ -50,7 +50,7 @@ void send_event(ServerContext& ctx, rooms::EventDraft draft, std::optional<TxnRe
                 std::function<void(Result<std::string>)> done) {
   auto shared = std::make_shared<rooms::EventDraft>(std::move(draft));
   auto sent_event = std::make_shared<rooms::EventPtr>();
-  rooms::LocalServer server{ctx.server_name, ctx.signing_key};
+  rooms::LocalServer server = local_server(ctx);
   write<std::string>(
       *ctx.store,
       [shared, txn, server, sent_event](storage::WriteTxn& w) -> Result<std::string> {
@@ -98,8 +98,9 @@ void leave_all_rooms(ServerContext& ctx, const std::string& user_id) {
 
 void reply_event_id(const http::ExchangePtr& ex, const Result<std::string>& r) {
   if (!r.ok()) return ex->reply_error(r.error());
-  ex->reply_json(200, "{\"event_id\":" + json::to_string(rapidjson::Value(
-                                            rapidjson::StringRef(r->data(), r->size()))) + "}");
+  ex->reply_json(
+      200, "{\"event_id\":" +
+               json::to_string(rapidjson::Value(rapidjson::StringRef(r->data(), r->size()))) + "}");
 }
 
 }  // namespace haven::client

@@ -7,6 +7,8 @@
 #include "homeserver/client/event_format.h"
 #include "homeserver/client/room_send.h"
 #include "homeserver/client/routes.h"
+#include "homeserver/policy/care_rules.h"
+#include "homeserver/policy/conversation_template.h"
 #include "homeserver/rooms/create_room.h"
 #include "homeserver/rooms/event_store.h"
 #include "homeserver/rooms/ids.h"
@@ -63,7 +65,8 @@ void send_membership(ServerContext& ctx, const http::ExchangePtr& ex, const Requ
                      const std::string& membership, const json::Value& body,
                      std::function<void()> on_ok) {
   if (auto s = check_room_id(room_id); !s.ok()) return ex->reply_error(s.error());
-  if (!rooms::is_valid_user_id(target)) return ex->reply_error(Error::invalid_param("Invalid user id"));
+  if (!rooms::is_valid_user_id(target))
+    return ex->reply_error(Error::invalid_param("Invalid user id"));
   {
     auto txn = ctx.store->begin_read();
     if (!rooms::get_room(*txn, room_id)) {
@@ -87,6 +90,10 @@ void create_room(ServerContext& ctx, const http::ExchangePtr& ex, const Requeste
   if (!body.ok()) return ex->reply_error(body.error());
   auto request = rooms::parse_create_room_request(*body);
   if (!request.ok()) return ex->reply_error(request.error());
+  if (ctx.care) {
+    auto applied = policy::apply_conversation_template(ctx.care->config(), *request, who.user_id);
+    if (!applied.ok()) return ex->reply_error(applied.error());
+  }
   std::string version_id = request->room_version.value_or(ctx.config.default_room_version);
   const rooms::RoomVersion* version = rooms::find_room_version(version_id);
   if (!version) {
@@ -102,7 +109,7 @@ void create_room(ServerContext& ctx, const http::ExchangePtr& ex, const Requeste
   }
   auto req = std::make_shared<rooms::CreateRoomRequest>(std::move(request.value()));
   auto sent = std::make_shared<std::vector<rooms::EventPtr>>();
-  rooms::LocalServer server{ctx.server_name, ctx.signing_key};
+  rooms::LocalServer server = local_server(ctx);
   rooms::CreateRoomOptions options;
   options.encrypt_by_default = ctx.config.encryption_enabled_by_default;
   {
@@ -114,7 +121,8 @@ void create_room(ServerContext& ctx, const http::ExchangePtr& ex, const Requeste
   }
   write<std::string>(
       *ctx.store,
-      [req, server, who, version, alias, options, sent](storage::WriteTxn& txn) -> Result<std::string> {
+      [req, server, who, version, alias, options,
+       sent](storage::WriteTxn& txn) -> Result<std::string> {
         if (!alias.empty() && txn.get(Table::kRoomAliases, alias)) {
           return Error::with(400, "M_ROOM_IN_USE", "Room alias already taken");
         }
@@ -222,8 +230,8 @@ void forget(ServerContext& ctx, const http::ExchangePtr& ex, const Requester& wh
         if (m->membership != "leave" && m->membership != "ban") {
           return Error::with(400, "M_UNKNOWN", "You must leave the room before forgetting it");
         }
-        HAVEN_TRY(check(
-            txn.del(Table::kMembershipsByUser, KeyBuilder().str(who.user_id).tail(room_id).build())));
+        HAVEN_TRY(check(txn.del(Table::kMembershipsByUser,
+                                KeyBuilder().str(who.user_id).tail(room_id).build())));
         return true;
       },
       reply_empty(ex));
@@ -285,9 +293,12 @@ void joined_members(ServerContext& ctx, const http::ExchangePtr& ex, const Reque
     auto ev = rooms::get_event(*txn, id);
     if (!ev || ev->event->membership() != "join") continue;
     json::Value profile(rapidjson::kObjectType);
-    const auto& c = ev->event->content();
-    if (auto n = json::get_string(c, "displayname"); !n.empty()) json::set(profile, "display_name", n, a);
-    if (auto u = json::get_string(c, "avatar_url"); !u.empty()) json::set(profile, "avatar_url", u, a);
+    json::Value c(ev->event->content(), a);
+    hide_member_identity(*txn, who, *ev->event, c, a);
+    if (auto n = json::get_string(c, "displayname"); !n.empty())
+      json::set(profile, "display_name", n, a);
+    if (auto u = json::get_string(c, "avatar_url"); !u.empty())
+      json::set(profile, "avatar_url", u, a);
     json::set(joined, key.second, std::move(profile), a);
   }
   json::set(d, "joined", std::move(joined), a);

@@ -24,6 +24,8 @@ void register_profile_routes(http::Router& r, ServerContext& ctx);       // prof
 void register_push_rule_routes(http::Router& r, ServerContext& ctx);     // push_rules.cpp
 void register_directory_routes(http::Router& r, ServerContext& ctx);    // user_directory.cpp
 void register_key_routes(http::Router& r, ServerContext& ctx);           // keys.cpp
+void register_care_routes(http::Router& r, ServerContext& ctx);          // care.cpp
+void register_care_admin_routes(http::Router& r, ServerContext& ctx);    // admin_care.cpp
 
 // All of the above.
 void register_client_routes(http::Router& r, ServerContext& ctx);

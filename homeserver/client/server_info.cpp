@@ -7,9 +7,8 @@ namespace {
 
 // GET /_matrix/client/versions
 void versions(const http::ExchangePtr& ex) {
-  ex->reply_json(200,
-                 R"({"versions":["r0.6.1","v1.1","v1.2","v1.3","v1.4","v1.5","v1.6","v1.7",)"
-                 R"("v1.8","v1.9","v1.10","v1.11","v1.12"],"unstable_features":{}})");
+  ex->reply_json(200, R"({"versions":["r0.6.1","v1.1","v1.2","v1.3","v1.4","v1.5","v1.6","v1.7",)"
+                      R"("v1.8","v1.9","v1.10","v1.11","v1.12"],"unstable_features":{}})");
 }
 
 // GET /.well-known/matrix/client
@@ -41,9 +40,10 @@ void capabilities(ServerContext& ctx, const http::ExchangePtr& ex) {
   for (const char* name : {"m.change_password", "m.set_displayname", "m.set_avatar_url",
                            "m.3pid_changes", "m.get_login_token"}) {
     json::Value on(rapidjson::kObjectType);
-    json::set(on, "enabled", std::string_view(name) == "m.change_password" ||
-                                 std::string_view(name) == "m.set_displayname" ||
-                                 std::string_view(name) == "m.set_avatar_url",
+    json::set(on, "enabled",
+              std::string_view(name) == "m.change_password" ||
+                  std::string_view(name) == "m.set_displayname" ||
+                  std::string_view(name) == "m.set_avatar_url",
               a);
     json::set(caps, name, std::move(on), a);
   }

@@ -94,7 +94,8 @@ void sync(ServerContext& ctx, const http::ExchangePtr& ex, const Requester& who)
     return ex->reply_error(Error::invalid_param("Invalid 'set_presence'"));
   }
   streams::set_presence_from_sync(ctx, who.user_id, presence);
-  auto pending = std::make_shared<PendingSync>(ctx, ex, who, std::move(request), now_ms() + timeout);
+  auto pending =
+      std::make_shared<PendingSync>(ctx, ex, who, std::move(request), now_ms() + timeout);
   pending->attempt(false);
 }
 

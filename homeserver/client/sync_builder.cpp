@@ -47,28 +47,27 @@ struct Builder {
     bool limited = false;
     uint64_t first_pos = 0;
   };
-  Timeline timeline(const std::string& room_id, const rooms::RoomAccess& access,
-                    uint64_t after_pos, uint64_t until_pos) {
+  Timeline timeline(const std::string& room_id, const rooms::RoomAccess& access, uint64_t after_pos,
+                    uint64_t until_pos) {
     Timeline t;
     int64_t limit = timeline_limit();
-    rooms::scan_timeline(txn, room_id, until_pos, Direction::kBackward,
-                         [&](uint64_t pos, std::string_view id) {
-                           if (pos <= after_pos) return false;
-                           auto ev = rooms::get_event(txn, std::string(id));
-                           if (!ev || !rooms::may_see_event(txn, who.user_id, *ev, access)) {
-                             return true;
-                           }
-                           if (!sync::matches(req.filter.room.timeline, ev->event->type(),
-                                              ev->event->sender())) {
-                             return true;
-                           }
-                           if (static_cast<int64_t>(t.events.size()) >= limit) {
-                             t.limited = true;
-                             return false;
-                           }
-                           t.events.push_back(std::move(*ev));
-                           return true;
-                         });
+    rooms::scan_timeline(
+        txn, room_id, until_pos, Direction::kBackward, [&](uint64_t pos, std::string_view id) {
+          if (pos <= after_pos) return false;
+          auto ev = rooms::get_event(txn, std::string(id));
+          if (!ev || !rooms::may_see_event(txn, who.user_id, *ev, access)) {
+            return true;
+          }
+          if (!sync::matches(req.filter.room.timeline, ev->event->type(), ev->event->sender())) {
+            return true;
+          }
+          if (static_cast<int64_t>(t.events.size()) >= limit) {
+            t.limited = true;
+            return false;
+          }
+          t.events.push_back(std::move(*ev));
+          return true;
+        });
     std::reverse(t.events.begin(), t.events.end());
     t.first_pos = t.events.empty() ? until_pos + 1 : t.events.front().pos;
     return t;
@@ -78,13 +77,13 @@ struct Builder {
   // since `since_pos` for a room the client already knows.
   json::Value state_for(const std::string& room_id, const Timeline& t, uint64_t fallback_group,
                         std::optional<uint64_t> since_pos) {
-    uint64_t group = t.first_pos > 1
-                         ? state_group_at_position(txn, room_id, t.first_pos - 1, 0)
-                         : 0;
+    uint64_t group =
+        t.first_pos > 1 ? state_group_at_position(txn, room_id, t.first_pos - 1, 0) : 0;
     if (group == 0 && t.events.empty()) group = fallback_group;
     auto ids = rooms::state_ids_at_group(txn, group);
     std::map<rooms::StateKey, std::string> known;
-    if (since_pos) known = rooms::state_ids_at_group(txn, state_group_at_position(txn, room_id, *since_pos, 0));
+    if (since_pos)
+      known = rooms::state_ids_at_group(txn, state_group_at_position(txn, room_id, *since_pos, 0));
     std::set<std::string> in_timeline;
     std::set<std::string> senders;
     for (auto& e : t.events) {
@@ -132,8 +131,8 @@ struct Builder {
         arr.PushBack(std::move(v), a);
       }
     }
-    if (auto r = streams::receipts_since(txn, room_id, initial ? 0 : req.since->receipts,
-                                         who.user_id);
+    if (auto r =
+            streams::receipts_since(txn, room_id, initial ? 0 : req.since->receipts, who.user_id);
         r) {
       json::Value v;
       v.CopyFrom(*r, a);
@@ -170,7 +169,8 @@ struct Builder {
 };
 
 // Stripped state for an invite: what a client shows before joining, plus the invite itself.
-json::Value invite_state_events(storage::ReadTxn& txn, const std::string& room_id,
+json::Value invite_state_events(storage::ReadTxn& txn, const Requester& who,
+                                const std::string& room_id,
                                 const std::optional<rooms::StoredEvent>& invite, json::Alloc& a) {
   json::Value arr(rapidjson::kArrayType);
   auto strip = [&](const rooms::Event& ev) {
@@ -180,6 +180,7 @@ json::Value invite_state_events(storage::ReadTxn& txn, const std::string& room_i
     json::set(s, "sender", ev.sender(), a);
     json::Value content;
     content.CopyFrom(ev.content(), a);
+    hide_member_identity(txn, who, ev, content, a);
     json::set(s, "content", std::move(content), a);
     arr.PushBack(std::move(s), a);
   };
@@ -188,8 +189,8 @@ json::Value invite_state_events(storage::ReadTxn& txn, const std::string& room_i
     if (auto ev = rooms::current_state_event(txn, room_id, type, ""); ev) strip(*ev);
   }
   if (invite) {
-    if (auto inviter = rooms::current_state_event(txn, room_id, "m.room.member",
-                                                  invite->event->sender());
+    if (auto inviter =
+            rooms::current_state_event(txn, room_id, "m.room.member", invite->event->sender());
         inviter) {
       strip(*inviter);
     }
@@ -230,7 +231,7 @@ SyncResult build_sync(ServerContext& ctx, storage::ReadTxn& txn, const Requester
       if (!changed && !request.full_state) continue;
       auto inv = rooms::get_event(txn, m.event_id);
       json::Value room(rapidjson::kObjectType), state(rapidjson::kObjectType);
-      json::Value events = invite_state_events(txn, room_id, inv, a);
+      json::Value events = invite_state_events(txn, who, room_id, inv, a);
       json::set(state, "events", std::move(events), a);
       json::set(room, "invite_state", std::move(state), a);
       json::set(invite, room_id, std::move(room), a);
@@ -249,13 +250,14 @@ SyncResult build_sync(ServerContext& ctx, storage::ReadTxn& txn, const Requester
       if (!fresh && t.limited) known = since_events;
       json::Value room(rapidjson::kObjectType);
       json::Value state(rapidjson::kObjectType), timeline(rapidjson::kObjectType);
-      json::Value state_events =
-          fresh || t.limited ? b.state_for(room_id, t, access->state_group, known)
-                             : json::Value(rapidjson::kArrayType);
+      json::Value state_events = fresh || t.limited
+                                     ? b.state_for(room_id, t, access->state_group, known)
+                                     : json::Value(rapidjson::kArrayType);
       json::set(state, "events", std::move(state_events), a);
       json::set(timeline, "events", b.events_array(t.events), a);
       json::set(timeline, "limited", t.limited, a);
-      json::set(timeline, "prev_batch", topological_token(t.first_pos > 0 ? t.first_pos - 1 : 0), a);
+      json::set(timeline, "prev_batch", topological_token(t.first_pos > 0 ? t.first_pos - 1 : 0),
+                a);
       json::Value eph_obj(rapidjson::kObjectType), ad_obj(rapidjson::kObjectType);
       json::set(eph_obj, "events", std::move(eph), a);
       json::set(ad_obj, "events", std::move(rad), a);
@@ -296,10 +298,9 @@ SyncResult build_sync(ServerContext& ctx, storage::ReadTxn& txn, const Requester
   json::set(rooms_obj, "knock", json::Value(rapidjson::kObjectType), a);
 
   json::Value global_ad = b.account_data_events(&account_data.global);
-  bool has_push_rules = std::any_of(account_data.global.begin(), account_data.global.end(),
-                                    [](const streams::Document& e) {
-                                      return json::get_string(e, "type") == "m.push_rules";
-                                    });
+  bool has_push_rules = std::any_of(
+      account_data.global.begin(), account_data.global.end(),
+      [](const streams::Document& e) { return json::get_string(e, "type") == "m.push_rules"; });
   if (initial && !has_push_rules) {
     auto rules = push::push_rules_account_data(txn, who.user_id);
     json::Value v;

@@ -23,9 +23,8 @@ std::string stage_user(const json::Value& auth, const std::string& server_name) 
 }  // namespace
 
 void UiaSessions::expire(int64_t now) {
-  std::erase_if(sessions_, [now](const auto& kv) {
-    return now - kv.second.created_ms > kSessionLifetimeMs;
-  });
+  std::erase_if(sessions_,
+                [now](const auto& kv) { return now - kv.second.created_ms > kSessionLifetimeMs; });
 }
 
 bool UiaSessions::flow_complete(const Session& s, const std::vector<Flow>& flows) const {

@@ -1,10 +1,12 @@
 // Client-Server API: the user directory search. It shows the searcher themself and the users
-// who share a joined room with them, nobody else.
+// who share a joined room with them, nobody else; under the care rules, their contacts only.
 #include <algorithm>
+#include <set>
 #include <tuple>
 
 #include "homeserver/accounts/account_store.h"
 #include "homeserver/client/routes.h"
+#include "homeserver/policy/care_rules.h"
 #include "homeserver/rooms/event_store.h"
 #include "homeserver/rooms/ids.h"
 #include "homeserver/rooms/room_access.h"
@@ -66,7 +68,14 @@ void search_user_directory(ServerContext& ctx, const http::ExchangePtr& ex, cons
   // with profile information.
   std::vector<std::tuple<int, bool, Entry>> found;
   auto txn = ctx.store->begin_read();
-  for (const std::string& user_id : rooms::users_sharing_rooms(*txn, who.user_id)) {
+  std::set<std::string> candidates;
+  if (ctx.care) {
+    for (auto& user_id : ctx.care->contacts_of(*txn, who.user_id)) candidates.insert(user_id);
+    candidates.insert(who.user_id);
+  } else {
+    candidates = rooms::users_sharing_rooms(*txn, who.user_id);
+  }
+  for (const std::string& user_id : candidates) {
     auto e = entry_for(ctx, *txn, who.user_id, user_id);
     if (!e) continue;
     std::string id = lower(user_id), name = lower(e->display_name);

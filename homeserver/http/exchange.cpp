@@ -6,6 +6,7 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include "homeserver/http/router.h"
 
@@ -67,12 +68,19 @@ std::string Exchange::peer_address() const {
   return addr ? std::string(addr) : std::string();
 }
 
-void Exchange::reply_bytes(int status, std::string_view content_type, std::string_view bytes,
+void EvbufferFree::operator()(evbuffer* buf) const { evbuffer_free(buf); }
+
+BodyBuffer Exchange::take_body_buffer() {
+  if (body_buffer_) return std::move(body_buffer_);
+  return BodyBuffer(evbuffer_new());
+}
+
+bool Exchange::begin_reply(int status, std::string_view content_type,
                            const std::vector<std::pair<std::string, std::string>>& headers) {
-  if (answered_) return;
+  if (answered_) return false;
   answered_ = true;
   log_line(status);
-  if (!req_) return;
+  if (!req_) return false;
   evkeyvalq* out = evhttp_request_get_output_headers(req_);
   evhttp_add_header(out, "Content-Type", std::string(content_type).c_str());
   evhttp_add_header(out, "Access-Control-Allow-Origin", "*");
@@ -80,6 +88,34 @@ void Exchange::reply_bytes(int status, std::string_view content_type, std::strin
   evhttp_add_header(out, "Access-Control-Allow-Headers",
                     "X-Requested-With, Content-Type, Authorization");
   for (auto& [k, v] : headers) evhttp_add_header(out, k.c_str(), v.c_str());
+  return true;
+}
+
+void Exchange::reply_file(int status, std::string_view content_type, int fd, int64_t offset,
+                          int64_t length,
+                          const std::vector<std::pair<std::string, std::string>>& headers) {
+  if (!begin_reply(status, content_type, headers)) {
+    close(fd);
+    return;
+  }
+  evbuffer* buf = evbuffer_new();
+  // evbuffer_add_file owns fd from here on, also when it fails.
+  if (length == 0) {
+    close(fd);
+  } else if (evbuffer_add_file(buf, fd, offset, length) != 0) {
+    evbuffer_free(buf);
+    evhttp_send_error(req_, 500, nullptr);
+    req_ = nullptr;
+    return;
+  }
+  evhttp_send_reply(req_, status, nullptr, buf);
+  evbuffer_free(buf);
+  req_ = nullptr;
+}
+
+void Exchange::reply_bytes(int status, std::string_view content_type, std::string_view bytes,
+                           const std::vector<std::pair<std::string, std::string>>& headers) {
+  if (!begin_reply(status, content_type, headers)) return;
   evbuffer* buf = evbuffer_new();
   evbuffer_add(buf, bytes.data(), bytes.size());
   evhttp_send_reply(req_, status, nullptr, buf);

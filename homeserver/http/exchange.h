@@ -17,8 +17,15 @@
 #include "homeserver/base/result.h"
 
 struct evhttp_request;
+struct evbuffer;
 
 namespace haven::http {
+
+// Owns an evbuffer (freed with evbuffer_free). Used by one thread at a time.
+struct EvbufferFree {
+  void operator()(evbuffer* buf) const;
+};
+using BodyBuffer = std::unique_ptr<evbuffer, EvbufferFree>;
 
 class Exchange : public std::enable_shared_from_this<Exchange> {
  public:
@@ -29,6 +36,10 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   const std::string& method() const { return method_; }
   const std::string& path() const { return path_; }
   const std::string& body() const { return body_; }
+  // Routes added with Router::add_upload: the body, moved out of libevent's buffer without a
+  // copy. The first call takes it (later calls give an empty buffer); body() stays empty.
+  BodyBuffer take_body_buffer();
+  void set_body_buffer(BodyBuffer buffer) { body_buffer_ = std::move(buffer); }
   // Decoded query parameter (first occurrence), or nullopt.
   std::optional<std::string> query(std::string_view name) const;
   std::vector<std::string> query_all(std::string_view name) const;
@@ -46,6 +57,11 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   void reply_json(int status, std::string_view json_text);
   void reply_json(int status, const rapidjson::Value& body);
   void reply_error(const Error& error);
+  // Answers with `length` bytes of the open file `fd` from `offset`; the kernel sends them
+  // (sendfile or mmap) without reading the file into memory. Takes ownership of `fd`.
+  void reply_file(int status, std::string_view content_type, int fd, int64_t offset,
+                  int64_t length,
+                  const std::vector<std::pair<std::string, std::string>>& headers = {});
   void reply_bytes(int status, std::string_view content_type, std::string_view bytes,
                    const std::vector<std::pair<std::string, std::string>>& headers = {});
 
@@ -56,6 +72,10 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
 
  private:
   void log_line(int status) const;
+  // Marks the exchange answered and adds the common headers; false if nobody is listening.
+  bool begin_reply(int status, std::string_view content_type,
+                   const std::vector<std::pair<std::string, std::string>>& headers);
+  BodyBuffer body_buffer_;
   evhttp_request* req_;
   std::string method_, path_, query_string_, body_;
   mutable std::optional<std::multimap<std::string, std::string>> query_cache_;

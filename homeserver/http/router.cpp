@@ -53,6 +53,11 @@ void Router::add(std::string method, std::string path_template, Handler handler)
   routes_.push_back(std::move(r));
 }
 
+void Router::add_upload(std::string method, std::string path_template, Handler handler) {
+  add(std::move(method), std::move(path_template), std::move(handler));
+  routes_.back().upload = true;
+}
+
 Router::Match Router::match(std::string_view method, std::string_view path) const {
   Match m;
   auto segs = split_path(path);
@@ -92,6 +97,7 @@ Router::Match Router::match(std::string_view method, std::string_view path) cons
       m.handler = &r.handler;
       m.path_template = &r.path_template;
       m.params = std::move(params);
+      m.upload = r.upload;
     }
   }
   return m;

@@ -35,12 +35,14 @@ Status apply_redaction(storage::WriteTxn& txn, const Event& redaction, const Roo
   return check(store_redaction(txn, target->event->event_id(), redacted, redaction.event_id()));
 }
 
-Result<SentEvent> append(storage::WriteTxn& txn, RoomRecord& room, const EventPtr& ev,
-                         const RoomVersion& version) {
+Result<SentEvent> append(storage::WriteTxn& txn, const LocalServer& server, RoomRecord& room,
+                         const EventPtr& ev, const RoomVersion& version) {
+  if (server.policy) HAVEN_TRY(server.policy->check(txn, *ev));
   storage::Status status;
   uint64_t pos = append_event(txn, room, *ev, &status);
   HAVEN_TRY(check(status));
   if (ev->type() == "m.room.redaction") HAVEN_TRY(apply_redaction(txn, *ev, version));
+  if (server.policy) HAVEN_TRY(server.policy->appended(txn, *ev));
   return SentEvent{ev, pos};
 }
 
@@ -51,6 +53,7 @@ Result<SentEvent> send_event(storage::WriteTxn& txn, const LocalServer& server, 
   if (!room) return Error::not_found("Unknown room");
   const RoomVersion* version = find_room_version(room->version);
   if (!version) return Error::unknown("Room has an unsupported version");
+  if (server.policy) HAVEN_TRY(server.policy->prepare(txn, draft));
   CurrentStateView state(txn, room->room_id);
   auto ev = build_event(draft, room->extremities, room->depth + 1, state, *version,
                         server.server_name, *server.key);
@@ -58,7 +61,7 @@ Result<SentEvent> send_event(storage::WriteTxn& txn, const LocalServer& server, 
   if ((*ev)->type() == "m.room.redaction") {
     HAVEN_TRY(check_redaction_target(txn, **ev, *version));
   }
-  return append(txn, *room, *ev, *version);
+  return append(txn, server, *room, *ev, *version);
 }
 
 Result<std::vector<SentEvent>> create_room(storage::WriteTxn& txn, const LocalServer& server,
@@ -86,13 +89,17 @@ Result<std::vector<SentEvent>> create_room(storage::WriteTxn& txn, const LocalSe
         return Error::with(400, "M_ROOM_IN_USE", "Room ID already exists");
       }
       HAVEN_TRY(check(put_room(txn, room)));
-      auto r = append(txn, room, *create, version);
+      auto r = append(txn, server, room, *create, version);
       if (!r.ok()) return std::move(r).error();
       sent.push_back(std::move(r.value()));
       continue;
     }
     draft.room_id = room.room_id;
+    bool is_invite =
+        draft.type == "m.room.member" && json::get_string(draft.content, "membership") == "invite";
     auto r = send_event(txn, server, std::move(draft));
+    // A refused invitee is not the request's state being wrong: the refusal is the answer.
+    if (!r.ok() && is_invite) return std::move(r).error();
     if (!r.ok()) {
       // The request's own state (overrides, initial_state) made an event of the template fail.
       return Error::with(400, "M_INVALID_ROOM_STATE",

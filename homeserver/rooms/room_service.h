@@ -12,6 +12,7 @@
 #include "homeserver/rooms/create_room.h"
 #include "homeserver/rooms/event.h"
 #include "homeserver/rooms/event_builder.h"
+#include "homeserver/rooms/local_event_policy.h"
 #include "storage/store.h"
 
 namespace haven::rooms {
@@ -19,6 +20,9 @@ namespace haven::rooms {
 struct LocalServer {
   std::string server_name;
   const crypto::SigningKey* key = nullptr;
+  // Consulted for every event sent through this server; nullptr: the auth rules alone (the
+  // operator's own actions, such as deleting a room, and servers without the care rules).
+  const LocalEventPolicy* policy = nullptr;
 };
 
 struct SentEvent {

@@ -128,6 +128,8 @@ export class HavenServer {
     const settings = {
       "registration.enable_registration": "true",
       "logging.level": "debug",
+      // The care rules are off unless a test turns them on (plain Matrix between strangers).
+      "care.enabled": "false",
       ...RELAXED_LIMITS,
       ...options,
     };

@@ -118,6 +118,9 @@ const std::set<std::string> kAllKeys = {
     "registration.access_token_lifetime_ms",
     "rooms.default_room_version",
     "rooms.encryption_enabled_by_default",
+    "media.max_upload_size_mb",
+    "media.freeze_legacy_media",
+    "media.store_path",
     "limits.max_request_body_bytes",
     "limits.max_json_depth",
     "rate_limits.rc_login.per_second",
@@ -126,6 +129,17 @@ const std::set<std::string> kAllKeys = {
     "rate_limits.rc_registration.burst_count",
     "rate_limits.rc_message.per_second",
     "rate_limits.rc_message.burst_count",
+    "care.enabled",
+    "care.guest_links",
+    "care.temporary_rooms",
+    "care.room_version",
+    "care.power_levels.invite",
+    "care.power_levels.kick",
+    "care.power_levels.ban",
+    "care.power_levels.redact",
+    "care.power_levels.state_default",
+    "care.power_levels.events_default",
+    "care.power_levels.owner_only_events",
     "logging.level",
     "worker_threads",
 };
@@ -177,6 +191,7 @@ registration:
   registration_requires_token: yes
   access_token_lifetime_ms: 3600000
 rooms: {default_room_version: 11, encryption_enabled_by_default: off}
+media: {max_upload_size_mb: 7, freeze_legacy_media: false, store_path: /srv/media}
 limits: {max_request_body_bytes: 65536, max_json_depth: 32}
 rate_limits:
   rc_login: {per_second: 0.5, burst_count: 5}
@@ -205,6 +220,9 @@ worker_threads: 8
   BOOST_CHECK_EQUAL(config->access_token_lifetime_ms, 3600000);
   BOOST_CHECK_EQUAL(config->default_room_version, "11");
   BOOST_CHECK(!config->encryption_enabled_by_default);
+  BOOST_CHECK_EQUAL(config->media_max_upload_size_mb, 7u);
+  BOOST_CHECK(!config->media_freeze_legacy_media);
+  BOOST_CHECK_EQUAL(config->media_store_dir(), "/srv/media");
   BOOST_CHECK_EQUAL(config->max_request_body_bytes, 65536u);
   BOOST_CHECK_EQUAL(config->max_json_depth, 32);
   BOOST_CHECK_EQUAL(config->rc_login.per_second, 0.5);
@@ -440,6 +458,36 @@ BOOST_AUTO_TEST_CASE(multi_line_value_is_shown_on_one_line) {
                     "logging.level: must be debug, info, warn or error, got 'a\\nb'");
 }
 
+BOOST_AUTO_TEST_CASE(care_template_is_read_including_its_list_of_events) {
+  const auto config = load(R"(
+care:
+  enabled: false
+  temporary_rooms: true
+  room_version: "10"
+  power_levels: {invite: 50, owner_only_events: [m.room.name, "m.call.member"]}
+)");
+  BOOST_REQUIRE_MESSAGE(config, error);
+  BOOST_CHECK(!config->care.enabled);
+  BOOST_CHECK(config->care.temporary_rooms);
+  BOOST_CHECK(!config->care.guest_links);
+  BOOST_CHECK_EQUAL(config->care.room_version, "10");
+  BOOST_CHECK_EQUAL(config->care.invite, 50);
+  BOOST_CHECK_EQUAL(config->care.kick, 100);
+  BOOST_CHECK((config->care.owner_only_events ==
+               std::vector<std::string>{"m.room.name", "m.call.member"}));
+}
+
+BOOST_AUTO_TEST_CASE(care_options_refuse_bad_values_naming_the_key) {
+  BOOST_CHECK(!load("care: {power_levels: {owner_only_events: m.room.name}}"));
+  BOOST_CHECK_NE(error.find("care.power_levels.owner_only_events: expected a list"),
+                 std::string::npos);
+  BOOST_CHECK(!load("care: {power_levels: {owner_only_events: [\"\"]}}"));
+  BOOST_CHECK(!load("care: {power_levels: {kick: 101}}"));
+  BOOST_CHECK_NE(error.find("care.power_levels.kick"), std::string::npos);
+  BOOST_CHECK(!load("care: {room_version: \"12\"}"));
+  BOOST_CHECK_NE(error.find("care.room_version"), std::string::npos);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_FIXTURE_TEST_SUITE(server_name_from_env, Fixture)
@@ -542,7 +590,7 @@ BOOST_AUTO_TEST_CASE(every_key_in_the_generated_config_has_a_comment_above_it) {
     previous = line;
   }
   // Every option plus the section lines (listeners, client, federation, storage, ...).
-  BOOST_CHECK_EQUAL(key_lines, static_cast<int>(kAllKeys.size()) + 12);
+  BOOST_CHECK_EQUAL(key_lines, static_cast<int>(kAllKeys.size()) + 14);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
