@@ -244,6 +244,13 @@ SyncResult build_sync(ServerContext& ctx, storage::ReadTxn& txn, const Requester
       uint64_t after = fresh ? 0 : since_events;
       auto t = b.timeline(room_id, *access, after, now.events);
       json::Value eph = b.ephemeral(room_id, initial || fresh);
+      // A room joined since the token gets all its account data: what was written while the
+      // user was invited reached no sync (invited rooms carry none).
+      std::vector<streams::Document> all_room_ad;
+      if (!initial && m.pos > since_events) {
+        all_room_ad = streams::room_account_data(txn, who.user_id, room_id);
+        room_ad_events = &all_room_ad;
+      }
       json::Value rad = b.account_data_events(room_ad_events);
       if (!fresh && t.events.empty() && eph.Empty() && rad.Empty()) continue;
       std::optional<uint64_t> known;

@@ -34,6 +34,37 @@ std::optional<uint64_t> pos_of(std::string_view value) {
 
 uint64_t account_data_pos(storage::ReadTxn& txn) { return stream_counter(txn, kCounter); }
 
+namespace {
+
+Document account_data_event(std::string_view type, std::string_view stored) {
+  Document event;
+  auto content = json::parse_trusted(stored.substr(8));
+  if (!content.IsObject()) return event;
+  event.SetObject();
+  auto& a = event.GetAllocator();
+  json::set(event, "type", type, a);
+  json::Value c;
+  c.CopyFrom(content, a);
+  json::set(event, "content", std::move(c), a);
+  return event;
+}
+
+}  // namespace
+
+std::vector<Document> room_account_data(storage::ReadTxn& txn, const std::string& user_id,
+                                        const std::string& room_id) {
+  std::vector<Document> events;
+  std::string prefix = KeyBuilder().str(user_id).str(room_id).take();
+  txn.scan(Table::kAccountData, prefix, "", storage::Direction::kForward,
+           [&](std::string_view key, std::string_view value) {
+             if (value.size() < 8) return true;
+             Document event = account_data_event(key.substr(prefix.size()), value);
+             if (event.IsObject()) events.push_back(std::move(event));
+             return true;
+           });
+  return events;
+}
+
 AccountDataDelta account_data_since(storage::ReadTxn& txn, const std::string& user_id,
                                     uint64_t since) {
   AccountDataDelta delta;
@@ -47,15 +78,8 @@ AccountDataDelta account_data_since(storage::ReadTxn& txn, const std::string& us
              std::string type(r.tail());
              auto stored = txn.get(Table::kAccountData, item_key(user_id, room_id, type));
              if (!stored || stored->size() < 8) return true;
-             auto content = json::parse_trusted(stored->substr(8));
-             if (!content.IsObject()) return true;
-             Document event;
-             event.SetObject();
-             auto& a = event.GetAllocator();
-             json::set(event, "type", type, a);
-             json::Value c;
-             c.CopyFrom(content, a);
-             json::set(event, "content", std::move(c), a);
+             Document event = account_data_event(type, *stored);
+             if (!event.IsObject()) return true;
              if (room_id.empty()) {
                delta.global.push_back(std::move(event));
              } else {

@@ -37,6 +37,9 @@ struct AccountDataDelta {
 // Everything newer than `since` (0 = all) for `user_id`.
 AccountDataDelta account_data_since(storage::ReadTxn& txn, const std::string& user_id,
                                     uint64_t since);
+// Every item of one room, as events: for a room the user has just joined.
+std::vector<Document> room_account_data(storage::ReadTxn& txn, const std::string& user_id,
+                                        const std::string& room_id);
 // The content (JSON object text) of one item; `room_id` "" for global account data.
 std::optional<std::string> get_account_data(storage::ReadTxn& txn, std::string_view user_id,
                                             std::string_view room_id, std::string_view type);
