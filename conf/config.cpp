@@ -354,6 +354,7 @@ const std::vector<Section>& sections() {
       {"care.power_levels",
        "The conversation template: power levels of every room a local user creates while the\n"
        "care rules apply. The creator (the owner) has 100."},
+      {"presence", "Online status."},
       {"logging", "Logging."},
   };
   return kSections;
@@ -530,6 +531,12 @@ const std::vector<Option>& options() {
                    [](Config& c) -> RateLimit& { return c.rc_message; });
 
     add_care_options(o);
+
+    o.push_back(integer_option<int>(
+        "presence.offline_after_seconds",
+        [](Config& c) -> int& { return c.presence_offline_after_seconds; }, 10, 86400,
+        "A user who has not synced or otherwise been active for this many seconds shows as\n"
+        "offline. (Idle for 5 minutes shows as unavailable before that.)"));
 
     o.push_back(string_option(
         "logging.level", [](Config& c) -> std::string& { return c.log_level; },

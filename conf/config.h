@@ -99,6 +99,9 @@ struct Config {
 
   Care care;
 
+  // Presence: a user inactive (no request that counts as activity) this long shows offline.
+  int presence_offline_after_seconds = 300;
+
   std::string signing_key_file() const {
     return signing_key_path.empty() ? data_dir + "/signing.key" : signing_key_path;
   }

@@ -103,6 +103,7 @@ int serve(const conf::Config& config) {
   ctx.unread = &unread;
   ctx.care = care ? &*care : nullptr;
   streams::start_typing_expiry(ctx);
+  streams::PresenceSweep presence_sweep(ctx);
 
   http::Router router;
   client::register_client_routes(router, ctx);

@@ -2,6 +2,8 @@
 // kPresence as user_id -> JSON {presence, status_msg?, last_active_ts, pos}. The counter
 // "presence" gives the stream positions; /sync asks for the users it may see whose position
 // is past its token.
+#include <algorithm>
+
 #include "homeserver/base/json.h"
 #include "homeserver/base/write.h"
 #include "homeserver/rooms/room_access.h"
@@ -97,12 +99,30 @@ namespace {
 
 enum class SyncPresenceChange { kNone, kRefresh, kState };
 
+// How often activity refreshes last_active_ts: at most every kRefreshMs, and often enough
+// that an active user is never swept offline between two refreshes.
+int64_t refresh_interval_ms(const ServerContext& ctx) {
+  return std::min<int64_t>(kRefreshMs, ctx.config.presence_offline_after_seconds * 1000 / 3);
+}
+
 SyncPresenceChange sync_change(const std::optional<Presence>& p, std::string_view state,
-                               int64_t now) {
+                               int64_t now, int64_t refresh_ms) {
   if (!p || p->presence != state) return SyncPresenceChange::kState;
-  if (state == "online" && now - p->last_active_ts > kRefreshMs)
+  if (state == "online" && now - p->last_active_ts > refresh_ms)
     return SyncPresenceChange::kRefresh;
   return SyncPresenceChange::kNone;
+}
+
+void notify_sharing_users(ServerContext& ctx, const std::vector<std::string>& user_ids) {
+  auto txn = ctx.store->begin_read();
+  if (!txn) return;
+  std::set<std::string> users;
+  for (const std::string& user_id : user_ids) {
+    users.merge(rooms::users_sharing_rooms(*txn, user_id));
+    users.insert(user_id);
+  }
+  txn.reset();
+  ctx.notifier->notify_users(users);
 }
 
 }  // namespace
@@ -114,17 +134,18 @@ void set_presence_from_sync(ServerContext& ctx, const std::string& user_id,
   {
     auto txn = ctx.store->begin_read();
     if (!txn) return;
-    if (sync_change(get_presence(*txn, user_id), state, now_ms()) == SyncPresenceChange::kNone) {
+    if (sync_change(get_presence(*txn, user_id), state, now_ms(), refresh_interval_ms(ctx)) ==
+        SyncPresenceChange::kNone) {
       return;
     }
   }
   // Decided again on the writer: syncs racing each other must not each bump the stream.
   write<bool>(
       *ctx.store,
-      [user_id, state](storage::WriteTxn& txn) -> Result<bool> {
+      [user_id, state, refresh = refresh_interval_ms(ctx)](storage::WriteTxn& txn) -> Result<bool> {
         int64_t now = now_ms();
         auto current = get_presence(txn, user_id);
-        auto change = sync_change(current, state, now);
+        auto change = sync_change(current, state, now, refresh);
         if (change == SyncPresenceChange::kNone) return false;
         Presence p = current.value_or(Presence{});
         p.presence = state;
@@ -133,13 +154,56 @@ void set_presence_from_sync(ServerContext& ctx, const std::string& user_id,
         return change == SyncPresenceChange::kState;
       },
       [&ctx, user_id](Result<bool> r) {
-        if (!r.ok() || !r.value()) return;
-        auto txn = ctx.store->begin_read();
-        if (!txn) return;
-        auto users = rooms::users_sharing_rooms(*txn, user_id);
-        txn.reset();
-        users.insert(user_id);
-        ctx.notifier->notify_users(users);
+        if (r.ok() && r.value()) notify_sharing_users(ctx, {user_id});
+      });
+}
+
+PresenceSweep::PresenceSweep(ServerContext& ctx)
+    : ctx_(ctx), offline_after_ms_(int64_t{ctx.config.presence_offline_after_seconds} * 1000) {
+  arm();
+}
+
+void PresenceSweep::arm() {
+  int64_t interval = std::clamp<int64_t>(offline_after_ms_ / 4, 1000, 30'000);
+  timer_ = ctx_.loop->after(interval, [this] {
+    sweep();
+    arm();  // replaces (destroys) the timer running this callback
+  });
+}
+
+void PresenceSweep::sweep() {
+  int64_t cutoff = now_ms() - offline_after_ms_;
+  auto stale = [cutoff](const Presence& p) {
+    return p.presence != "offline" && p.last_active_ts < cutoff;
+  };
+  std::vector<std::string> candidates;
+  {
+    auto txn = ctx_.store->begin_read();
+    if (!txn) return;
+    txn->scan(Table::kPresence, "", "", storage::Direction::kForward,
+              [&](std::string_view user_id, std::string_view) {
+                auto p = get_presence(*txn, user_id);
+                if (p && stale(*p)) candidates.emplace_back(user_id);
+                return true;
+              });
+  }
+  if (candidates.empty()) return;
+  // Checked again on the writer: a sync may have made someone active meanwhile.
+  write<std::vector<std::string>>(
+      *ctx_.store,
+      [candidates, stale](storage::WriteTxn& txn) -> Result<std::vector<std::string>> {
+        std::vector<std::string> gone;
+        for (const std::string& user_id : candidates) {
+          auto p = get_presence(txn, user_id);
+          if (!p || !stale(*p)) continue;
+          p->presence = "offline";
+          HAVEN_TRY(check(put_presence(txn, user_id, *p, true)));
+          gone.push_back(user_id);
+        }
+        return gone;
+      },
+      [&ctx = ctx_](Result<std::vector<std::string>> r) {
+        if (r.ok() && !r->empty()) notify_sharing_users(ctx, *r);
       });
 }
 

@@ -136,4 +136,22 @@ Document presence_content(const Presence& presence, int64_t now_ms);
 void set_presence_from_sync(ServerContext& ctx, const std::string& user_id,
                             std::string_view set_presence);
 
+// Marks users offline once they have been inactive for presence.offline_after_seconds,
+// checking periodically on ctx.loop and waking those who share a room with them. Loop thread;
+// main owns it and destroys it before the loop and the store.
+class PresenceSweep {
+ public:
+  explicit PresenceSweep(ServerContext& ctx);
+  PresenceSweep(const PresenceSweep&) = delete;
+  PresenceSweep& operator=(const PresenceSweep&) = delete;
+
+ private:
+  void arm();
+  void sweep();
+
+  ServerContext& ctx_;
+  int64_t offline_after_ms_;
+  std::unique_ptr<Loop::Timer> timer_;
+};
+
 }  // namespace haven::streams

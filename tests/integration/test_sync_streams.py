@@ -427,5 +427,40 @@ class PresenceTest(StreamsTestCase):
         self.assertEqual(got, "online")
 
 
+class PresenceOfflineTest(StreamsTestCase):
+    options = {"rooms.encryption_enabled_by_default": "false",
+               "presence.offline_after_seconds": "10"}
+
+    def test_inactive_users_go_offline_and_room_mates_hear_it(self):
+        alice, bob = self.user(), self.user()
+        self.shared_room(alice, bob)
+        path = f"/presence/{quote(bob['user_id'])}/status"
+        self.ok(bob, "PUT", path, {"presence": "online"})
+        since = self.sync(alice)["next_batch"]
+        self.assertEqual(self.ok(alice, "GET", path)["presence"], "online")
+        # No activity from bob: within offline_after_seconds plus a sweep he is offline, and
+        # alice's long poll is woken with the change.
+        deadline = time.monotonic() + 30
+        offline = None
+        while time.monotonic() < deadline and offline is None:
+            body = self.sync(alice, since, timeout=15000)
+            since = body["next_batch"]
+            for e in body["presence"]["events"]:
+                if e["sender"] == bob["user_id"] and e["content"]["presence"] == "offline":
+                    offline = e
+        self.assertIsNotNone(offline, "bob never went offline")
+        self.assertGreaterEqual(offline["content"]["last_active_ago"], 10000)
+        self.assertEqual(self.ok(alice, "GET", path)["presence"], "offline")
+
+    def test_a_syncing_user_stays_online(self):
+        carol = self.user()
+        path = f"/presence/{quote(carol['user_id'])}/status"
+        end = time.monotonic() + 14
+        while time.monotonic() < end:
+            self.sync(carol, extra="")
+            time.sleep(1)
+        self.assertEqual(self.ok(carol, "GET", path)["presence"], "online")
+
+
 if __name__ == "__main__":
     unittest.main()
