@@ -56,10 +56,10 @@ enum class Table : uint8_t {
   kKeySignatures,      // target user \0 target key id \0 signer user \0 signer key id -> signature
   kDeviceListStream,   // u64 pos -> user_id (whose devices or keys changed)
   kDeviceListByUser,   // user_id -> u64 pos of the latest change
-  kToDevice,           // user_id \0 device_id \0 u64 pos -> message JSON
-  kToDeviceTxnIds,     // user_id \0 device_id \0 txn_id -> ""
-  kKeyBackupVersions,  // user_id \0 u64 version -> backup version JSON
-  kKeyBackupKeys,      // user_id \0 u64 version \0 room_id \0 session_id -> key data JSON
+  kToDevice,           // user_id \0 device_id \0 u64 pos -> to-device event JSON (inbox)
+  kToDeviceTxnIds,     // sender user_id \0 device_id \0 event type \0 txn_id -> ""
+  kKeyBackupVersions,  // user_id \0 u64 version -> version JSON; {"deleted":true} once deleted
+  kKeyBackupKeys,      // user_id \0 u64 version room_id \0 session_id -> key data JSON
   kCareRoles,          // "u" \0 user_id -> role; "r" \0 role \0 user_id -> "" (care policy)
   kCareContacts,       // user_id \0 other user_id -> "" (both directions are stored)
   kCareRoomOwners,     // room_id -> owner user_id

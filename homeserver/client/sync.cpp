@@ -1,6 +1,7 @@
 // Client-Server API: GET /sync, long-polling on the notifier.
 #include "homeserver/client/routes.h"
 #include "homeserver/client/sync_builder.h"
+#include "homeserver/e2ee/to_device.h"
 #include "homeserver/sync/notifier.h"
 #include "homeserver/sync/streams.h"
 
@@ -66,6 +67,24 @@ struct PendingSync : std::enable_shared_from_this<PendingSync> {
   }
 };
 
+// The client holds the device's to-device messages up to its token's position: they go. /sync
+// itself only reads, so the deletion is a writer job of its own, queued only when there is
+// something to delete and not awaited: the messages are not sent again meanwhile (inbox reads
+// start after the token), and a failed deletion is retried by the next sync.
+void delete_acknowledged_to_device(ServerContext& ctx, const Requester& who, uint64_t since) {
+  auto txn = ctx.store->begin_read();
+  if (!txn) return;
+  // Never beyond what exists: a token from the future must not swallow messages to come.
+  uint64_t up_to = std::min(since, e2ee::to_device_pos(*txn));
+  if (!e2ee::has_acknowledged_to_device(*txn, who.user_id, who.device_id, up_to)) return;
+  txn.reset();
+  ctx.store->submit(
+      [user_id = who.user_id, device_id = who.device_id, up_to](storage::WriteTxn& w) {
+        return e2ee::delete_acknowledged_to_device(w, user_id, device_id, up_to);
+      },
+      [](storage::Status) {});
+}
+
 // GET /_matrix/client/v3/sync
 void sync(ServerContext& ctx, const http::ExchangePtr& ex, const Requester& who) {
   SyncRequest request;
@@ -94,6 +113,9 @@ void sync(ServerContext& ctx, const http::ExchangePtr& ex, const Requester& who)
     return ex->reply_error(Error::invalid_param("Invalid 'set_presence'"));
   }
   streams::set_presence_from_sync(ctx, who.user_id, presence);
+  if (request.since && request.since->to_device > 0) {
+    delete_acknowledged_to_device(ctx, who, request.since->to_device);
+  }
   auto pending =
       std::make_shared<PendingSync>(ctx, ex, who, std::move(request), now_ms() + timeout);
   pending->attempt(false);

@@ -6,6 +6,7 @@
 #include "homeserver/client/event_format.h"
 #include "homeserver/e2ee/device_keys.h"
 #include "homeserver/e2ee/device_lists.h"
+#include "homeserver/e2ee/to_device.h"
 #include "homeserver/push/push_rules.h"
 #include "homeserver/rooms/event_store.h"
 #include "homeserver/rooms/room_access.h"
@@ -18,6 +19,8 @@ namespace {
 using storage::Direction;
 constexpr int64_t kDefaultTimelineLimit = 10;
 constexpr int64_t kMaxTimelineLimit = 100;
+// To-device messages per response, as the spec recommends; the rest come with the next sync.
+constexpr size_t kMaxToDevicePerSync = 100;
 
 struct Builder {
   ServerContext& ctx;
@@ -213,7 +216,12 @@ SyncResult build_sync(ServerContext& ctx, storage::ReadTxn& txn, const Requester
   now.typing = ctx.typing ? ctx.typing->pos() : 0;
   now.presence = streams::presence_pos(txn);
   now.device_lists = e2ee::device_lists_pos(txn);
-  if (request.since) now.to_device = request.since->to_device;
+  // The device's inbox after the token. next_batch acknowledges what this response carries;
+  // sync.cpp deletes acknowledged messages when the client presents it.
+  auto inbox =
+      e2ee::to_device_inbox(txn, who.user_id, who.device_id,
+                            request.since ? request.since->to_device : 0, kMaxToDevicePerSync);
+  now.to_device = inbox.next_pos;
   Builder b{ctx, txn, who, request, now, a};
   bool initial = !request.since;
   uint64_t since_events = b.since_events();
@@ -329,7 +337,14 @@ SyncResult build_sync(ServerContext& ctx, storage::ReadTxn& txn, const Requester
       td_obj(rapidjson::kObjectType), dl_obj(rapidjson::kObjectType);
   json::set(ad_obj, "events", std::move(global_ad), a);
   json::set(pr_obj, "events", std::move(presence_events), a);
-  json::set(td_obj, "events", json::Value(rapidjson::kArrayType), a);
+  json::Value to_device_events(rapidjson::kArrayType);
+  for (const std::string& text : inbox.events) {
+    json::Document event = json::parse_trusted(text);
+    if (!event.IsObject()) continue;
+    to_device_events.PushBack(json::Value(event, a), a);
+  }
+  bool to_device_empty = to_device_events.Empty();
+  json::set(td_obj, "events", std::move(to_device_events), a);
   json::Value changed(rapidjson::kArrayType), left(rapidjson::kArrayType);
   if (!initial) {
     auto delta = e2ee::device_lists_since(txn, who.user_id, request.since->device_lists,
@@ -354,7 +369,7 @@ SyncResult build_sync(ServerContext& ctx, storage::ReadTxn& txn, const Requester
     fallback_types.PushBack(json::str(t, a), a);
   }
   json::set(result.body, "device_unused_fallback_key_types", std::move(fallback_types), a);
-  result.empty = result.empty && device_lists_empty;
+  result.empty = result.empty && device_lists_empty && to_device_empty;
   result.next = now;
   return result;
 }

@@ -6,6 +6,7 @@
 #include <set>
 
 #include "homeserver/e2ee/device_keys.h"
+#include "homeserver/e2ee/to_device.h"
 #include "homeserver/rooms/event_store.h"
 #include "homeserver/rooms/room_access.h"
 #include "homeserver/sync/stream_counter.h"
@@ -93,6 +94,8 @@ DeviceListDelta device_lists_since(storage::ReadTxn& txn, const std::string& use
 storage::Status forget_device_keys(storage::WriteTxn& txn, const std::string& user_id,
                                    const std::string& device_id) {
   if (auto s = delete_device_keys(txn, user_id, device_id); !s.ok()) return s;
+  // Every path that removes a device comes here, so its pending to-device messages go too.
+  if (auto s = delete_to_device_inbox(txn, user_id, device_id); !s.ok()) return s;
   return mark_device_list_changed(txn, user_id);
 }
 

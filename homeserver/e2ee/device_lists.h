@@ -31,8 +31,8 @@ struct DeviceListDelta {
 DeviceListDelta device_lists_since(storage::ReadTxn& txn, const std::string& user_id,
                                    uint64_t since, uint64_t since_events);
 
-// Deletes every key of the device (identity, one-time, fallback, signatures on it) and marks
-// the user's device list changed: for device deletion and logout.
+// Deletes every key of the device (identity, one-time, fallback, signatures on it) and its
+// to-device inbox, and marks the user's device list changed: for device deletion and logout.
 storage::Status forget_device_keys(storage::WriteTxn& txn, const std::string& user_id,
                                    const std::string& device_id);
 
