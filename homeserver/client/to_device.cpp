@@ -7,6 +7,7 @@
 #include "homeserver/base/rate_limiter.h"
 #include "homeserver/base/write.h"
 #include "homeserver/client/routes.h"
+#include "homeserver/policy/care_rules.h"
 #include "homeserver/rooms/ids.h"
 #include "homeserver/sync/notifier.h"
 
@@ -89,6 +90,12 @@ void send_to_device(ServerContext& ctx, const http::ExchangePtr& ex, const Reque
   if (!body.ok()) return ex->reply_error(body.error());
   auto targets = parse_messages(ctx, *body);
   if (!targets.ok()) return ex->reply_error(targets.error());
+  if (ctx.care) {
+    // Strangers are skipped like unknown users: to-device is no way around the contact rule.
+    auto txn = ctx.store->begin_read();
+    auto reachable = ctx.care->direct_reach(*txn, who.user_id);
+    std::erase_if(*targets, [&](const auto& t) { return !reachable(t.user_id); });
+  }
   auto send = std::make_shared<e2ee::ToDeviceSend>();
   send->sender = who.user_id;
   send->sender_device = who.device_id;

@@ -1,12 +1,15 @@
 #include "homeserver/policy/care_rules.h"
 
 #include <algorithm>
+#include <memory>
+#include <set>
 #include <unordered_map>
 
 #include "homeserver/accounts/account_store.h"
 #include "homeserver/base/json.h"
 #include "homeserver/rooms/event_store.h"
 #include "homeserver/rooms/ids.h"
+#include "homeserver/rooms/room_access.h"
 #include "homeserver/sync/streams.h"
 
 namespace haven::policy {
@@ -52,6 +55,15 @@ std::vector<std::string> CarePolicy::contacts_of(storage::ReadTxn& txn,
   std::sort(contacts.begin(), contacts.end());
   contacts.erase(std::unique(contacts.begin(), contacts.end()), contacts.end());
   return contacts;
+}
+
+std::function<bool(std::string_view)> CarePolicy::direct_reach(storage::ReadTxn& txn,
+                                                               const std::string& sender) const {
+  auto mates = std::make_shared<std::set<std::string>>(rooms::users_sharing_rooms(txn, sender));
+  return [this, &txn, sender, mates](std::string_view target) {
+    return target == sender || mates->contains(std::string(target)) ||
+           are_contacts(txn, sender, target);
+  };
 }
 
 CarePolicy::ContactSet CarePolicy::contact_set(storage::ReadTxn& txn,

@@ -5,6 +5,7 @@
 // writer thread, the queries on any thread.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <string_view>
 #include <unordered_set>
@@ -36,6 +37,12 @@ class CarePolicy : public rooms::LocalEventPolicy {
   bool are_contacts(storage::ReadTxn& txn, std::string_view a, std::string_view b) const;
   // Everyone who is `user_id`'s contact, sorted.
   std::vector<std::string> contacts_of(storage::ReadTxn& txn, std::string_view user_id) const;
+
+  // Whom `sender` may reach with to-device messages: themself, their contacts, and everyone
+  // they share a room with (the keys of encrypted rooms travel this way). The predicate
+  // reads through `txn`, which must outlive it.
+  std::function<bool(std::string_view)> direct_reach(storage::ReadTxn& txn,
+                                                     const std::string& sender) const;
 
   // Sets or clears the nickname_required flag of every local member of the room, as its
   // membership and the contacts between its members now stand.

@@ -426,6 +426,28 @@ class AnonymityTest(CareTestCase):
                          "Anonymous")
 
 
+class ToDeviceReachTest(CareTestCase):
+    def to_device_count(self, who):
+        body = self.ok(who, "GET", V3 + "/sync?timeout=0")
+        return len(body.get("to_device", {}).get("events", []))
+
+    def send_to(self, sender, target):
+        self.ok(sender, "PUT", f"{V3}/sendToDevice/m.test/{unique('t')}",
+                {"messages": {target["user_id"]: {"*": {"hello": "there"}}}})
+
+    def test_strangers_are_skipped_room_mates_and_contacts_reached(self):
+        pro, colleague = self.person("professional", "P"), self.person("professional", "Q")
+        client, stranger = self.person("client", "C"), self.person("client", "S")
+        self.link(pro, client)
+        room = self.conversation(pro, client, colleague)  # colleague: room mate, not contact
+        self.send_to(stranger, client)
+        self.assertEqual(self.to_device_count(client), 0)
+        self.send_to(colleague, client)
+        self.send_to(pro, client)
+        self.assertEqual(self.to_device_count(client), 2)
+        self.assertTrue(room)
+
+
 class CareOffTest(HomeserverTestCase):
     """With care.enabled false the extension says so and plain Matrix rules apply."""
 
