@@ -61,6 +61,11 @@ void Router::add_upload(std::string method, std::string path_template, Handler h
 Router::Match Router::match(std::string_view method, std::string_view path) const {
   Match m;
   auto segs = split_path(path);
+  // Clients older than Matrix 1.1 (matrix-nio among them) still call /_matrix/client/r0/...:
+  // the same operations as v3, as Synapse serves them too.
+  if (segs.size() > 2 && segs[0] == "_matrix" && segs[1] == "client" && segs[2] == "r0") {
+    segs[2] = "v3";
+  }
   for (const Route& r : routes_) {
     std::vector<std::string> params;
     bool ok = true;
