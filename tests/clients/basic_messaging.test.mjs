@@ -4,34 +4,18 @@
 // Run: HAVEN_BIN=.../haven node --test basic_messaging.test.mjs (ctest does this).
 
 import assert from "node:assert/strict";
-import { after, before, describe, it } from "node:test";
+import { after, before, describe } from "node:test";
 
 import { HavenServer } from "./lib/haven.mjs";
 import {
-  liveEvents, loginUser, registerUser, sdk, startSyncingClient, waitFor, withTimeout,
+  liveEvents, loginUser, makeSteps, registerUser, sdk, startSyncingClient, waitFor, withTimeout,
 } from "./lib/matrix.mjs";
 
 const STEP_TIMEOUT_MS = 60_000;
 const ROOM_NAME = "Haven basic messaging";
 const PASSWORD = "correct horse battery staple";
 
-// Steps build on each other: once one fails, the rest are skipped rather than failing with
-// errors that only echo the first one.
-let broken = null;
-function step(name, fn) {
-  it(name, { timeout: STEP_TIMEOUT_MS }, async (t) => {
-    if (broken) {
-      t.skip(`an earlier step failed: ${broken}`);
-      return;
-    }
-    try {
-      await fn(t);
-    } catch (err) {
-      broken = name;
-      throw err;
-    }
-  });
-}
+const step = makeSteps(STEP_TIMEOUT_MS);
 
 /** The plain messages (no edits) of a room's live timeline as "sender: body" lines. */
 function messageLines(client, roomId) {

@@ -10,31 +10,17 @@
 import assert from "node:assert/strict";
 import crypto from "node:crypto";
 import fs from "node:fs";
-import { after, before, describe, it } from "node:test";
+import { after, before, describe } from "node:test";
 
 import { HavenServer } from "./lib/haven.mjs";
 import {
-  describeError, liveEvents, loginUser, sdk, startSyncingClient, waitFor, withTimeout,
+  describeError, liveEvents, loginUser, makeSteps, sdk, startSyncingClient, waitFor, withTimeout,
 } from "./lib/matrix.mjs";
 
 const STEP_TIMEOUT_MS = 60_000;
 const PASSWORD = "correct horse battery staple";
 
-let broken = null;
-function step(name, fn) {
-  it(name, { timeout: STEP_TIMEOUT_MS }, async (t) => {
-    if (broken) {
-      t.skip(`an earlier step failed: ${broken}`);
-      return;
-    }
-    try {
-      await fn(t);
-    } catch (err) {
-      broken = name;
-      throw err;
-    }
-  });
-}
+const step = makeSteps(STEP_TIMEOUT_MS);
 
 /** JSON request to the server; resolves to { status, body }. */
 async function request(server, method, path, body, token) {

@@ -1,6 +1,8 @@
 // matrix-js-sdk helpers shared by the client tests: register and log in the way a real client
 // does, start a syncing client, and wait for a condition with a deadline. Main thread only.
 
+import { it } from "node:test";
+
 import * as sdk from "matrix-js-sdk";
 import { logger as sdkLogger } from "matrix-js-sdk/lib/logger.js";
 
@@ -84,8 +86,9 @@ export async function loginUser(baseUrl, username, password) {
  * /sync (state PREPARED). Rejects at once when the SDK reports a sync error during start-up
  * (for example an endpoint it needs answered 404) instead of letting it retry for ever.
  * `syncErrors` on the returned client lists every later sync error for failure messages.
+ * `beforeStart(client)` runs (and is awaited) before the client starts, e.g. to set up crypto.
  */
-export async function startSyncingClient(baseUrl, creds) {
+export async function startSyncingClient(baseUrl, creds, { beforeStart } = {}) {
   const client = sdk.createClient({
     baseUrl,
     accessToken: creds.access_token,
@@ -107,6 +110,7 @@ export async function startSyncingClient(baseUrl, creds) {
     });
   });
   prepared.catch(() => {}); // awaited below; an early rejection is not "unhandled"
+  if (beforeStart) await beforeStart(client);
   await client.startClient({ initialSyncLimit: 50, lazyLoadMembers: false });
   try {
     await withTimeout(`${creds.user_id}: first sync`, prepared);
@@ -135,7 +139,7 @@ export async function withTimeout(what, promise, timeoutMs = WAIT_TIMEOUT_MS) {
 }
 
 /**
- * Polls `predicate` until it returns a truthy value, which is returned. Fails after
+ * Polls `predicate` (which may be async) until it returns a truthy value, which is returned. Fails after
  * `timeoutMs` with `what`, the last value seen through `describe` (when given) and any sync
  * errors of `clients`, so a broken server fails the test quickly and says why.
  */
@@ -143,7 +147,7 @@ export async function waitFor(what, predicate, { timeoutMs = WAIT_TIMEOUT_MS, de
                                                   clients = [] } = {}) {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const value = predicate();
+    const value = await predicate();
     if (value) return value;
     if (Date.now() >= deadline) {
       const details = [];
@@ -158,6 +162,28 @@ export async function waitFor(what, predicate, { timeoutMs = WAIT_TIMEOUT_MS, de
     }
     await new Promise((r) => setTimeout(r, 25));
   }
+}
+
+/**
+ * A `step(name, fn)` for node:test whose steps build on each other: once one fails, the rest
+ * are skipped rather than failing with errors that only echo the first one.
+ */
+export function makeSteps(timeoutMs = 60_000) {
+  let broken = null;
+  return function step(name, fn) {
+    it(name, { timeout: timeoutMs }, async (t) => {
+      if (broken) {
+        t.skip(`an earlier step failed: ${broken}`);
+        return;
+      }
+      try {
+        await fn(t);
+      } catch (err) {
+        broken = name;
+        throw err;
+      }
+    });
+  };
 }
 
 /** The events of a room's live timeline (empty when the client does not know the room). */
