@@ -28,6 +28,24 @@ Status check_redaction_target(storage::WriteTxn& txn, const Event& redaction,
   return {};
 }
 
+// Once a room is encrypted it stays so, with the same algorithm: its m.room.encryption state
+// can be neither replaced by a weaker one nor redacted (which would strip the algorithm).
+Status check_encryption_kept(storage::WriteTxn& txn, const Event& ev) {
+  bool replaces = ev.type() == "m.room.encryption" && ev.state_key() == "";
+  bool redacts = ev.type() == "m.room.redaction";
+  if (!replaces && !redacts) return {};
+  auto current = current_state_event(txn, ev.room_id(), "m.room.encryption", "");
+  if (!current) return {};
+  if (redacts && ev.redacts() == current->event_id()) {
+    return Error::forbidden("The room's encryption cannot be redacted");
+  }
+  if (replaces && json::get_string(ev.content(), "algorithm") !=
+                      json::get_string(current->content(), "algorithm")) {
+    return Error::forbidden("Encryption cannot be turned off or changed once a room has it");
+  }
+  return {};
+}
+
 Status apply_redaction(storage::WriteTxn& txn, const Event& redaction, const RoomVersion& version) {
   auto target = get_event(txn, *redaction.redacts());
   if (!target || target->redacted || target->event->room_id() != redaction.room_id()) return {};
@@ -61,6 +79,7 @@ Result<SentEvent> send_event(storage::WriteTxn& txn, const LocalServer& server, 
   if ((*ev)->type() == "m.room.redaction") {
     HAVEN_TRY(check_redaction_target(txn, **ev, *version));
   }
+  HAVEN_TRY(check_encryption_kept(txn, **ev));
   return append(txn, server, *room, *ev, *version);
 }
 

@@ -110,6 +110,25 @@ class CreateRoomTest(RoomsTestCase):
         room = self.create_room(alice)
         self.assertError(self.state(alice, room, "m.room.encryption"), 404, "M_NOT_FOUND")
 
+    def test_encryption_cannot_be_turned_off_changed_or_redacted(self):
+        alice = self.user()
+        room = self.create_room(alice)
+        path = f"/rooms/{quote(room)}/state/m.room.encryption/"
+        event_id = self.ok(alice, "PUT", path, {"algorithm": "m.megolm.v1.aes-sha2"})["event_id"]
+        # Rotation settings may change; the algorithm may not, nor may it go.
+        self.ok(alice, "PUT", path, {"algorithm": "m.megolm.v1.aes-sha2",
+                                     "rotation_period_ms": 3600000})
+        self.assertError(self.req(alice, "PUT", path, {}), 403, "M_FORBIDDEN")
+        self.assertError(self.req(alice, "PUT", path, {"algorithm": "m.none"}), 403,
+                         "M_FORBIDDEN")
+        current = self.ok(alice, "GET", f"/rooms/{quote(room)}/state/m.room.encryption/")
+        self.assertEqual(current["algorithm"], "m.megolm.v1.aes-sha2")
+        current_id = [e for e in self.ok(alice, "GET", f"/rooms/{quote(room)}/state")
+                      if e["type"] == "m.room.encryption"][0]["event_id"]
+        self.assertError(self.req(alice, "PUT", f"/rooms/{quote(room)}/redact/{quote(current_id)}"
+                                  f"/{unique('t')}", {}), 403, "M_FORBIDDEN")
+        self.assertTrue(event_id)
+
 
 class MembershipTest(RoomsTestCase):
     def test_invite_join_leave_cycle(self):
