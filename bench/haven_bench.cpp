@@ -33,6 +33,11 @@
 #include <utility>
 #include <vector>
 
+#include "crypto/base64.h"
+#include "crypto/ed25519.h"
+#include "crypto/json_signing.h"
+#include "crypto/random.h"
+
 namespace haven::bench {
 namespace {
 
@@ -577,6 +582,7 @@ class Bench {
     concurrent_sends(/*shared_room=*/true);
     concurrent_sends(/*shared_room=*/false);
     delivery_latency();
+    e2ee_keys();
     initial_sync();
 
     long rss_kib = proc_status_kib(o_.pid, "VmRSS");
@@ -973,6 +979,170 @@ class Bench {
                          " long-polling receivers)",
                      fmt_ms(percentile(latencies, 50)) + " / " + fmt_ms(percentile(latencies, 99)),
                      "p99 ≤ 10 ms", notes});
+  }
+
+  // One device's keys as a client uploads them: signed device keys and `otks` signed one-time
+  // keys (the server checks every signature).
+  static std::string key_upload_json(const User& u, const std::string& device_id, int otks) {
+    crypto::SigningKey key = crypto::SigningKey::generate(device_id);
+    rapidjson::Document d(rapidjson::kObjectType);
+    auto& a = d.GetAllocator();
+    auto str = [&](const std::string& v) { return rapidjson::Value(v.c_str(), a); };
+    rapidjson::Value dk(rapidjson::kObjectType), algorithms(rapidjson::kArrayType),
+        keys(rapidjson::kObjectType);
+    dk.AddMember("user_id", str(u.user_id), a);
+    dk.AddMember("device_id", str(device_id), a);
+    algorithms.PushBack("m.olm.v1.curve25519-aes-sha2", a).PushBack("m.megolm.v1.aes-sha2", a);
+    dk.AddMember("algorithms", algorithms, a);
+    keys.AddMember(str("curve25519:" + device_id),
+                   str(crypto::base64_encode(crypto::random_bytes(32))), a);
+    keys.AddMember(str("ed25519:" + device_id), str(crypto::base64_encode(key.public_key())), a);
+    dk.AddMember("keys", keys, a);
+    crypto::sign_json(dk, a, u.user_id, key);
+    rapidjson::Value otk_map(rapidjson::kObjectType);
+    for (int i = 0; i < otks; ++i) {
+      rapidjson::Value otk(rapidjson::kObjectType);
+      otk.AddMember("key", str(crypto::base64_encode(crypto::random_bytes(32))), a);
+      crypto::sign_json(otk, a, u.user_id, key);
+      otk_map.AddMember(str("signed_curve25519:K" + std::to_string(i)), otk, a);
+    }
+    d.AddMember("device_keys", dk, a);
+    d.AddMember("one_time_keys", otk_map, a);
+    rapidjson::StringBuffer buffer;
+    rapidjson::Writer<rapidjson::StringBuffer> w(buffer);
+    d.Accept(w);
+    return buffer.GetString();
+  }
+
+  // Logs `u` in once more: a new device with its own token. {device_id, token}.
+  std::pair<std::string, std::string> login_device(const User& u) {
+    std::string body = json_of([&](Writer& w) {
+      w.Key("type");
+      w.String("m.login.password");
+      w.Key("identifier");
+      w.StartObject();
+      w.Key("type");
+      w.String("m.id.user");
+      w.Key("user");
+      w.String(u.localpart);
+      w.EndObject();
+      w.Key("password");
+      w.String("haven bench password " + u.localpart);
+    });
+    Response r = http_.call("POST", "/_matrix/client/v3/login", body, "");
+    rapidjson::Document d;
+    d.Parse(r.body.c_str());
+    if (!r.ok() || d.HasParseError()) fail("login", r);
+    return {string_member(d, "device_id"), string_member(d, "access_token")};
+  }
+
+  // Times `rounds` calls of one request; p50 / p99 in ms.
+  std::vector<double> time_calls(int rounds, const char* method,
+                                 const std::function<std::string(int)>& path,
+                                 const std::function<std::string(int)>& body,
+                                 const std::string& token) {
+    std::vector<double> ms;
+    for (int i = 0; i < rounds; ++i) {
+      Response r = http_.call(method, path(i), body(i), token, 60);
+      if (!r.ok()) fail(std::string(method) + " " + path(i), r);
+      ms.push_back(r.ms());
+    }
+    return ms;
+  }
+
+  // Issue 3's figures: /keys/query and /keys/claim for every member of a room of the receivers
+  // with 3 devices each, and a to-device message to all of those devices ("*").
+  void e2ee_keys() {
+    constexpr int kDevicesPerUser = 3, kOtksPerDevice = 10, kRounds = 10;
+    if (receivers_.empty()) return;
+    progress("e2ee: " + std::to_string(receivers_.size()) + " users × " +
+             std::to_string(kDevicesPerUser) + " devices uploading keys");
+    std::vector<std::string> device_ids;  // per receiver: first device id (from whoami)
+    int devices = 0;
+    for (const User& u : receivers_) {
+      Response who = http_.call("GET", "/_matrix/client/v3/account/whoami", "", u.token);
+      rapidjson::Document d;
+      d.Parse(who.body.c_str());
+      if (!who.ok() || d.HasParseError()) fail("whoami", who);
+      std::vector<std::pair<std::string, std::string>> own = {{string_member(d, "device_id"),
+                                                               u.token}};
+      for (int i = 1; i < kDevicesPerUser; ++i) own.push_back(login_device(u));
+      for (auto& [device_id, token] : own) {
+        Response up = http_.call("POST", "/_matrix/client/v3/keys/upload",
+                                 key_upload_json(u, device_id, kOtksPerDevice), token);
+        if (!up.ok()) fail("keys/upload", up);
+        ++devices;
+      }
+    }
+    std::string query = json_of([&](Writer& w) {
+      w.Key("device_keys");
+      w.StartObject();
+      for (const User& u : receivers_) {
+        w.Key(u.user_id);
+        w.StartArray();
+        w.EndArray();
+      }
+      w.EndObject();
+    });
+    auto q = time_calls(kRounds, "POST", [](int) { return "/_matrix/client/v3/keys/query"; },
+                        [&](int) { return query; }, sender_.token);
+    std::string users = std::to_string(receivers_.size()) + " users, " + std::to_string(devices) +
+                        " devices";
+    rows_.push_back({"/keys/query for a room of " + users,
+                     fmt_ms(percentile(q, 50)) + " / " + fmt_ms(percentile(q, 99)), "",
+                     "p50 / p99 of " + std::to_string(kRounds) + " queries; " + mean_max(q)});
+    // A claim names each device: their ids come from one query per user.
+    std::string claim = json_of([&](Writer& w) {
+      w.Key("one_time_keys");
+      w.StartObject();
+      for (const User& u : receivers_) {
+        w.Key(u.user_id);
+        w.StartObject();
+        Response r = http_.call("POST", "/_matrix/client/v3/keys/query",
+                                "{\"device_keys\":{\"" + u.user_id + "\":[]}}", sender_.token);
+        rapidjson::Document d;
+        d.Parse(r.body.c_str());
+        if (auto* dk = d.HasParseError() ? nullptr : member(d, "device_keys"))
+          if (auto* mine = member(*dk, u.user_id.c_str()); mine && mine->IsObject())
+            for (auto& dev : mine->GetObject()) {
+              w.Key(dev.name.GetString());
+              w.String("signed_curve25519");
+            }
+        w.EndObject();
+      }
+      w.EndObject();
+    });
+    auto c = time_calls(kRounds, "POST", [](int) { return "/_matrix/client/v3/keys/claim"; },
+                        [&](int) { return claim; }, sender_.token);
+    rows_.push_back({"/keys/claim of one key per device for " + users,
+                     fmt_ms(percentile(c, 50)) + " / " + fmt_ms(percentile(c, 99)), "",
+                     "p50 / p99 of " + std::to_string(kRounds) +
+                         " claims (each takes a one-time key of every device); " + mean_max(c)});
+    std::string fan_out = json_of([&](Writer& w) {
+      w.Key("messages");
+      w.StartObject();
+      for (const User& u : receivers_) {
+        w.Key(u.user_id);
+        w.StartObject();
+        w.Key("*");
+        w.StartObject();
+        w.Key("algorithm");
+        w.String("m.olm.v1.curve25519-aes-sha2");
+        w.Key("ciphertext");
+        w.String("bench payload");
+        w.EndObject();
+        w.EndObject();
+      }
+      w.EndObject();
+    });
+    auto t = time_calls(
+        kRounds, "PUT",
+        [&](int) { return "/_matrix/client/v3/sendToDevice/m.room.encrypted/" + next_txn(); },
+        [&](int) { return fan_out; }, sender_.token);
+    rows_.push_back({"To-device fan-out to " + std::to_string(devices) + " devices (\"*\")",
+                     fmt_ms(percentile(t, 50)) + " / " + fmt_ms(percentile(t, 99)), "",
+                     "p50 / p99 of " + std::to_string(kRounds) + " PUT /sendToDevice; " +
+                         mean_max(t)});
   }
 
   // A user in many rooms of many events each, made through the API, then a full /sync.
