@@ -1078,7 +1078,7 @@ class Bench {
       w.Key("device_keys");
       w.StartObject();
       for (const User& u : receivers_) {
-        w.Key(u.user_id);
+        w.Key(u.user_id.c_str());
         w.StartArray();
         w.EndArray();
       }
@@ -1096,7 +1096,7 @@ class Bench {
       w.Key("one_time_keys");
       w.StartObject();
       for (const User& u : receivers_) {
-        w.Key(u.user_id);
+        w.Key(u.user_id.c_str());
         w.StartObject();
         Response r = http_.call("POST", "/_matrix/client/v3/keys/query",
                                 "{\"device_keys\":{\"" + u.user_id + "\":[]}}", sender_.token);
@@ -1122,7 +1122,7 @@ class Bench {
       w.Key("messages");
       w.StartObject();
       for (const User& u : receivers_) {
-        w.Key(u.user_id);
+        w.Key(u.user_id.c_str());
         w.StartObject();
         w.Key("*");
         w.StartObject();
