@@ -131,9 +131,10 @@ struct UnreadCounts {
 // at. `*reset` (optional) tells whether the scan stopped at such a reset point rather than at
 // after_event_pos.
 constexpr int kMaxUnreadScan = 1000;
+// `rules`: the user's rules when the caller has them already; nullptr loads them.
 UnreadCounts unread_counts(storage::ReadTxn& txn, std::string_view room_id,
                            std::string_view user_id, uint64_t after_event_pos,
-                           bool* reset = nullptr);
+                           bool* reset = nullptr, const Ruleset* rules = nullptr);
 
 // Unread counts kept between syncs, so a woken /sync evaluates only the events that are new
 // since the last time instead of rescanning the room. Loop thread only.
@@ -141,7 +142,7 @@ class UnreadCache {
  public:
   UnreadCounts get(storage::ReadTxn& txn, const std::string& room_id, const std::string& user_id,
                    uint64_t read_pos, uint64_t room_last_pos);
-  // The user's push rules changed: their counts must be computed afresh.
+  // The user's push rules changed: their counts (and rules) must be computed afresh.
   void forget_user(const std::string& user_id);
 
  private:
@@ -150,7 +151,11 @@ class UnreadCache {
     uint64_t upto_pos = 0;
     UnreadCounts counts;
   };
+  const Ruleset& rules_of(storage::ReadTxn& txn, const std::string& user_id);
+
   std::map<std::pair<std::string, std::string>, Entry> entries_;  // (user, room)
+  // Each user's parsed rules, so a new event costs one evaluation per member, not a parse.
+  std::map<std::string, Ruleset> rules_;
 };
 
 }  // namespace haven::push

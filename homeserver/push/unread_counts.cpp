@@ -47,7 +47,8 @@ bool starts_membership(storage::ReadTxn& txn, const rooms::Event& ev, std::strin
 }  // namespace
 
 UnreadCounts unread_counts(storage::ReadTxn& txn, std::string_view room_id,
-                           std::string_view user_id, uint64_t after_event_pos, bool* reset) {
+                           std::string_view user_id, uint64_t after_event_pos, bool* reset,
+                           const Ruleset* known_rules) {
   UnreadCounts counts;
   if (reset) *reset = false;
   auto room = rooms::get_room(txn, room_id);
@@ -57,7 +58,9 @@ UnreadCounts unread_counts(storage::ReadTxn& txn, std::string_view room_id,
   rooms::CurrentStateView state(txn, std::string(room_id));
   rooms::PowerLevels pl = rooms::power_levels(state, *version);
   PushContext ctx = context_for(txn, room_id, user_id, pl);
-  Ruleset rules = load_rules(txn, user_id);
+  Ruleset loaded;
+  if (!known_rules) loaded = load_rules(txn, user_id);
+  const Ruleset& rules = known_rules ? *known_rules : loaded;
 
   // Newest first: when the cap cuts the scan short, the recent events are the ones counted.
   int scanned = 0;
@@ -93,11 +96,12 @@ UnreadCounts UnreadCache::get(storage::ReadTxn& txn, const std::string& room_id,
   auto [it, fresh] = entries_.try_emplace({user_id, room_id});
   Entry& e = it->second;
   if (!fresh && e.read_pos == read_pos && e.upto_pos == room_last_pos) return e.counts;
+  const Ruleset& rules = rules_of(txn, user_id);
   if (fresh || e.read_pos != read_pos || e.upto_pos > room_last_pos) {
-    e.counts = unread_counts(txn, room_id, user_id, read_pos);
+    e.counts = unread_counts(txn, room_id, user_id, read_pos, nullptr, &rules);
   } else {
     bool reset = false;
-    UnreadCounts added = unread_counts(txn, room_id, user_id, e.upto_pos, &reset);
+    UnreadCounts added = unread_counts(txn, room_id, user_id, e.upto_pos, &reset, &rules);
     if (reset) {
       e.counts = added;
     } else {
@@ -110,7 +114,16 @@ UnreadCounts UnreadCache::get(storage::ReadTxn& txn, const std::string& room_id,
   return e.counts;
 }
 
+const Ruleset& UnreadCache::rules_of(storage::ReadTxn& txn, const std::string& user_id) {
+  constexpr size_t kMaxUsers = 100'000;
+  if (rules_.size() > kMaxUsers) rules_.clear();
+  auto it = rules_.find(user_id);
+  if (it == rules_.end()) it = rules_.emplace(user_id, load_rules(txn, user_id)).first;
+  return it->second;
+}
+
 void UnreadCache::forget_user(const std::string& user_id) {
+  rules_.erase(user_id);
   auto first = entries_.lower_bound({user_id, std::string()});
   auto last = first;
   while (last != entries_.end() && last->first.first == user_id) ++last;
