@@ -131,10 +131,17 @@ struct UnreadCounts {
 // at. `*reset` (optional) tells whether the scan stopped at such a reset point rather than at
 // after_event_pos.
 constexpr int kMaxUnreadScan = 1000;
-// `rules`: the user's rules when the caller has them already; nullptr loads them.
+// What the caller may know already: the user's rules, the room's joined member count.
+struct UnreadInputs {
+  const Ruleset* rules = nullptr;
+  std::optional<int64_t> joined_members;
+};
 UnreadCounts unread_counts(storage::ReadTxn& txn, std::string_view room_id,
                            std::string_view user_id, uint64_t after_event_pos,
-                           bool* reset = nullptr, const Ruleset* rules = nullptr);
+                           bool* reset = nullptr, const UnreadInputs& known = {});
+
+// The number of joined members of the room.
+int64_t joined_member_count(storage::ReadTxn& txn, std::string_view room_id);
 
 // Unread counts kept between syncs, so a woken /sync evaluates only the events that are new
 // since the last time instead of rescanning the room. Loop thread only.
@@ -156,6 +163,9 @@ class UnreadCache {
   std::map<std::pair<std::string, std::string>, Entry> entries_;  // (user, room)
   // Each user's parsed rules, so a new event costs one evaluation per member, not a parse.
   std::map<std::string, Ruleset> rules_;
+  // Each room's joined member count as of its newest event position: computed once for all
+  // the members whose counts a new event changes.
+  std::map<std::string, std::pair<uint64_t, int64_t>> members_;
 };
 
 }  // namespace haven::push

@@ -14,12 +14,10 @@ namespace {
 // The room as the conditions see it now. Current state stands in for the state at each
 // event: counts are a hint for the client, and this keeps the scan to one state read.
 PushContext context_for(storage::ReadTxn& txn, std::string_view room_id, std::string_view user_id,
-                        const rooms::PowerLevels& pl) {
+                        const rooms::PowerLevels& pl, std::optional<int64_t> joined_members) {
   PushContext ctx;
   ctx.user_id = std::string(user_id);
-  for (const auto& [member, membership] : rooms::members_of_room(txn, room_id)) {
-    if (membership == "join") ++ctx.room_member_count;
-  }
+  ctx.room_member_count = joined_members ? *joined_members : joined_member_count(txn, room_id);
   if (auto me = rooms::current_state_event(txn, room_id, "m.room.member", user_id); me) {
     ctx.display_name = json::get_string(me->content(), "displayname");
   }
@@ -46,9 +44,17 @@ bool starts_membership(storage::ReadTxn& txn, const rooms::Event& ev, std::strin
 
 }  // namespace
 
+int64_t joined_member_count(storage::ReadTxn& txn, std::string_view room_id) {
+  int64_t count = 0;
+  for (const auto& [member, membership] : rooms::members_of_room(txn, room_id)) {
+    if (membership == "join") ++count;
+  }
+  return count;
+}
+
 UnreadCounts unread_counts(storage::ReadTxn& txn, std::string_view room_id,
                            std::string_view user_id, uint64_t after_event_pos, bool* reset,
-                           const Ruleset* known_rules) {
+                           const UnreadInputs& known) {
   UnreadCounts counts;
   if (reset) *reset = false;
   auto room = rooms::get_room(txn, room_id);
@@ -57,10 +63,10 @@ UnreadCounts unread_counts(storage::ReadTxn& txn, std::string_view room_id,
   if (!version) return counts;
   rooms::CurrentStateView state(txn, std::string(room_id));
   rooms::PowerLevels pl = rooms::power_levels(state, *version);
-  PushContext ctx = context_for(txn, room_id, user_id, pl);
+  PushContext ctx = context_for(txn, room_id, user_id, pl, known.joined_members);
   Ruleset loaded;
-  if (!known_rules) loaded = load_rules(txn, user_id);
-  const Ruleset& rules = known_rules ? *known_rules : loaded;
+  if (!known.rules) loaded = load_rules(txn, user_id);
+  const Ruleset& rules = known.rules ? *known.rules : loaded;
 
   // Newest first: when the cap cuts the scan short, the recent events are the ones counted.
   int scanned = 0;
@@ -93,15 +99,21 @@ UnreadCounts UnreadCache::get(storage::ReadTxn& txn, const std::string& room_id,
                               uint64_t room_last_pos) {
   constexpr size_t kMaxEntries = 200'000;
   if (entries_.size() > kMaxEntries) entries_.clear();
+  if (members_.size() > kMaxEntries) members_.clear();
   auto [it, fresh] = entries_.try_emplace({user_id, room_id});
   Entry& e = it->second;
   if (!fresh && e.read_pos == read_pos && e.upto_pos == room_last_pos) return e.counts;
-  const Ruleset& rules = rules_of(txn, user_id);
+  auto& [members_pos, members] = members_[room_id];
+  if (members_pos != room_last_pos || members_pos == 0) {
+    members = joined_member_count(txn, room_id);
+    members_pos = room_last_pos;
+  }
+  UnreadInputs known{&rules_of(txn, user_id), members};
   if (fresh || e.read_pos != read_pos || e.upto_pos > room_last_pos) {
-    e.counts = unread_counts(txn, room_id, user_id, read_pos, nullptr, &rules);
+    e.counts = unread_counts(txn, room_id, user_id, read_pos, nullptr, known);
   } else {
     bool reset = false;
-    UnreadCounts added = unread_counts(txn, room_id, user_id, e.upto_pos, &reset, &rules);
+    UnreadCounts added = unread_counts(txn, room_id, user_id, e.upto_pos, &reset, known);
     if (reset) {
       e.counts = added;
     } else {
