@@ -11,11 +11,14 @@
 
 #include "crypto/random.h"
 #include "homeserver/base/rate_limiter.h"
+#include "homeserver/base/write.h"
 #include "homeserver/client/routes.h"
 #include "homeserver/client/uia.h"
 #include "homeserver/http/server.h"
 #include "homeserver/policy/care_rules.h"
 #include "homeserver/push/push_rules.h"
+#include "homeserver/push/push_sender.h"
+#include "homeserver/push/pushers.h"
 #include "homeserver/server_context.h"
 #include "homeserver/sync/notifier.h"
 #include "homeserver/sync/streams.h"
@@ -87,6 +90,16 @@ int serve(const conf::Config& config) {
   Notifier notifier(*store);
   streams::Typing typing;
   push::UnreadCache unread;
+  // A pushkey its gateway rejected is removed from every user.
+  push::PushSender push_sender(loop, [&store](const std::string& app_id, const std::string& key) {
+    write<bool>(
+        *store,
+        [app_id, key](storage::WriteTxn& txn) -> Result<bool> {
+          HAVEN_TRY(check(push::delete_pushkey(txn, app_id, key)));
+          return true;
+        },
+        [](Result<bool>) {});
+  });
   std::optional<policy::CarePolicy> care;
   if (config.care.enabled) care.emplace(config.care, config.server_name);
   ServerContext ctx;
@@ -101,6 +114,7 @@ int serve(const conf::Config& config) {
   ctx.notifier = &notifier;
   ctx.typing = &typing;
   ctx.unread = &unread;
+  ctx.push_sender = &push_sender;
   ctx.care = care ? &*care : nullptr;
   streams::start_typing_expiry(ctx);
   streams::PresenceSweep presence_sweep(ctx);

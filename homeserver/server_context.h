@@ -18,7 +18,7 @@ class Notifier;
 class RateLimiter;
 namespace client { class UiaSessions; }
 namespace streams { class Typing; }
-namespace push { class UnreadCache; }
+namespace push { class UnreadCache; class PushSender; }
 namespace policy { class CarePolicy; }
 
 struct ServerContext {
@@ -33,6 +33,7 @@ struct ServerContext {
   client::UiaSessions* uia = nullptr;
   streams::Typing* typing = nullptr;
   push::UnreadCache* unread = nullptr;
+  push::PushSender* push_sender = nullptr;  // delivers push notifications to gateways
   const policy::CarePolicy* care = nullptr;  // nullptr when care.enabled is false
 };
 

@@ -112,6 +112,8 @@ const char* table_name(Table t) {
       return "care_contacts";
     case Table::kCareRoomOwners:
       return "care_room_owners";
+    case Table::kPushers:
+      return "pushers";
     case Table::kMedia:
       return "media";
     case Table::kMediaThumbnails:

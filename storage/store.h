@@ -63,6 +63,7 @@ enum class Table : uint8_t {
   kCareRoles,          // "u" \0 user_id -> role; "r" \0 role \0 user_id -> "" (care policy)
   kCareContacts,       // user_id \0 other user_id -> "" (both directions are stored)
   kCareRoomOwners,     // room_id -> owner user_id
+  kPushers,            // user_id \0 app_id \0 pushkey -> pusher JSON
   kMedia,              // media_id -> media record JSON (sha256, type, size, name, uploader...)
   kMediaThumbnails,    // media_id \0 u32 width u32 height method -> thumbnail record JSON
   kBlockedRooms,       // room_id -> {user_id, ts}: joins and invites refused (admin API)

@@ -1,6 +1,7 @@
 #include "homeserver/client/room_send.h"
 
 #include "homeserver/base/write.h"
+#include "homeserver/client/pushers.h"
 #include "homeserver/rooms/event_store.h"
 #include "homeserver/sync/notifier.h"
 #include "storage/keys.h"
@@ -44,6 +45,7 @@ void notify_sent(ServerContext& ctx, const rooms::Event& event) {
   std::string target;
   if (event.type() == "m.room.member" && event.state_key()) target = *event.state_key();
   ctx.notifier->notify_room(event.room_id(), target);
+  notify_pushers(ctx, event);
 }
 
 void send_event(ServerContext& ctx, rooms::EventDraft draft, std::optional<TxnRef> txn,

@@ -21,6 +21,7 @@ void register_client_routes(http::Router& r, ServerContext& ctx) {
   register_push_rule_routes(r, ctx);
   register_directory_routes(r, ctx);
   register_key_routes(r, ctx);
+  register_pusher_routes(r, ctx);
   register_to_device_routes(r, ctx);
   register_room_key_routes(r, ctx);
   register_care_routes(r, ctx);

@@ -24,6 +24,7 @@ void register_profile_routes(http::Router& r, ServerContext& ctx);       // prof
 void register_push_rule_routes(http::Router& r, ServerContext& ctx);     // push_rules.cpp
 void register_directory_routes(http::Router& r, ServerContext& ctx);    // user_directory.cpp
 void register_key_routes(http::Router& r, ServerContext& ctx);           // keys.cpp
+void register_pusher_routes(http::Router& r, ServerContext& ctx);        // pushers.cpp
 void register_to_device_routes(http::Router& r, ServerContext& ctx);     // to_device.cpp
 void register_room_key_routes(http::Router& r, ServerContext& ctx);      // room_keys.cpp
 void register_care_routes(http::Router& r, ServerContext& ctx);          // care.cpp

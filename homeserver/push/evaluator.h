@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "homeserver/push/push_rules.h"
+#include "storage/store.h"
 #include "homeserver/rooms/event.h"
 
 namespace haven::push {
@@ -39,6 +40,12 @@ struct PushResult {
 // Evaluates `rules` against `event` for the user in `ctx`: the first enabled matching rule in
 // priority order decides. The user's own events never notify.
 PushResult evaluate(const Ruleset& rules, const rooms::Event& event, const PushContext& ctx);
+
+// What `user_id`'s rules say about `event` (in `room_id`, as the room is now), with the
+// context built from the room's current state: for pushers. (unread_counts.cpp)
+PushResult evaluate_for_user(storage::ReadTxn& txn, std::string_view room_id,
+                             std::string_view user_id, const rooms::Event& event,
+                             const UnreadInputs& known = {});
 
 // True when the rule matches (ignores `enabled`). Exposed for tests.
 bool rule_matches(Kind kind, const Rule& rule, const rapidjson::Value& event,

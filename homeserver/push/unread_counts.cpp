@@ -52,6 +52,21 @@ int64_t joined_member_count(storage::ReadTxn& txn, std::string_view room_id) {
   return count;
 }
 
+PushResult evaluate_for_user(storage::ReadTxn& txn, std::string_view room_id,
+                             std::string_view user_id, const rooms::Event& event,
+                             const UnreadInputs& known) {
+  auto room = rooms::get_room(txn, room_id);
+  if (!room || event.sender() == user_id) return {};
+  const rooms::RoomVersion* version = rooms::find_room_version(room->version);
+  if (!version) return {};
+  rooms::CurrentStateView state(txn, std::string(room_id));
+  rooms::PowerLevels pl = rooms::power_levels(state, *version);
+  PushContext ctx = context_for(txn, room_id, user_id, pl, known.joined_members);
+  ctx.sender_power_level = pl.user_level(event.sender());
+  if (known.rules) return evaluate(*known.rules, event, ctx);
+  return evaluate(load_rules(txn, user_id), event, ctx);
+}
+
 UnreadCounts unread_counts(storage::ReadTxn& txn, std::string_view room_id,
                            std::string_view user_id, uint64_t after_event_pos, bool* reset,
                            const UnreadInputs& known) {
