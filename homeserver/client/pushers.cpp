@@ -140,7 +140,8 @@ std::string notification_body(const rooms::Event& event, const push::Pusher& p, 
   json::set(device, "pushkey", p.pushkey, a);
   json::set(device, "pushkey_ts", p.pushkey_ts / 1000, a);
   json::Document data = json::parse_trusted(p.data_json);
-  json::Value data_out(data.IsObject() ? data : json::object(), a);
+  if (!data.IsObject()) data.SetObject();
+  json::Value data_out(data, a);
   data_out.RemoveMember("url");  // the gateway's own address is not the device's business
   json::set(data_out, "format", "event_id_only", a);
   json::set(device, "data", std::move(data_out), a);

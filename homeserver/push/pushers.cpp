@@ -61,7 +61,8 @@ json::Document pusher_to_json(const Pusher& p) {
   if (!p.profile_tag.empty()) json::set(d, "profile_tag", p.profile_tag, a);
   json::set(d, "lang", p.lang, a);
   json::Document data = json::parse_trusted(p.data_json);
-  json::set(d, "data", json::Value(data.IsObject() ? data : json::object(), a), a);
+  if (!data.IsObject()) data.SetObject();
+  json::set(d, "data", json::Value(data, a), a);
   return d;
 }
 
