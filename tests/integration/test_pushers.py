@@ -56,7 +56,8 @@ class Gateway:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             with self.lock:
-                found = [n for n in self.received if predicate(n["notification"])]
+                found = [n["notification"] for n in self.received
+                         if predicate(n["notification"])]
             if found:
                 return found
             time.sleep(0.05)
@@ -162,15 +163,17 @@ class PushersTest(HomeserverTestCase):
             self.assertNotIn(leak, n)
         self.assertNotIn("medical", json.dumps(n))
         # The sender's own message and events the rules do not notify for push nothing.
-        self.ok(alice, "POST", "/pushers/set", self.pusher(unique("alicekey")))
+        alice_key = unique("alicekey")
+        self.ok(alice, "POST", "/pushers/set", self.pusher(alice_key))
         own = self.send(alice, room, "mine")
         topic = self.ok(alice, "PUT", f"/rooms/{quote(room)}/state/m.room.topic/",
                         {"topic": "t"})["event_id"]
         marker = self.send(bob, room, "after")
         self.assertTrue(self.gateway.wait_for(lambda n: n.get("event_id") == marker))
         self.assertEqual(self.gateway.wait_for(
-            lambda n: n.get("event_id") in (topic,) or
-            (n.get("event_id") == own and n["devices"][0]["pushkey"] == key), timeout=0.5), [])
+            lambda n: n.get("event_id") == topic or
+            (n.get("event_id") == own and n["devices"][0]["pushkey"] == alice_key),
+            timeout=0.5), [])
 
     def test_failed_delivery_is_retried(self):
         alice, bob = self.user(), self.user()
