@@ -380,6 +380,21 @@ class HomeserverTestCase(unittest.TestCase):
             cls.server.stop()
         super().tearDownClass()
 
+    # Client API requests as a user (a /register or /login answer). Paths that do not start
+    # with "/_" are under /_matrix/client/v3; `who` None sends no token.
+    def user(self, prefix="user", extra=None):
+        return self.client.register(unique(prefix), extra=extra)
+
+    def req(self, who, method, path, body=None, **kw):
+        full = path if path.startswith("/_") else "/_matrix/client/v3" + path
+        token = who["access_token"] if who else None
+        return self.client.request(method, full, body, token=token, **kw)
+
+    def ok(self, who, method, path, body=None, **kw):
+        status, reply = self.req(who, method, path, body, **kw)
+        self.assertEqual(status, 200, f"{method} {path}: {reply}")
+        return reply
+
     def assertError(self, result, status, errcode):
         """Asserts a Matrix error response: the HTTP status and the errcode."""
         got_status, body = result

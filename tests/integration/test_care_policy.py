@@ -25,14 +25,6 @@ class CareTestCase(HomeserverTestCase):
         cls.admin = body
 
     # --- helpers ---
-    def req(self, who, method, path, body=None):
-        return self.client.request(method, path, body, token=who["access_token"])
-
-    def ok(self, who, method, path, body=None):
-        status, reply = self.req(who, method, path, body)
-        self.assertEqual(status, 200, f"{method} {path}: {reply}")
-        return reply
-
     def admin_ok(self, method, path, body=None):
         return self.ok(self.admin, method, ADMIN + path, body)
 

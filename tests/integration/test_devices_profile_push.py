@@ -18,15 +18,6 @@ class Base(HomeserverTestCase):
     def user(self, prefix="user", extra=None):
         return self.client.register(unique(prefix), PASSWORD, extra)
 
-    def req(self, who, method, path, body=None, **kw):
-        token = who["access_token"] if who else None
-        return self.client.request(method, V3 + path, body, token=token, **kw)
-
-    def ok(self, who, method, path, body=None):
-        status, reply = self.req(who, method, path, body)
-        self.assertEqual(status, 200, f"{method} {path}: {reply}")
-        return reply
-
     def create_room(self, who, **body):
         return self.ok(who, "POST", "/createRoom", body)["room_id"]
 

@@ -76,17 +76,6 @@ class PushersTest(HomeserverTestCase):
         cls.gateway = Gateway()
         cls.addClassCleanup(cls.gateway.close)
 
-    def user(self):
-        return self.client.register(unique("push"))
-
-    def req(self, who, method, path, body=None):
-        return self.client.request(method, V3 + path, body, token=who["access_token"])
-
-    def ok(self, who, method, path, body=None):
-        status, reply = self.req(who, method, path, body)
-        self.assertEqual(status, 200, f"{method} {path}: {reply}")
-        return reply
-
     def pusher(self, pushkey, **extra):
         body = {"pushkey": pushkey, "kind": "http", "app_id": "org.haven.test",
                 "app_display_name": "Haven test", "device_display_name": "Phone",

@@ -13,17 +13,6 @@ V3 = "/_matrix/client/v3"
 class RoomsTestCase(HomeserverTestCase):
     options = {"rooms.encryption_enabled_by_default": "false"}
 
-    def user(self, prefix="user"):
-        return self.client.register(unique(prefix))
-
-    def req(self, who, method, path, body=None, **kw):
-        return self.client.request(method, V3 + path, body, token=who["access_token"], **kw)
-
-    def ok(self, who, method, path, body=None):
-        status, reply = self.req(who, method, path, body)
-        self.assertEqual(status, 200, f"{method} {path}: {reply}")
-        return reply
-
     def create_room(self, who, **body):
         return self.ok(who, "POST", "/createRoom", body)["room_id"]
 

@@ -16,14 +16,6 @@ class SyncTestCase(HomeserverTestCase):
     def user(self):
         return self.client.register(unique("sync"))
 
-    def req(self, who, method, path, body=None):
-        return self.client.request(method, V3 + path, body, token=who["access_token"])
-
-    def ok(self, who, method, path, body=None):
-        status, reply = self.req(who, method, path, body)
-        self.assertEqual(status, 200, f"{method} {path}: {reply}")
-        return reply
-
     def sync(self, who, since=None, timeout=0, extra=""):
         q = f"?timeout={timeout}" + (f"&since={since}" if since else "") + extra
         return self.ok(who, "GET", "/sync" + q)

@@ -17,14 +17,6 @@ class StreamsTestCase(HomeserverTestCase):
     def user(self, prefix="streams"):
         return self.client.register(unique(prefix))
 
-    def req(self, who, method, path, body=None, **kw):
-        return self.client.request(method, V3 + path, body, token=who["access_token"], **kw)
-
-    def ok(self, who, method, path, body=None, **kw):
-        status, reply = self.req(who, method, path, body, **kw)
-        self.assertEqual(status, 200, f"{method} {path}: {reply}")
-        return reply
-
     def sync(self, who, since=None, timeout=0, extra="&set_presence=offline"):
         """GET /sync; by default without marking the user online, whose presence change
         would otherwise wake the very long polls these tests watch."""
