@@ -15,6 +15,7 @@
 #include "homeserver/client/routes.h"
 #include "homeserver/client/uia.h"
 #include "homeserver/http/server.h"
+#include "homeserver/media/media_store.h"
 #include "homeserver/policy/care_rules.h"
 #include "homeserver/push/push_rules.h"
 #include "homeserver/push/push_sender.h"
@@ -85,6 +86,12 @@ int serve(const conf::Config& config) {
     return 1;
   }
 
+  media::MediaStore media_store(config.media_store_dir());
+  if (auto s = media_store.init(); !s.ok()) {
+    spdlog::error("{}", s.error().message);
+    return 1;
+  }
+
   RateLimiter rate_limiter;
   client::UiaSessions uia;
   Notifier notifier(*store);
@@ -116,12 +123,14 @@ int serve(const conf::Config& config) {
   ctx.unread = &unread;
   ctx.push_sender = &push_sender;
   ctx.care = care ? &*care : nullptr;
+  ctx.media = &media_store;
   streams::start_typing_expiry(ctx);
   streams::PresenceSweep presence_sweep(ctx);
 
   http::Router router;
   client::register_client_routes(router, ctx);
-  http::Server client_server(loop, router, config.max_request_body_bytes);
+  http::Server client_server(loop, router, config.max_request_body_bytes,
+                             config.media_max_upload_size_mb << 20);
   if (!client_server.listen(config.client_listener.bind_address, config.client_listener.port,
                             &error)) {
     spdlog::error("client listener: {}", error);

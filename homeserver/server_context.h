@@ -20,6 +20,7 @@ namespace client { class UiaSessions; }
 namespace streams { class Typing; }
 namespace push { class UnreadCache; class PushSender; }
 namespace policy { class CarePolicy; }
+namespace media { class MediaStore; }
 
 struct ServerContext {
   conf::Config config;
@@ -35,6 +36,7 @@ struct ServerContext {
   push::UnreadCache* unread = nullptr;
   push::PushSender* push_sender = nullptr;  // delivers push notifications to gateways
   const policy::CarePolicy* care = nullptr;  // nullptr when care.enabled is false
+  const media::MediaStore* media = nullptr;   // uploaded files (content repository)
 };
 
 }  // namespace haven

@@ -10,7 +10,7 @@ packages=(
   build-essential g++ cmake ninja-build pkg-config git ca-certificates curl python3
   python3-olm python3-matrix-nio
   libevent-dev liblmdb-dev lmdb-utils libsodium-dev rapidjson-dev libcurl4-openssl-dev
-  libssl-dev libboost-test-dev libyaml-cpp-dev libspdlog-dev libcli11-dev
+  libssl-dev libboost-test-dev libyaml-cpp-dev libspdlog-dev libcli11-dev libvips-dev
 )
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
   packages+=(nodejs npm)

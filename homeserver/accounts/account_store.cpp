@@ -36,6 +36,7 @@ std::string encode_user(const User& u) {
   json::set(d, "avatar_url", u.avatar_url, a);
   if (!u.email.empty()) json::set(d, "email", u.email, a);
   json::set(d, "creation_ts", u.creation_ts, a);
+  if (!u.user_type.empty()) json::set(d, "user_type", u.user_type, a);
   return json::to_string(d);
 }
 
@@ -51,6 +52,7 @@ User decode_user(std::string_view text) {
   u.avatar_url = json::get_string(d, "avatar_url");
   u.email = json::get_string(d, "email");
   u.creation_ts = json::get_int(d, "creation_ts");
+  u.user_type = json::get_string(d, "user_type");
   return u;
 }
 
@@ -63,6 +65,9 @@ std::string encode_device(const Device& dev) {
   json::set(d, "token_hash", crypto::to_hex(dev.token_hash), a);
   json::set(d, "last_seen_ts", dev.last_seen_ts, a);
   json::set(d, "last_seen_ip", dev.last_seen_ip, a);
+  if (!dev.last_seen_user_agent.empty()) {
+    json::set(d, "last_seen_user_agent", dev.last_seen_user_agent, a);
+  }
   return json::to_string(d);
 }
 
@@ -83,6 +88,7 @@ Device decode_device(std::string_view text) {
   dev.token_hash = from_hex(json::get_string(d, "token_hash"));
   dev.last_seen_ts = json::get_int(d, "last_seen_ts");
   dev.last_seen_ip = json::get_string(d, "last_seen_ip");
+  dev.last_seen_user_agent = json::get_string(d, "last_seen_user_agent");
   return dev;
 }
 
@@ -133,6 +139,16 @@ std::vector<std::string> all_user_ids(storage::ReadTxn& txn) {
   txn.scan(Table::kUsers, {}, {}, storage::Direction::kForward,
            [&](std::string_view k, std::string_view) {
              out.emplace_back(k);
+             return true;
+           });
+  return out;
+}
+
+std::vector<User> all_users(storage::ReadTxn& txn) {
+  std::vector<User> out;
+  txn.scan(Table::kUsers, {}, {}, storage::Direction::kForward,
+           [&](std::string_view, std::string_view v) {
+             out.push_back(decode_user(v));
              return true;
            });
   return out;

@@ -23,6 +23,7 @@ struct User {
   std::string avatar_url;
   std::string email;  // for new-message notices; set by the operator (admin API)
   int64_t creation_ts = 0;
+  std::string user_type;  // "" (a regular user), "bot" or "support": set by the admin API
 };
 
 struct Device {
@@ -32,6 +33,7 @@ struct Device {
   std::string token_hash;  // the device's current access token (sha256, raw)
   int64_t last_seen_ts = 0;
   std::string last_seen_ip;
+  std::string last_seen_user_agent;
 };
 
 struct TokenOwner {
@@ -49,6 +51,8 @@ std::optional<Device> get_device(storage::ReadTxn& txn, std::string_view user_id
 std::vector<Device> list_devices(storage::ReadTxn& txn, std::string_view user_id);
 std::optional<TokenOwner> lookup_token(storage::ReadTxn& txn, std::string_view token);
 std::vector<std::string> all_user_ids(storage::ReadTxn& txn);
+// Every user record, by user id.
+std::vector<User> all_users(storage::ReadTxn& txn);
 
 // Writes (writer thread).
 storage::Status put_user(storage::WriteTxn& txn, const User& user);

@@ -6,6 +6,7 @@
 #include "homeserver/accounts/registration_tokens.h"
 #include "homeserver/base/rate_limiter.h"
 #include "homeserver/base/write.h"
+#include "homeserver/client/account_ops.h"
 #include "homeserver/client/keys.h"
 #include "homeserver/client/room_send.h"
 #include "homeserver/client/routes.h"
@@ -50,17 +51,6 @@ Result<std::string> localpart_of(ServerContext& ctx, const std::string& user) {
 std::string lowercase(std::string s) {
   for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return s;
-}
-
-// Deletes the user's devices (all, or all but `keep`) with their tokens and E2EE keys.
-Status remove_devices(storage::WriteTxn& txn, const std::string& user_id,
-                      std::optional<std::string> keep) {
-  for (const accounts::Device& d : accounts::list_devices(txn, user_id)) {
-    if (keep && d.device_id == *keep) continue;
-    HAVEN_TRY(check(e2ee::forget_device_keys(txn, user_id, d.device_id)));
-    HAVEN_TRY(check(accounts::delete_device(txn, user_id, d.device_id)));
-  }
-  return {};
 }
 
 void count_token_use(ServerContext& ctx, const std::string& token) {
@@ -263,28 +253,11 @@ void change_password(ServerContext& ctx, const http::ExchangePtr& ex, const Requ
     return ex->reply_error(Error::with(400, "M_WEAK_PASSWORD", "Password must be 1-512 bytes"));
   }
   bool logout_devices = json::get_bool(*body, "logout_devices", true);
-  ctx.uia->run(
-      ctx, ex, *body, {{"m.login.password"}}, who.user_id,
-      [&ctx, ex, who, pw = *new_password, logout_devices] {
-        ctx.workers->run<std::optional<std::string>>(
-            *ctx.loop, [pw] { return crypto::hash_password(pw); },
-            [&ctx, ex, who, logout_devices](std::optional<std::string> hash) {
-              if (!hash) return ex->reply_error(Error::unknown("Could not hash"));
-              write<bool>(
-                  *ctx.store,
-                  [who, h = *hash, logout_devices](storage::WriteTxn& txn) -> Result<bool> {
-                    auto u = accounts::get_user(txn, who.user_id);
-                    if (!u) return Error::not_found("No such user");
-                    u->password_hash = h;
-                    HAVEN_TRY(check(accounts::put_user(txn, *u)));
-                    if (logout_devices) {
-                      HAVEN_TRY(remove_devices(txn, who.user_id, who.device_id));
-                    }
-                    return true;
-                  },
-                  reply_empty(ex));
-            });
-      });
+  ctx.uia->run(ctx, ex, *body, {{"m.login.password"}}, who.user_id,
+               [&ctx, ex, who, pw = *new_password, logout_devices] {
+                 set_password(ctx, who.user_id, pw, logout_devices, who.device_id,
+                              reply_empty(ex));
+               });
 }
 
 // POST /_matrix/client/v3/account/deactivate
@@ -293,22 +266,10 @@ void deactivate(ServerContext& ctx, const http::ExchangePtr& ex, const Requester
   if (!parsed.ok()) return ex->reply_error(parsed.error());
   auto body = std::make_shared<json::Document>(std::move(parsed.value()));
   ctx.uia->run(ctx, ex, *body, {{"m.login.password"}}, who.user_id, [&ctx, ex, who] {
-    write<bool>(
-        *ctx.store,
-        [who](storage::WriteTxn& txn) -> Result<bool> {
-          auto u = accounts::get_user(txn, who.user_id);
-          if (!u) return Error::not_found("No such user");
-          u->deactivated = true;
-          u->password_hash.clear();
-          HAVEN_TRY(check(accounts::put_user(txn, *u)));
-          HAVEN_TRY(remove_devices(txn, who.user_id, std::nullopt));
-          return true;
-        },
-        [&ctx, ex, who](Result<bool> r) {
-          if (!r.ok()) return ex->reply_error(r.error());
-          leave_all_rooms(ctx, who.user_id);
-          ex->reply_json(200, R"({"id_server_unbind_result":"no-support"})");
-        });
+    deactivate_account(ctx, who.user_id, [ex](Result<bool> r) {
+      if (!r.ok()) return ex->reply_error(r.error());
+      ex->reply_json(200, R"({"id_server_unbind_result":"no-support"})");
+    });
   });
 }
 

@@ -18,17 +18,33 @@ std::optional<std::string> access_token_of(const http::Exchange& ex) {
 namespace {
 constexpr int64_t kLastSeenResolutionMs = 60'000;
 
-// Records when and from where a device was last used, at most once a minute per device, so
-// Element's session list is right without a write per request.
-void note_device_seen(ServerContext& ctx, const accounts::Device& dev, const std::string& ip) {
+// The User-Agent header as stored for the admin API's whois: printable ASCII, bounded.
+std::string user_agent_of(const http::Exchange& ex) {
+  constexpr size_t kMaxUserAgentBytes = 512;
+  std::string ua = ex.header("User-Agent").value_or("");
+  if (ua.size() > kMaxUserAgentBytes) ua.resize(kMaxUserAgentBytes);
+  for (char& c : ua) {
+    if (c < 0x20 || c > 0x7e) c = '?';
+  }
+  return ua;
+}
+
+// Records when and from where (address, user agent) a device was last used, at most once a
+// minute per device, so Element's session list is right without a write per request.
+void note_device_seen(ServerContext& ctx, const accounts::Device& dev, const std::string& ip,
+                      const std::string& user_agent) {
   int64_t now = now_ms();
-  if (now - dev.last_seen_ts < kLastSeenResolutionMs && dev.last_seen_ip == ip) return;
+  if (now - dev.last_seen_ts < kLastSeenResolutionMs && dev.last_seen_ip == ip &&
+      dev.last_seen_user_agent == user_agent) {
+    return;
+  }
   ctx.store->submit(
-      [user = dev.user_id, device = dev.device_id, ip, now](storage::WriteTxn& txn) {
+      [user = dev.user_id, device = dev.device_id, ip, user_agent, now](storage::WriteTxn& txn) {
         auto current = accounts::get_device(txn, user, device);
         if (!current) return storage::Status::ok_status();
         current->last_seen_ts = now;
         current->last_seen_ip = ip;
+        current->last_seen_user_agent = user_agent;
         return accounts::put_device(txn, *current);
       },
       [](storage::Status) {});
@@ -59,7 +75,7 @@ Result<Requester> authenticate(ServerContext& ctx, http::Exchange& ex) {
   }
   ex.user_id = owner->user_id;
   if (auto dev = accounts::get_device(*txn, owner->user_id, owner->device_id); dev) {
-    note_device_seen(ctx, *dev, ex.peer_address());
+    note_device_seen(ctx, *dev, ex.peer_address(), user_agent_of(ex));
   }
   return Requester{owner->user_id, owner->device_id, user->admin, user->is_guest, ctx.care};
 }

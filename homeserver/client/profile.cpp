@@ -5,6 +5,7 @@
 
 #include "homeserver/accounts/account_store.h"
 #include "homeserver/base/write.h"
+#include "homeserver/client/account_ops.h"
 #include "homeserver/client/room_send.h"
 #include "homeserver/client/routes.h"
 #include "homeserver/policy/care_rules.h"
@@ -102,6 +103,8 @@ Result<rooms::EventPtr> resend_join(storage::WriteTxn& txn, const rooms::LocalSe
   return sent->event;
 }
 
+}  // namespace
+
 // Sends the new profile into every room the user is joined to, one writer job per room (a
 // room that refuses does not hold up the others), then calls `done`.
 void propagate_profile(ServerContext& ctx, const std::string& user_id, std::function<void()> done) {
@@ -128,6 +131,8 @@ void propagate_profile(ServerContext& ctx, const std::string& user_id, std::func
         });
   }
 }
+
+namespace {
 
 // PUT and DELETE /_matrix/client/v3/profile/{userId}/{displayname|avatar_url}
 void set_field(ServerContext& ctx, const http::ExchangePtr& ex, const Requester& who, Field f,

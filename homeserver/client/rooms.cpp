@@ -13,6 +13,7 @@
 #include "homeserver/rooms/event_store.h"
 #include "homeserver/rooms/ids.h"
 #include "homeserver/rooms/room_access.h"
+#include "homeserver/rooms/room_purge.h"
 #include "homeserver/sync/notifier.h"
 #include "storage/keys.h"
 
@@ -69,6 +70,9 @@ void send_membership(ServerContext& ctx, const http::ExchangePtr& ex, const Requ
     return ex->reply_error(Error::invalid_param("Invalid user id"));
   {
     auto txn = ctx.store->begin_read();
+    if ((membership == "join" || membership == "invite") && rooms::room_block(*txn, room_id)) {
+      return ex->reply_error(Error::forbidden("This room has been blocked on this server"));
+    }
     if (!rooms::get_room(*txn, room_id)) {
       return ex->reply_error(membership == "join"
                                  ? Error::not_found("No known servers to join this room through")

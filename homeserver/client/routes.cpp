@@ -24,8 +24,11 @@ void register_client_routes(http::Router& r, ServerContext& ctx) {
   register_pusher_routes(r, ctx);
   register_to_device_routes(r, ctx);
   register_room_key_routes(r, ctx);
+  register_media_routes(r, ctx);
   register_care_routes(r, ctx);
   register_care_admin_routes(r, ctx);
+  register_admin_user_routes(r, ctx);
+  register_admin_room_routes(r, ctx);
 }
 
 }  // namespace haven::client

@@ -27,8 +27,11 @@ void register_key_routes(http::Router& r, ServerContext& ctx);           // keys
 void register_pusher_routes(http::Router& r, ServerContext& ctx);        // pushers.cpp
 void register_to_device_routes(http::Router& r, ServerContext& ctx);     // to_device.cpp
 void register_room_key_routes(http::Router& r, ServerContext& ctx);      // room_keys.cpp
+void register_media_routes(http::Router& r, ServerContext& ctx);         // media.cpp
 void register_care_routes(http::Router& r, ServerContext& ctx);          // care.cpp
 void register_care_admin_routes(http::Router& r, ServerContext& ctx);    // admin_care.cpp
+void register_admin_user_routes(http::Router& r, ServerContext& ctx);    // admin_users.cpp
+void register_admin_room_routes(http::Router& r, ServerContext& ctx);    // admin_rooms.cpp
 
 // All of the above.
 void register_client_routes(http::Router& r, ServerContext& ctx);

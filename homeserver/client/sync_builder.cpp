@@ -245,6 +245,20 @@ SyncResult build_sync(ServerContext& ctx, storage::ReadTxn& txn, const Requester
       json::set(invite, room_id, std::move(room), a);
       continue;
     }
+    if (m.membership != "join" && !rooms::get_room(txn, room_id)) {
+      // A room the operator deleted: only the user's leave record is left (rooms/room_purge.h).
+      // Tell the client once that it left, with nothing of the room's history.
+      if (initial || !changed) continue;
+      json::Value room(rapidjson::kObjectType), state(rapidjson::kObjectType),
+          timeline(rapidjson::kObjectType);
+      json::set(state, "events", json::Value(rapidjson::kArrayType), a);
+      json::set(timeline, "events", json::Value(rapidjson::kArrayType), a);
+      json::set(timeline, "limited", false, a);
+      json::set(room, "state", std::move(state), a);
+      json::set(room, "timeline", std::move(timeline), a);
+      json::set(leave, room_id, std::move(room), a);
+      continue;
+    }
     auto access = rooms::room_access(txn, who.user_id, room_id);
     if (!access.ok()) continue;
     if (m.membership == "join") {

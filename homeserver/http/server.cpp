@@ -1,5 +1,6 @@
 #include "homeserver/http/server.h"
 
+#include <algorithm>
 #include <unordered_map>
 
 #include <event2/buffer.h>
@@ -60,11 +61,20 @@ void track(evhttp_request* req, const ExchangePtr& ex) {
 }
 }  // namespace
 
-Server::Server(Loop& loop, const Router& router, size_t max_body_bytes)
-    : loop_(loop), router_(router) {
+// Upload bodies this far over the upload limit still reach the handler, which answers with
+// M_TOO_LARGE; beyond it libevent drains the body and answers 413 itself.
+constexpr size_t kUploadSlackBytes = 1 << 20;
+
+Server::Server(Loop& loop, const Router& router, size_t max_body_bytes, size_t max_upload_bytes)
+    : loop_(loop), router_(router), max_json_body_(max_body_bytes * 2 + 4096) {
   http_ = evhttp_new(loop_.base());
   // Bodies a little over the JSON limit still reach handlers, which answer M_TOO_LARGE.
-  evhttp_set_max_body_size(http_, static_cast<ev_ssize_t>(max_body_bytes) * 2 + 4096);
+  // libevent 2.1 has one body limit for all paths and no hook between the headers and the body,
+  // so it gets the larger of the two and handle() refuses large bodies of non-upload routes.
+  size_t cap = std::max(max_json_body_, max_upload_bytes ? max_upload_bytes + kUploadSlackBytes : 0);
+  evhttp_set_max_body_size(http_, static_cast<ev_ssize_t>(cap));
+  // Read (and drop) an oversized body before answering 413, so the client sees the answer.
+  evhttp_set_flags(http_, EVHTTP_SERVER_LINGERING_CLOSE);
   evhttp_set_max_headers_size(http_, 64 * 1024);
   evhttp_set_allowed_methods(http_, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PUT |
                                         EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS |
@@ -105,20 +115,34 @@ void Server::handle(evhttp_request* req) {
   auto q = uri.find('?');
   std::string path = uri.substr(0, q);
   std::string query = q == std::string::npos ? "" : uri.substr(q + 1);
-  evbuffer* in = evhttp_request_get_input_buffer(req);
-  std::string body(evbuffer_get_length(in), '\0');
-  evbuffer_copyout(in, body.data(), body.size());
   std::string method = method_name(evhttp_request_get_command(req));
+  auto match = router_.match(method, path);
+  evbuffer* in = evhttp_request_get_input_buffer(req);
+  const size_t body_size = evbuffer_get_length(in);
+  std::string body;
+  BodyBuffer upload_body;
+  if (match.upload) {
+    // Moves libevent's chain of buffers into one of our own: no bytes are copied.
+    upload_body.reset(evbuffer_new());
+    evbuffer_add_buffer(upload_body.get(), in);
+  } else if (body_size <= max_json_body_) {
+    body.resize(body_size);
+    evbuffer_copyout(in, body.data(), body.size());
+  }
 
   auto ex = std::make_shared<Exchange>(req, method, std::move(path), std::move(query),
                                        std::move(body));
   track(req, ex);
+  if (!match.upload && body_size > max_json_body_) {
+    ex->reply_error(Error::too_large("Request body is too large"));
+    return;
+  }
+  if (upload_body) ex->set_body_buffer(std::move(upload_body));
   if (method == "OPTIONS") {
     ex->route_template = "OPTIONS";
     ex->reply_json(200, "{}");
     return;
   }
-  auto match = router_.match(method, ex->path());
   if (!match.handler) {
     if (match.path_known) {
       ex->reply_error(Error::with(405, "M_UNRECOGNIZED", "Method not allowed for this path"));

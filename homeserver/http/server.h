@@ -17,7 +17,9 @@ namespace haven::http {
 
 class Server {
  public:
-  Server(Loop& loop, const Router& router, size_t max_body_bytes);
+  // `max_body_bytes` bounds JSON bodies; `max_upload_bytes` bounds the bodies of routes added
+  // with Router::add_upload (0: they get the JSON bound too).
+  Server(Loop& loop, const Router& router, size_t max_body_bytes, size_t max_upload_bytes = 0);
   ~Server();
   // Binds and listens; false with `error` set on failure. Port 0 picks a free port.
   bool listen(const std::string& address, int port, std::string* error);
@@ -30,6 +32,7 @@ class Server {
   void handle(evhttp_request* req);
   Loop& loop_;
   const Router& router_;
+  size_t max_json_body_;  // larger bodies of non-upload routes are refused unread
   evhttp* http_ = nullptr;
   evhttp_bound_socket* socket_ = nullptr;
   int bound_port_ = 0;

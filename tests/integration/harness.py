@@ -247,11 +247,13 @@ class Client:
     def __init__(self, server):
         self.server = server
         self.last_headers = {}
+        self.last_body = b""
 
     def request(self, method, path, body=None, token=None, raw_body=None, headers=None,
                 timeout=60):
         """Sends one request. `body` is JSON-encoded; `raw_body` (bytes) is sent as is.
-        Returns (status, parsed JSON or None); the response headers are in last_headers."""
+        Returns (status, parsed JSON or None); the response headers are in last_headers and
+        the raw response body in last_body."""
         conn = http.client.HTTPConnection("127.0.0.1", self.server.port, timeout=timeout)
         send_headers = {}
         data = None
@@ -268,6 +270,7 @@ class Client:
             conn.request(method, path, body=data, headers=send_headers)
             response = conn.getresponse()
             payload = response.read()
+            self.last_body = payload
             self.last_headers = {k.lower(): v for k, v in response.getheaders()}
             status = response.status
         except (OSError, http.client.HTTPException) as e:

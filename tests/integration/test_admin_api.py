@@ -1,0 +1,160 @@
+"""The Synapse-compatible admin API (/_synapse/admin/...): server version, users v2 (create,
+modify, list, admin flag, deactivation), whois, password reset, rooms (list, details, members,
+state) and room deletion with purge and block — and non-admins refused everywhere."""
+
+import time
+import unittest
+
+from harness import HomeserverTestCase, quote, unique
+
+V1 = "/_synapse/admin/v1"
+V2 = "/_synapse/admin/v2"
+PASSWORD = "correct horse battery"
+
+
+class AdminApiTest(HomeserverTestCase):
+    options = {"rooms.encryption_enabled_by_default": "false"}
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        status, body = cls.client.shared_secret_register(unique("admin"), PASSWORD, admin=True)
+        assert status == 200, body
+        cls.admin = body
+
+    def local(self, localpart):
+        return f"@{localpart}:{self.server.server_name}"
+
+    def test_server_version_is_public(self):
+        status, body = self.client.request("GET", V1 + "/server_version")
+        self.assertEqual(status, 200)
+        self.assertIn("haven", body["server_version"])
+
+    def test_non_admins_are_refused(self):
+        user = self.user()
+        for method, path in [("GET", V2 + "/users"), ("PUT", V2 + f"/users/{quote(self.local('x'))}"),
+                             ("GET", V1 + "/rooms"),
+                             ("POST", V1 + f"/reset_password/{quote(user['user_id'])}"),
+                             ("DELETE", V2 + "/rooms/!a:b")]:
+            self.assertError(self.req(user, method, path, {}), 403, "M_FORBIDDEN")
+            self.assertError(self.req(None, method, path, {}), 401, "M_MISSING_TOKEN")
+
+    def test_create_modify_and_log_in(self):
+        user_id = self.local(unique("made"))
+        status, body = self.req(self.admin, "PUT", V2 + f"/users/{quote(user_id)}",
+                                {"password": PASSWORD, "displayname": "Made By Admin"})
+        self.assertEqual(status, 201, body)
+        self.assertEqual(body["name"], user_id)
+        self.assertEqual(body["displayname"], "Made By Admin")
+        status, session = self.client.login(user_id, PASSWORD)
+        self.assertEqual(status, 200, session)
+        status, body = self.req(self.admin, "PUT", V2 + f"/users/{quote(user_id)}",
+                                {"displayname": "Renamed", "admin": True})
+        self.assertEqual(status, 200, body)
+        got = self.ok(self.admin, "GET", V2 + f"/users/{quote(user_id)}")
+        self.assertEqual(got["displayname"], "Renamed")
+        self.assertTrue(got["admin"])
+        self.assertEqual(self.ok(self.admin, "GET", V1 + f"/users/{quote(user_id)}/admin"),
+                         {"admin": True})
+
+    def test_bad_user_requests(self):
+        self.assertError(self.req(self.admin, "PUT", V2 + "/users/@x:elsewhere.org",
+                                  {"password": PASSWORD}), 400, "M_INVALID_PARAM")
+        self.assertError(self.req(self.admin, "GET", V2 + "/users/not-a-user"), 400,
+                         "M_INVALID_PARAM")
+        self.assertError(self.req(self.admin, "GET", V2 + f"/users/{quote(self.local('nobody9'))}"),
+                         404, "M_NOT_FOUND")
+        self.assertError(self.req(self.admin, "PUT", V2 + f"/users/{quote(self.local(unique('b')))}",
+                                  {"admin": "yes"}), 400, "M_BAD_JSON")
+        self.assertError(self.req(self.admin, "GET", V2 + "/users?limit=-1"), 400,
+                         "M_INVALID_PARAM")
+        self.assertError(self.req(self.admin, "GET", V2 + "/users?order_by=shoe_size"), 400,
+                         "M_INVALID_PARAM")
+
+    def test_list_pages_through_every_user(self):
+        made = {self.user(unique("list"))["user_id"] for _ in range(3)}
+        seen, token = set(), None
+        for _ in range(100):
+            path = V2 + "/users?limit=2" + (f"&from={token}" if token else "")
+            page = self.ok(self.admin, "GET", path)
+            self.assertLessEqual(len(page["users"]), 2)
+            seen.update(u["name"] for u in page["users"])
+            token = page.get("next_token")
+            if not token:
+                break
+        self.assertTrue(made <= seen, f"missing {made - seen}")
+        self.assertGreaterEqual(page["total"], len(made))
+
+    def test_deactivation_refuses_login(self):
+        user = self.user(unique("gone"))
+        status, body = self.req(self.admin, "PUT", V2 + f"/users/{quote(user['user_id'])}",
+                                {"deactivated": True})
+        self.assertEqual(status, 200, body)
+        self.assertError(self.client.login(user["user_id"], PASSWORD), 403, "M_USER_DEACTIVATED")
+        self.assertError(self.req(user, "GET", "/account/whoami"), 401, "M_UNKNOWN_TOKEN")
+
+    def test_reset_password_logs_devices_out(self):
+        user = self.user(unique("reset"))
+        self.ok(self.admin, "POST", V1 + f"/reset_password/{quote(user['user_id'])}",
+                {"new_password": "a whole new password"})
+        self.assertError(self.req(user, "GET", "/account/whoami"), 401, "M_UNKNOWN_TOKEN")
+        self.assertEqual(self.client.login(user["user_id"], "a whole new password")[0], 200)
+        self.assertError(self.req(self.admin, "POST", V1 + f"/reset_password/{quote(user['user_id'])}",
+                                  {}), 400, "M_MISSING_PARAM")
+
+    def test_whois_lists_sessions(self):
+        user = self.user(unique("whois"))
+        self.ok(user, "GET", "/account/whoami")
+        got = self.ok(self.admin, "GET", V1 + f"/whois/{quote(user['user_id'])}")
+        self.assertEqual(got["user_id"], user["user_id"])
+        self.assertIn(user["device_id"], got["devices"])
+
+    def test_rooms_list_details_members_and_state(self):
+        alice, bob = self.user(unique("ra")), self.user(unique("rb"))
+        room = self.ok(alice, "POST", "/createRoom",
+                       {"name": unique("Listed"), "invite": [bob["user_id"]]})["room_id"]
+        self.ok(bob, "POST", f"/join/{quote(room)}", {})
+        listed = self.ok(self.admin, "GET", V1 + "/rooms?limit=500")
+        self.assertIn(room, [r["room_id"] for r in listed["rooms"]])
+        self.assertGreaterEqual(listed["total_rooms"], 1)
+        details = self.ok(self.admin, "GET", V1 + f"/rooms/{quote(room)}")
+        self.assertEqual(details["joined_members"], 2)
+        self.assertEqual(details["creator"], alice["user_id"])
+        members = self.ok(self.admin, "GET", V1 + f"/rooms/{quote(room)}/members")
+        self.assertEqual(set(members["members"]), {alice["user_id"], bob["user_id"]})
+        self.assertEqual(members["total"], 2)
+        state = self.ok(self.admin, "GET", V1 + f"/rooms/{quote(room)}/state")
+        self.assertIn("m.room.create", [e["type"] for e in state["state"]])
+        self.assertError(self.req(self.admin, "GET", V1 + f"/rooms/{quote('!nope:' + self.server.server_name)}"),
+                         404, "M_NOT_FOUND")
+
+    def test_delete_room_with_purge_and_block(self):
+        alice, bob = self.user(unique("da")), self.user(unique("db"))
+        room = self.ok(alice, "POST", "/createRoom", {"invite": [bob["user_id"]],
+                                                      "preset": "public_chat"})["room_id"]
+        self.ok(bob, "POST", f"/join/{quote(room)}", {})
+        self.ok(alice, "PUT", f"/rooms/{quote(room)}/send/m.room.message/{unique('t')}",
+                {"msgtype": "m.text", "body": "soon gone"})
+        since = self.ok(bob, "GET", "/sync?timeout=0")["next_batch"]
+        reply = self.ok(self.admin, "DELETE", V2 + f"/rooms/{quote(room)}",
+                        {"purge": True, "block": True})
+        delete_id = reply["delete_id"]
+        deadline = time.monotonic() + 20
+        status = None
+        while time.monotonic() < deadline:
+            status = self.ok(self.admin, "GET", V2 + f"/rooms/delete_status/{delete_id}")
+            if status["status"] in ("complete", "failed"):
+                break
+            time.sleep(0.1)
+        self.assertEqual(status["status"], "complete", status)
+        self.assertNotIn(room, self.ok(bob, "GET", "/joined_rooms")["joined_rooms"])
+        later = self.ok(bob, "GET", f"/sync?timeout=0&since={since}")
+        self.assertIn(room, later["rooms"]["leave"])
+        self.assertNotIn("soon gone", str(later))
+        self.assertEqual(self.req(bob, "POST", f"/join/{quote(room)}", {})[0], 403)
+        self.assertError(self.req(self.admin, "GET", V1 + f"/rooms/{quote(room)}"), 404,
+                         "M_NOT_FOUND")
+
+
+if __name__ == "__main__":
+    unittest.main()
