@@ -157,9 +157,8 @@ std::string notification_body(const rooms::Event& event, const push::Pusher& p, 
 }  // namespace
 
 void notify_pushers(ServerContext& ctx, const rooms::Event& event) {
-  if (!ctx.push_sender || !ctx.unread || event.is_state() && event.type() != "m.room.member") {
-    return;
-  }
+  bool state_but_not_membership = event.is_state() && event.type() != "m.room.member";
+  if (!ctx.push_sender || !ctx.unread || state_but_not_membership) return;
   auto txn = ctx.store->begin_read();
   if (!txn) return;
   auto room = rooms::get_room(*txn, event.room_id());
@@ -174,8 +173,12 @@ void notify_pushers(ServerContext& ctx, const rooms::Event& event) {
     int64_t unread = unread_in_room(ctx, *txn, event.room_id(), user_id, room->last_pos);
     for (const push::Pusher& p : push::pushers_of(*txn, user_id)) {
       json::Document data = json::parse_trusted(p.data_json);
-      ctx.push_sender->send({json::get_string(data, "url"), notification_body(event, p, unread, result),
-                             p.app_id, p.pushkey});
+      push::Notification n;
+      n.url = json::get_string(data, "url");
+      n.body = notification_body(event, p, unread, result);
+      n.app_id = p.app_id;
+      n.pushkey = p.pushkey;
+      ctx.push_sender->send(std::move(n));
     }
   }
 }
