@@ -1,5 +1,7 @@
 #include "homeserver/rooms/event_store.h"
 
+#include <algorithm>
+
 #include "homeserver/base/json.h"
 #include "homeserver/rooms/event_cache.h"
 #include "storage/keys.h"
@@ -328,6 +330,41 @@ uint64_t append_event(storage::WriteTxn& txn, RoomRecord& room, const Event& ev,
   room.last_pos = pos;
   *status = put_room(txn, room);
   return pos;
+}
+
+uint64_t put_state_group(storage::WriteTxn& txn, uint64_t base,
+                         const std::map<StateKey, std::string>& state, storage::Status* status) {
+  GroupRecord g;
+  GroupRecord parent = base ? read_group(txn, base) : GroupRecord{};
+  auto base_state = base ? state_ids_at_group(txn, base) : std::map<StateKey, std::string>{};
+  bool keeps_base_keys = std::all_of(base_state.begin(), base_state.end(), [&](const auto& entry) {
+    return state.contains(entry.first);
+  });
+  if (base && keeps_base_keys && parent.depth < kMaxStateGroupChain) {
+    g.prev = base;
+    g.depth = parent.depth + 1;
+    for (const auto& [key, id] : state) {
+      auto it = base_state.find(key);
+      if (it == base_state.end() || it->second != id)
+        g.delta.emplace_back(key.first, key.second, id);
+    }
+  } else {
+    for (const auto& [key, id] : state) g.delta.emplace_back(key.first, key.second, id);
+  }
+  uint64_t id = txn.next_counter("state_groups");
+  *status = write_group(txn, id, g);
+  return id;
+}
+
+storage::Status put_state_group_before(storage::WriteTxn& txn, std::string_view event_id,
+                                       uint64_t group) {
+  return txn.put(Table::kEventStateGroup, event_id, storage::encode_u64(group));
+}
+
+std::optional<uint64_t> state_group_before(storage::ReadTxn& txn, std::string_view event_id) {
+  auto v = txn.get(Table::kEventStateGroup, event_id);
+  if (!v) return std::nullopt;
+  return storage::decode_u64(*v);
 }
 
 storage::Status store_redaction(storage::WriteTxn& txn, std::string_view event_id,

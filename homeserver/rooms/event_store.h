@@ -91,6 +91,15 @@ storage::Status put_room(storage::WriteTxn& txn, const RoomRecord& room);
 // depth). Returns the stream position.
 uint64_t append_event(storage::WriteTxn& txn, RoomRecord& room, const Event& event,
                       storage::Status* status);
+// Writes a state group holding `state`: a delta over `base` when `state` keeps every key of
+// `base` (0: none) and the chain below it is short, else the full state. Returns its id.
+uint64_t put_state_group(storage::WriteTxn& txn, uint64_t base,
+                         const std::map<StateKey, std::string>& state, storage::Status* status);
+// The state group before an event (kEventStateGroup), for the events whose state before was
+// recorded (those received with prev events, see state_at_event.h).
+storage::Status put_state_group_before(storage::WriteTxn& txn, std::string_view event_id,
+                                       uint64_t group);
+std::optional<uint64_t> state_group_before(storage::ReadTxn& txn, std::string_view event_id);
 // Replaces the stored copy of `event_id` with its redacted form and remembers the redaction.
 storage::Status store_redaction(storage::WriteTxn& txn, std::string_view event_id,
                                 const rapidjson::Value& redacted_pdu,
