@@ -477,7 +477,10 @@ void upload_cross_signing_keys(ServerContext& ctx, const http::ExchangePtr& ex,
   auto up = check_cross_signing_upload(*txn, *body, who);
   txn.reset();
   if (!up.ok()) return ex->reply_error(up.error());
-  if (!up->needs_auth) return store_cross_signing_keys(ctx, ex, who, std::move(up->keys));
+  // Application services replace their users' keys without UIA (Matrix 1.17).
+  if (!up->needs_auth || who.appservice) {
+    return store_cross_signing_keys(ctx, ex, who, std::move(up->keys));
+  }
   ctx.uia->run(ctx, ex, *body, {{"m.login.password"}}, who.user_id,
                [&ctx, ex, who, keys = std::move(up->keys)] {
                  store_cross_signing_keys(ctx, ex, who, keys);
