@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "appservices/http_call.h"
+#include "appservices/key_counts.h"
 
 namespace haven::appservice {
 
@@ -86,10 +87,16 @@ Sender::Step Sender::step() {
     if (!s.ok()) return Step::kIdle;
     flight = started;
   }
+  // Key counts are read at each attempt: unlike the events, they may change between retries.
+  std::string key_counts;
+  if (service_.registration().msc3202) {
+    if (auto txn = store_.begin_read()) key_counts = msc3202_key_counts(*txn, service_, items);
+  }
   const std::string url = service_.registration().url + "/_matrix/app/v1/transactions/" +
                           std::to_string(flight->txn_id);
   HttpAnswer answer = call_service("PUT", url, service_.registration().hs_token,
-                                   transaction_body(items), kTimeoutSeconds, &stopping_);
+                                   transaction_body(items, key_counts), kTimeoutSeconds,
+                                   &stopping_);
   if (answer.outcome == HttpAnswer::Outcome::kAborted) return Step::kIdle;
   if (!answer.ok()) {
     spdlog::warn("appservice {}: transaction {} ({} items) not accepted: {}", id, flight->txn_id,
@@ -110,7 +117,8 @@ Sender::Step Sender::step() {
   return Step::kDelivered;
 }
 
-std::string Sender::transaction_body(const std::vector<QueuedItem>& items) {
+std::string Sender::transaction_body(const std::vector<QueuedItem>& items,
+                                     const std::string& extra_members) {
   std::string events, ephemeral, to_device;
   for (const QueuedItem& item : items) {
     std::string* list = item.kind == ItemKind::kEvent       ? &events
@@ -127,6 +135,7 @@ std::string Sender::transaction_body(const std::vector<QueuedItem>& items) {
   if (!to_device.empty()) {
     body += ",\"de.sorunome.msc2409.to_device\":[" + to_device + "]";
   }
+  if (!extra_members.empty()) body += "," + extra_members;
   return body + "}";
 }
 

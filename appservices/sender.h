@@ -39,8 +39,10 @@ class Sender {
   // Ends a request under way and the thread; what was not delivered stays queued.
   void stop();
 
-  // The transaction body for these items (events, ephemeral, to-device).
-  static std::string transaction_body(const std::vector<QueuedItem>& items);
+  // The transaction body for these items (events, ephemeral, to-device), plus `extra_members`
+  // (JSON object members without braces, e.g. MSC3202's key counts).
+  static std::string transaction_body(const std::vector<QueuedItem>& items,
+                                      const std::string& extra_members = "");
 
  private:
   enum class Step { kIdle, kDelivered, kFailed };

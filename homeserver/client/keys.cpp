@@ -181,6 +181,9 @@ struct UploadOutcome {
 
 // POST /_matrix/client/v3/keys/upload
 void upload_keys(ServerContext& ctx, const http::ExchangePtr& ex, const Requester& who) {
+  if (who.device_id.empty()) {  // an application service that named no device_id
+    return ex->reply_error(Error::invalid_param("Keys belong to a device: name it with device_id"));
+  }
   auto body = parse_body(ctx, *ex);
   if (!body.ok()) return ex->reply_error(body.error());
   auto device_keys = parse_device_keys(*body, who);

@@ -178,6 +178,7 @@ class AppserviceTestCase(HomeserverTestCase):
     as_token = "as_token_for_the_bridge_0123456789"
     hs_token = "hs_token_for_the_bridge_9876543210"
     extra_options = {}
+    registration_extra = ""
 
     @classmethod
     def setUpClass(cls):
@@ -185,7 +186,7 @@ class AppserviceTestCase(HomeserverTestCase):
         cls.service.start()
         cls.reg_dir = tempfile.mkdtemp(prefix="haven-as-")
         path = write_registration(cls.reg_dir, "bridge.yaml", registration_yaml(
-            cls.service_id, cls.service.url, cls.as_token, cls.hs_token))
+            cls.service_id, cls.service.url, cls.as_token, cls.hs_token, cls.registration_extra))
         cls.options = {"app_service_config_files": json.dumps([path]), **cls.extra_options}
         super().setUpClass()
         cls.domain = cls.server.server_name
@@ -477,6 +478,39 @@ class TransactionsTest(AppserviceTestCase):
         self.assertEqual((message["to_user_id"], message["to_device_id"]), (bot, "BOTDEV"))
         self.assertEqual((message["sender"], message["type"]), (alice["user_id"], "m.test"))
         self.assertEqual(message["content"], {"secret": "s3"})
+
+
+class Msc3202Test(AppserviceTestCase):
+    registration_extra = "org.matrix.msc3202: true\n"
+
+    def test_key_counts_of_its_users_devices_come_with_transactions(self):
+        alice, room, bot = self.room_with_bridge_user()
+        status, _ = self.as_req("PUT", "/devices/KEYDEV", {}, user_id=bot)
+        self.assertEqual(status, 201)
+        # Keys belong to a device: without device_id the upload is refused.
+        self.assertError(self.as_req("POST", "/keys/upload", {"one_time_keys": {}}, user_id=bot),
+                         400, "M_INVALID_PARAM")
+        self.as_ok("POST", "/keys/upload", {
+            "one_time_keys": {"signed_curve25519:AAAA": {"key": "a"},
+                              "signed_curve25519:AAAB": {"key": "b"}},
+            "fallback_keys": {"signed_curve25519:FFFF": {"key": "f", "fallback": True}}},
+            user_id=bot, device_id="KEYDEV")
+        self.ok(alice, "PUT", f"/sendToDevice/m.test/{unique('td')}",
+                {"messages": {bot: {"KEYDEV": {"hello": 1}}}})
+
+        def with_to_device():  # the transaction carrying the message, sent after the upload
+            for body in self.service.bodies():
+                if body.get("de.sorunome.msc2409.to_device"):
+                    return body
+            return None
+
+        body = self.service.wait_for(with_to_device, "the to-device message")
+        self.assertEqual(body["org.matrix.msc3202.device_one_time_keys_count"][bot]["KEYDEV"],
+                         {"signed_curve25519": 2})
+        self.assertEqual(
+            body["org.matrix.msc3202.device_unused_fallback_key_types"][bot]["KEYDEV"],
+            ["signed_curve25519"])
+        self.assertNotIn(alice["user_id"], body["org.matrix.msc3202.device_one_time_keys_count"])
 
 
 class QueueDurabilityTest(AppserviceTestCase):
