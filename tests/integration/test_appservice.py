@@ -432,8 +432,10 @@ class TransactionsTest(AppserviceTestCase):
         self.assertNotIn(private, self.delivered_ids())
 
     def test_a_failed_transaction_is_retried_unchanged(self):
-        alice, room, _ = self.room_with_bridge_user()
-        self.service.wait_for(lambda: self.service.events(), "the join")
+        alice, room, bot = self.room_with_bridge_user()
+        self.service.wait_for(lambda: any(e.get("state_key") == bot and e["type"] == "m.room.member"
+                                          and e["content"].get("membership") == "join"
+                                          for e in self.service.events()), "the join")
         with self.service.lock:
             before = len(self.service.transactions)
             self.service.fail_next = 1
