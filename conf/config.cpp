@@ -23,6 +23,7 @@
 #include <string_view>
 #include <utility>
 
+#include "conf/appservice_registration.h"
 #include "crypto/random.h"
 
 namespace haven::conf {
@@ -532,6 +533,12 @@ const std::vector<Option>& options() {
 
     add_care_options(o);
 
+    o.push_back(string_list_option(
+        "app_service_config_files",
+        [](Config& c) -> std::vector<std::string>& { return c.app_service_config_files; },
+        "Application service registration files (YAML: id, url, as_token, hs_token,\n"
+        "sender_localpart, namespaces). Relative paths start from this file's directory."));
+
     o.push_back(integer_option<int>(
         "presence.offline_after_seconds",
         [](Config& c) -> int& { return c.presence_offline_after_seconds; }, 10, 86400,
@@ -663,6 +670,22 @@ void check_whole(Config& config) {
   }
 }
 
+// Reads every registration file named in app_service_config_files; a bad one stops start-up.
+void load_app_services(const std::string& config_path, Config& config) {
+  const std::filesystem::path base = std::filesystem::path(config_path).parent_path();
+  for (const std::string& name : config.app_service_config_files) {
+    std::filesystem::path file(name);
+    if (file.is_relative()) file = base / file;
+    std::string problem;
+    auto registration = load_appservice_registration(file.string(), &problem);
+    if (!registration) throw ConfigError("app_service_config_files", file.string() + ": " + problem);
+    config.app_services.push_back(std::move(*registration));
+  }
+  if (std::string problem = check_appservice_registrations(config.app_services); !problem.empty()) {
+    throw ConfigError("app_service_config_files", problem);
+  }
+}
+
 void write_comment(std::ostringstream& out, const std::string& indent, const std::string& help) {
   std::istringstream lines(help);
   for (std::string line; std::getline(lines, line);) out << indent << "# " << line << '\n';
@@ -686,6 +709,7 @@ std::optional<Config> load_config(const std::string& path, std::string* error) {
   try {
     read_mapping(YAML::Load(text.str()), "", config);
     check_whole(config);
+    load_app_services(path, config);
   } catch (const ConfigError& e) {
     return fail(e.what());
   } catch (const YAML::Exception& e) {

@@ -24,6 +24,35 @@ struct RateLimit {
   friend bool operator==(const RateLimit&, const RateLimit&) = default;
 };
 
+// One namespace of an application service registration: a regular expression (matched from
+// the start of the ID) and whether the service claims it for itself alone.
+struct AppServiceNamespace {
+  std::string regex;
+  bool exclusive = false;
+
+  friend bool operator==(const AppServiceNamespace&, const AppServiceNamespace&) = default;
+};
+
+// An application service registration file (the spec's Registration object), checked.
+struct AppServiceRegistration {
+  std::string file;  // where it was read from, for messages
+  std::string id;
+  std::string url;  // "" = url: null (the service wants no traffic)
+  std::string as_token;
+  std::string hs_token;
+  std::string sender_localpart;
+  std::vector<AppServiceNamespace> users;
+  std::vector<AppServiceNamespace> aliases;
+  std::vector<AppServiceNamespace> rooms;
+  bool rate_limited = true;
+  bool receive_ephemeral = false;  // also de.sorunome.msc2409.push_ephemeral
+  bool msc3202 = false;            // org.matrix.msc3202: device lists and key counts
+  bool msc4190 = false;            // io.element.msc4190: devices managed without /login
+  std::vector<std::string> protocols;
+
+  friend bool operator==(const AppServiceRegistration&, const AppServiceRegistration&) = default;
+};
+
 // The care organisation's rules (homeserver/policy/).
 struct Care {
   bool enabled = true;           // roles, contacts, owners and anonymity enforced
@@ -98,6 +127,11 @@ struct Config {
   int worker_threads = 2;
 
   Care care;
+
+  // Application service registration files (YAML), like Synapse's app_service_config_files;
+  // relative paths are taken from the config file's directory. Loaded into app_services.
+  std::vector<std::string> app_service_config_files;
+  std::vector<AppServiceRegistration> app_services;
 
   // Presence: a user inactive (no request that counts as activity) this long shows offline.
   int presence_offline_after_seconds = 300;

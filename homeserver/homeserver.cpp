@@ -9,6 +9,7 @@
 #include <memory>
 #include <thread>
 
+#include "appservices/appservices.h"
 #include "crypto/random.h"
 #include "homeserver/base/rate_limiter.h"
 #include "homeserver/base/write.h"
@@ -92,6 +93,12 @@ int serve(const conf::Config& config) {
     return 1;
   }
 
+  appservice::AppServices appservices(config, *store);
+  if (auto s = appservices.start(); !s.ok()) {
+    spdlog::error("{}", s.error().message);
+    return 1;
+  }
+
   RateLimiter rate_limiter;
   client::UiaSessions uia;
   Notifier notifier(*store);
@@ -124,6 +131,7 @@ int serve(const conf::Config& config) {
   ctx.push_sender = &push_sender;
   ctx.care = care ? &*care : nullptr;
   ctx.media = &media_store;
+  ctx.appservices = &appservices;
   streams::start_typing_expiry(ctx);
   streams::PresenceSweep presence_sweep(ctx);
 
@@ -151,6 +159,7 @@ int serve(const conf::Config& config) {
     spdlog::info("shutting down");
     client_server.stop_accepting();
     closer = std::thread([&] {
+      appservices.stop();
       store->close();
       loop.post([&] { loop.stop(); });
     });
@@ -162,6 +171,7 @@ int serve(const conf::Config& config) {
   event_add(signals.intr, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
 
+  appservices.events_appended();  // events stored while a service's cursor lagged behind
   loop.run();
   if (closer.joinable()) closer.join();
   store->close();

@@ -120,6 +120,10 @@ const char* table_name(Table t) {
       return "media_thumbnails";
     case Table::kBlockedRooms:
       return "blocked_rooms";
+    case Table::kAppserviceQueue:
+      return "appservice_queue";
+    case Table::kAppserviceState:
+      return "appservice_state";
     case Table::kCount:
       break;
   }

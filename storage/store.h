@@ -67,6 +67,8 @@ enum class Table : uint8_t {
   kMedia,              // media_id -> media record JSON (sha256, type, size, name, uploader...)
   kMediaThumbnails,    // media_id \0 u32 width u32 height method -> thumbnail record JSON
   kBlockedRooms,       // room_id -> {user_id, ts}: joins and invites refused (admin API)
+  kAppserviceQueue,    // appservice id \0 u64 seq -> queued item JSON (event, ephemeral, to-device)
+  kAppserviceState,    // appservice id \0 name -> cursor or in-flight transaction record
   kCount
 };
 

@@ -1,4 +1,5 @@
 // Client-Server API: registration, login, logout, whoami, password change, deactivation.
+#include "appservices/appservices.h"
 #include "crypto/password.h"
 #include "crypto/random.h"
 #include "homeserver/accounts/account_store.h"
@@ -66,10 +67,70 @@ void count_token_use(ServerContext& ctx, const std::string& token) {
       [](Result<bool>) {});
 }
 
+// M_EXCLUSIVE when an application service holds the user ID in an exclusive namespace.
+Status check_not_exclusive(ServerContext& ctx, const std::string& localpart) {
+  if (!ctx.appservices) return {};
+  std::string user_id = "@" + localpart + ":" + ctx.server_name;
+  if (ctx.appservices->registry().exclusive_owner_of_user(user_id)) {
+    return Error::with(400, "M_EXCLUSIVE", "This user ID is reserved by an application service");
+  }
+  return {};
+}
+
+// The application service a /register or /login of type m.login.application_service comes
+// from: its as_token is required (M_MISSING_TOKEN, M_UNKNOWN_TOKEN).
+Result<const appservice::AppService*> requesting_appservice(ServerContext& ctx,
+                                                            const http::Exchange& ex) {
+  auto token = access_token_of(ex);
+  if (!token || token->empty()) return Error::missing_token("Missing the application service's token");
+  const auto* service = appservice_of_token(ctx, *token);
+  if (!service) return Error::unknown_token("Unknown application service token");
+  return service;
+}
+
+// POST /_matrix/client/v3/register with type m.login.application_service: a passwordless user
+// in the service's namespace, without the registration flows or rate limits.
+void register_appservice_user(ServerContext& ctx, const http::ExchangePtr& ex,
+                              const json::Document& body) {
+  auto service = requesting_appservice(ctx, *ex);
+  if (!service.ok()) return ex->reply_error(service.error());
+  auto username = json::required_string(body, "username");
+  if (!username.ok()) return ex->reply_error(username.error());
+  auto device_id = json::optional_string(body, "device_id");
+  auto device_name = json::optional_string(body, "initial_device_display_name");
+  auto inhibit = json::optional_bool(body, "inhibit_login");
+  if (!device_id.ok()) return ex->reply_error(device_id.error());
+  if (!device_name.ok()) return ex->reply_error(device_name.error());
+  if (!inhibit.ok()) return ex->reply_error(inhibit.error());
+  auto lp = localpart_of(ctx, *username);
+  if (!lp.ok()) return ex->reply_error(Error::invalid_param("User ID is not on this server"));
+  if (auto s = accounts::check_localpart(*lp, ctx.server_name); !s.ok()) {
+    return ex->reply_error(s.error());
+  }
+  std::string user_id = "@" + *lp + ":" + ctx.server_name;
+  const auto* owner = ctx.appservices->registry().exclusive_owner_of_user(user_id);
+  if (!(*service)->is_interested_in_user(user_id) || (owner && owner != *service)) {
+    return ex->reply_error(Error::with(400, "M_EXCLUSIVE",
+                                       "This user ID is not in the application service's namespace"));
+  }
+  accounts::NewAccount account;
+  account.localpart = *lp;
+  account.device_id = *device_id;
+  account.device_display_name = device_name->value_or("");
+  account.inhibit_login = inhibit->value_or(false);
+  accounts::create_account(ctx, account, [&ctx, ex](Result<accounts::Session> r) {
+    if (!r.ok()) return ex->reply_error(r.error());
+    reply_session(ex, ctx, r.value());
+  });
+}
+
 // POST /_matrix/client/v3/register
 void register_user(ServerContext& ctx, const http::ExchangePtr& ex) {
   auto body = parse_body(ctx, *ex);
   if (!body.ok()) return ex->reply_error(body.error());
+  if (json::get_string(*body, "type") == "m.login.application_service") {
+    return register_appservice_user(ctx, ex, *body);
+  }
   if (rate_limited(ctx, ex, "register", ctx.config.rc_registration)) return;
   std::string kind = ex->query("kind").value_or("user");
   if (kind == "guest") {
@@ -97,6 +158,9 @@ void register_user(ServerContext& ctx, const http::ExchangePtr& ex) {
   std::transform(account.localpart.begin(), account.localpart.end(), account.localpart.begin(),
                  [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   if (auto s = accounts::check_localpart(account.localpart, ctx.server_name); !s.ok()) {
+    return ex->reply_error(s.error());
+  }
+  if (auto s = check_not_exclusive(ctx, account.localpart); !s.ok()) {
     return ex->reply_error(s.error());
   }
   {
@@ -142,6 +206,7 @@ void username_available(ServerContext& ctx, const http::ExchangePtr& ex) {
   if (auto s = accounts::check_localpart(lp, ctx.server_name); !s.ok()) {
     return ex->reply_error(s.error());
   }
+  if (auto s = check_not_exclusive(ctx, lp); !s.ok()) return ex->reply_error(s.error());
   auto txn = ctx.store->begin_read();
   if (accounts::localpart_taken(*txn, lp)) {
     return ex->reply_error(Error::with(400, "M_USER_IN_USE", "User ID already taken."));
@@ -151,32 +216,83 @@ void username_available(ServerContext& ctx, const http::ExchangePtr& ex) {
 
 // GET /_matrix/client/v3/login
 void login_flows(ServerContext&, const http::ExchangePtr& ex) {
-  ex->reply_json(200, R"({"flows":[{"type":"m.login.password"}]})");
+  ex->reply_json(200,
+                 R"({"flows":[{"type":"m.login.password"},{"type":"m.login.application_service"}]})");
+}
+
+// The user a login names: "user" or an m.id.user identifier.
+Result<std::string> login_user_of(const json::Document& body) {
+  std::string user = json::get_string(body, "user");
+  auto id = body.FindMember("identifier");
+  if (id != body.MemberEnd()) {
+    if (!id->value.IsObject()) return Error::bad_json("Invalid identifier");
+    if (json::get_string(id->value, "type") != "m.id.user") {
+      return Error::with(400, "M_UNKNOWN", "Unknown identifier type");
+    }
+    auto id_user = json::required_string(id->value, "user");
+    if (!id_user.ok()) return id_user.error();
+    user = *id_user;
+  }
+  if (user.empty()) return Error::missing_param("Missing user identifier");
+  return user;
+}
+
+// POST /_matrix/client/v3/login with type m.login.application_service: a device for a user
+// of the service's namespace, without a password.
+void login_appservice_user(ServerContext& ctx, const http::ExchangePtr& ex,
+                           const json::Document& body) {
+  auto service = requesting_appservice(ctx, *ex);
+  if (!service.ok()) return ex->reply_error(service.error());
+  if ((*service)->registration().msc4190) {
+    return ex->reply_error(Error::with(400, "M_APPSERVICE_LOGIN_UNSUPPORTED",
+                                       "This application service manages its devices (MSC4190)"));
+  }
+  auto user = login_user_of(body);
+  if (!user.ok()) return ex->reply_error(user.error());
+  auto device_id = json::optional_string(body, "device_id");
+  auto device_name = json::optional_string(body, "initial_device_display_name");
+  if (!device_id.ok()) return ex->reply_error(device_id.error());
+  if (!device_name.ok()) return ex->reply_error(device_name.error());
+  auto lp = localpart_of(ctx, *user);
+  if (!lp.ok()) return ex->reply_error(Error::with(400, "M_EXCLUSIVE", "User is not on this server"));
+  std::string user_id = "@" + lowercase(*lp) + ":" + ctx.server_name;
+  if (!(*service)->is_interested_in_user(user_id)) {
+    return ex->reply_error(Error::with(400, "M_EXCLUSIVE",
+                                       "This user ID is not in the application service's namespace"));
+  }
+  {
+    auto txn = ctx.store->begin_read();
+    auto record = accounts::get_user(*txn, user_id);
+    if (!record) return ex->reply_error(Error::forbidden("Unknown user"));
+    if (record->deactivated) {
+      return ex->reply_error(Error::with(403, "M_USER_DEACTIVATED", "This account is deactivated"));
+    }
+  }
+  accounts::login_device(ctx, user_id, *device_id, device_name->value_or(""),
+                         [&ctx, ex](Result<accounts::Session> r) {
+                           if (!r.ok()) return ex->reply_error(r.error());
+                           reply_session(ex, ctx, r.value());
+                         });
 }
 
 // POST /_matrix/client/v3/login
 void login(ServerContext& ctx, const http::ExchangePtr& ex) {
   auto body = parse_body(ctx, *ex);
   if (!body.ok()) return ex->reply_error(body.error());
-  if (rate_limited(ctx, ex, "login", ctx.config.rc_login)) return;
   std::string type = json::get_string(*body, "type");
+  if (type == "m.login.application_service") return login_appservice_user(ctx, ex, *body);
+  if (rate_limited(ctx, ex, "login", ctx.config.rc_login)) return;
   if (type != "m.login.password") {
     return ex->reply_error(Error::with(400, "M_UNKNOWN", "Unknown login type"));
   }
-  std::string user = json::get_string(*body, "user");
-  auto id = body->FindMember("identifier");
-  if (id != body->MemberEnd()) {
-    if (!id->value.IsObject()) return ex->reply_error(Error::bad_json("Invalid identifier"));
-    if (json::get_string(id->value, "type") != "m.id.user") {
-      return ex->reply_error(Error::with(400, "M_UNKNOWN", "Unknown identifier type"));
-    }
-    auto id_user = json::required_string(id->value, "user");
-    if (!id_user.ok()) return ex->reply_error(id_user.error());
-    user = *id_user;
+  auto named = login_user_of(*body);
+  if (!named.ok() && named.error().errcode != "M_MISSING_PARAM") {
+    return ex->reply_error(named.error());
   }
   auto password = json::required_string(*body, "password");
   if (!password.ok()) return ex->reply_error(password.error());
-  if (user.empty()) return ex->reply_error(Error::missing_param("Missing user identifier"));
+  if (!named.ok()) return ex->reply_error(named.error());
+  const std::string& user = *named;
   auto device_id = json::optional_string(*body, "device_id");
   auto device_name = json::optional_string(*body, "initial_device_display_name");
   if (!device_id.ok()) return ex->reply_error(device_id.error());

@@ -3,6 +3,7 @@
 // owners. Documented in README.md.
 #include <set>
 
+#include "appservices/appservices.h"
 #include "crypto/hash.h"
 #include "crypto/random.h"
 #include "homeserver/accounts/account_store.h"
@@ -56,6 +57,7 @@ Result<std::set<std::string>> refresh_rooms_of(storage::WriteTxn& txn, const pol
 
 void notify_rooms(ServerContext& ctx, const std::set<std::string>& room_ids) {
   for (const std::string& room_id : room_ids) ctx.notifier->notify_room(room_id);
+  if (ctx.appservices) ctx.appservices->events_appended();
 }
 
 // POST /_haven/admin/v1/users {"role", "displayname", "password"?, "username"?, "admin"?}

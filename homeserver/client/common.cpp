@@ -1,5 +1,6 @@
 #include "homeserver/client/common.h"
 
+#include "appservices/appservices.h"
 #include "homeserver/accounts/account_store.h"
 #include "homeserver/policy/care_rules.h"
 
@@ -51,10 +52,43 @@ void note_device_seen(ServerContext& ctx, const accounts::Device& dev, const std
 }
 }  // namespace
 
+// The user (and device) an application service acts as on this request.
+Result<Requester> authenticate_appservice(ServerContext& ctx, http::Exchange& ex,
+                                          const appservice::AppService& service) {
+  std::string user_id = ex.query("user_id").value_or(service.sender());
+  if (!service.is_interested_in_user(user_id)) {
+    return Error::forbidden("Application service cannot masquerade as this user");
+  }
+  auto txn = ctx.store->begin_read();
+  auto user = accounts::get_user(*txn, user_id);
+  if (!user || user->deactivated) {
+    return Error::forbidden("Application service has not registered this user");
+  }
+  // device_id (Matrix 1.17, MSC4326); MSC3202's unstable name too.
+  auto device_id = ex.query("device_id");
+  if (!device_id) device_id = ex.query("org.matrix.msc3202.device_id");
+  if (device_id && !accounts::get_device(*txn, user_id, *device_id)) {
+    return Error::with(400, "M_UNKNOWN_DEVICE", "No such device for this user");
+  }
+  ex.user_id = user_id;
+  Requester who{user_id, device_id.value_or(""), user->admin, false, ctx.care};
+  who.appservice = &service;
+  who.rate_limited = service.registration().rate_limited && user_id != service.sender();
+  return who;
+}
+
+const appservice::AppService* appservice_of_token(ServerContext& ctx, std::string_view token) {
+  if (!ctx.appservices) return nullptr;
+  return ctx.appservices->registry().by_as_token(token);
+}
+
 Result<Requester> authenticate(ServerContext& ctx, http::Exchange& ex) {
   auto token = access_token_of(ex);
   if (!token || token->empty()) return Error::missing_token("Missing access token");
   if (token->size() > 1024) return Error::unknown_token("Unknown access token");
+  if (const auto* service = appservice_of_token(ctx, *token)) {
+    return authenticate_appservice(ctx, ex, *service);
+  }
   auto txn = ctx.store->begin_read();
   auto owner = accounts::lookup_token(*txn, *token);
   if (!owner) {

@@ -11,6 +11,10 @@
 #include "homeserver/rooms/room_service.h"
 #include "homeserver/server_context.h"
 
+namespace haven::appservice {
+class AppService;
+}
+
 namespace haven::client {
 
 struct Requester {
@@ -20,17 +24,27 @@ struct Requester {
   bool is_guest = false;
   // The care rules that decide what this user may see of others (nullptr when they are off).
   const policy::CarePolicy* care = nullptr;
+  // Set when the request came with an application service's as_token (user_id then is the
+  // service's sender or a user it masquerades as).
+  const appservice::AppService* appservice = nullptr;
+  // False for an application service's own user, and its users when it is not rate_limited.
+  bool rate_limited = true;
 };
 
 // The access token from "Authorization: Bearer" or the access_token query parameter.
 std::optional<std::string> access_token_of(const http::Exchange& ex);
 
 // Looks the token up: M_MISSING_TOKEN, M_UNKNOWN_TOKEN (also for deactivated users and
-// expired tokens; soft_logout false).
+// expired tokens; soft_logout false). An application service's as_token acts as its sender,
+// or as the user named by the user_id query parameter (M_FORBIDDEN outside its namespaces or
+// for a user it has not registered), on the device named by device_id (M_UNKNOWN_DEVICE).
 Result<Requester> authenticate(ServerContext& ctx, http::Exchange& ex);
 
 // The request body as a JSON object, bounded by the configured size and depth.
 Result<json::Document> parse_body(ServerContext& ctx, const http::Exchange& ex);
+
+// The application service whose as_token this is, or nullptr.
+const appservice::AppService* appservice_of_token(ServerContext& ctx, std::string_view token);
 
 using AuthedHandler = std::function<void(const http::ExchangePtr&, const Requester&)>;
 

@@ -75,7 +75,10 @@ void get_device(ServerContext& ctx, const http::ExchangePtr& ex, const Requester
   ex->reply_json(200, v);
 }
 
-// PUT /_matrix/client/v3/devices/{deviceId}
+constexpr size_t kMaxDeviceIdBytes = 255;
+
+// PUT /_matrix/client/v3/devices/{deviceId}: renames a device; an application service may also
+// create one for its user this way (Matrix 1.17, MSC4190), answered with 201.
 void update_device(ServerContext& ctx, const http::ExchangePtr& ex, const Requester& who) {
   auto body = parse_body(ctx, *ex);
   if (!body.ok()) return ex->reply_error(body.error());
@@ -84,20 +87,36 @@ void update_device(ServerContext& ctx, const http::ExchangePtr& ex, const Reques
   if (name->has_value() && (*name)->size() > kMaxDeviceNameBytes) {
     return ex->reply_error(Error::invalid_param("display_name is longer than 256 bytes"));
   }
+  const std::string& device_id = ex->params[0];
+  if (device_id.size() > kMaxDeviceIdBytes) {
+    return ex->reply_error(Error::invalid_param("Device ID is too long"));
+  }
+  bool may_create = who.appservice != nullptr;
+  auto created = std::make_shared<bool>(false);
   write<bool>(
       *ctx.store,
-      [user_id = who.user_id, device_id = ex->params[0],
-       name = *name](storage::WriteTxn& txn) -> Result<bool> {
+      [user_id = who.user_id, device_id, name = *name, may_create,
+       created](storage::WriteTxn& txn) -> Result<bool> {
         auto dev = accounts::get_device(txn, user_id, device_id);
-        if (!dev) return Error::not_found("Unknown device");
-        if (!name) return true;
-        dev->display_name = *name;
+        *created = false;
+        if (!dev && !may_create) return Error::not_found("Unknown device");
+        if (!dev) {
+          dev.emplace();
+          dev->user_id = user_id;
+          dev->device_id = device_id;
+          dev->last_seen_ts = now_ms();
+          *created = true;
+        }
+        if (name) dev->display_name = *name;
+        if (!name && !*created) return true;
         HAVEN_TRY(check(accounts::put_device(txn, *dev)));
+        if (*created) HAVEN_TRY(check(e2ee::mark_device_list_changed(txn, user_id)));
         return true;
       },
-      [ex](Result<bool> r) {
+      [&ctx, ex, created, user_id = who.user_id](Result<bool> r) {
         if (!r.ok()) return ex->reply_error(r.error());
-        ex->reply_json(200, "{}");
+        if (*created) notify_device_list_changed(ctx, user_id);
+        ex->reply_json(*created ? 201 : 200, "{}");
       });
 }
 
@@ -106,6 +125,8 @@ void delete_device(ServerContext& ctx, const http::ExchangePtr& ex, const Reques
   auto body = parse_body(ctx, *ex);
   if (!body.ok()) return ex->reply_error(body.error());
   std::string device_id = ex->params[0];
+  // Application services manage their users' devices without UIA (Matrix 1.17, MSC4190).
+  if (who.appservice) return delete_devices_now(ctx, ex, who.user_id, {device_id});
   ctx.uia->run(ctx, ex, *body, {{"m.login.password"}}, who.user_id,
                [&ctx, ex, user_id = who.user_id, device_id] {
                  delete_devices_now(ctx, ex, user_id, {device_id});
@@ -119,6 +140,7 @@ void delete_devices(ServerContext& ctx, const http::ExchangePtr& ex, const Reque
   auto ids = json::optional_string_list(*body, "devices");
   if (!ids.ok()) return ex->reply_error(ids.error());
   if (!ids->has_value()) return ex->reply_error(Error::missing_param("Missing 'devices'"));
+  if (who.appservice) return delete_devices_now(ctx, ex, who.user_id, std::move(**ids));
   ctx.uia->run(ctx, ex, *body, {{"m.login.password"}}, who.user_id,
                [&ctx, ex, user_id = who.user_id, ids = std::move(**ids)] {
                  delete_devices_now(ctx, ex, user_id, ids);

@@ -1,5 +1,7 @@
 // Client-Server API: room aliases (/directory/room/{roomAlias}, /rooms/{roomId}/aliases).
+#include "appservices/appservices.h"
 #include "homeserver/base/write.h"
+#include "homeserver/client/appservice.h"
 #include "homeserver/client/routes.h"
 #include "homeserver/rooms/event_store.h"
 #include "homeserver/rooms/ids.h"
@@ -22,11 +24,21 @@ Status check_local_alias(ServerContext& ctx, const std::string& alias) {
   return {};
 }
 
-// GET /directory/room/{roomAlias}
-void get_alias(ServerContext& ctx, const http::ExchangePtr& ex) {
-  const std::string& alias = ex->params[0];
-  if (!rooms::is_valid_room_alias(alias))
-    return ex->reply_error(Error::invalid_param("Invalid room alias"));
+// M_EXCLUSIVE when the alias lies in another party's exclusive namespace, or an application
+// service names an alias outside its own namespaces.
+Status check_alias_namespace(ServerContext& ctx, const std::string& alias, const Requester& who) {
+  if (!ctx.appservices) return {};
+  if (who.appservice && !who.appservice->is_interested_in_alias(alias)) {
+    return Error::with(400, "M_EXCLUSIVE", "This alias is not in the application service's namespace");
+  }
+  const auto* owner = ctx.appservices->registry().exclusive_owner_of_alias(alias);
+  if (owner && owner != who.appservice) {
+    return Error::with(400, "M_EXCLUSIVE", "This alias is reserved by an application service");
+  }
+  return {};
+}
+
+void answer_alias(ServerContext& ctx, const http::ExchangePtr& ex, const std::string& alias) {
   auto txn = ctx.store->begin_read();
   auto v = txn->get(Table::kRoomAliases, alias);
   if (!v) return ex->reply_error(Error::not_found("Room alias " + alias + " not found"));
@@ -39,10 +51,22 @@ void get_alias(ServerContext& ctx, const http::ExchangePtr& ex) {
   ex->reply_json(200, d);
 }
 
+// GET /directory/room/{roomAlias}: an unknown alias in an application service's namespace is
+// first asked of the service, which may create it.
+void get_alias(ServerContext& ctx, const http::ExchangePtr& ex) {
+  const std::string alias = ex->params[0];
+  if (!rooms::is_valid_room_alias(alias))
+    return ex->reply_error(Error::invalid_param("Invalid room alias"));
+  ask_appservice_for_alias(ctx, alias, [&ctx, ex, alias] {
+    if (!ex->closed()) answer_alias(ctx, ex, alias);
+  });
+}
+
 // PUT /directory/room/{roomAlias}
 void put_alias(ServerContext& ctx, const http::ExchangePtr& ex, const Requester& who) {
   std::string alias = ex->params[0];
   if (auto s = check_local_alias(ctx, alias); !s.ok()) return ex->reply_error(s.error());
+  if (auto s = check_alias_namespace(ctx, alias, who); !s.ok()) return ex->reply_error(s.error());
   auto body = parse_body(ctx, *ex);
   if (!body.ok()) return ex->reply_error(body.error());
   auto room_id = json::required_string(*body, "room_id");

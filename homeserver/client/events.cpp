@@ -31,6 +31,7 @@ Result<json::Document> event_content(ServerContext& ctx, const http::Exchange& e
 }
 
 bool send_rate_limited(ServerContext& ctx, const http::ExchangePtr& ex, const Requester& who) {
+  if (!who.rate_limited) return false;
   int64_t retry = 0;
   if (ctx.rate_limiter->allow("message", who.user_id, ctx.config.rc_message, now_ms(), &retry)) {
     return false;

@@ -181,6 +181,9 @@ struct UploadOutcome {
 
 // POST /_matrix/client/v3/keys/upload
 void upload_keys(ServerContext& ctx, const http::ExchangePtr& ex, const Requester& who) {
+  if (who.device_id.empty()) {  // an application service that named no device_id
+    return ex->reply_error(Error::invalid_param("Keys belong to a device: name it with device_id"));
+  }
   auto body = parse_body(ctx, *ex);
   if (!body.ok()) return ex->reply_error(body.error());
   auto device_keys = parse_device_keys(*body, who);
@@ -477,7 +480,10 @@ void upload_cross_signing_keys(ServerContext& ctx, const http::ExchangePtr& ex,
   auto up = check_cross_signing_upload(*txn, *body, who);
   txn.reset();
   if (!up.ok()) return ex->reply_error(up.error());
-  if (!up->needs_auth) return store_cross_signing_keys(ctx, ex, who, std::move(up->keys));
+  // Application services replace their users' keys without UIA (Matrix 1.17).
+  if (!up->needs_auth || who.appservice) {
+    return store_cross_signing_keys(ctx, ex, who, std::move(up->keys));
+  }
   ctx.uia->run(ctx, ex, *body, {{"m.login.password"}}, who.user_id,
                [&ctx, ex, who, keys = std::move(up->keys)] {
                  store_cross_signing_keys(ctx, ex, who, keys);

@@ -1,6 +1,7 @@
 // Client-Server API: presence (set your own; read your own or that of someone sharing a room
 // with you).
 #include "homeserver/base/write.h"
+#include "homeserver/client/appservice.h"
 #include "homeserver/client/routes.h"
 #include "homeserver/rooms/ids.h"
 #include "homeserver/rooms/room_access.h"
@@ -64,6 +65,7 @@ void set_presence(ServerContext& ctx, const http::ExchangePtr& ex, const Request
           txn.reset();
           users.insert(user_id);
           ctx.notifier->notify_users(users);
+          appservice_presence(ctx, user_id);
         }
         ex->reply_json(200, "{}");
       });

@@ -6,6 +6,7 @@
 #include "homeserver/accounts/account_store.h"
 #include "homeserver/base/write.h"
 #include "homeserver/client/account_ops.h"
+#include "homeserver/client/appservice.h"
 #include "homeserver/client/room_send.h"
 #include "homeserver/client/routes.h"
 #include "homeserver/policy/care_rules.h"
@@ -196,7 +197,7 @@ void get_field(ServerContext& ctx, const http::ExchangePtr& ex, Field f) {
 }
 
 // GET /_matrix/client/v3/profile/{userId}
-void get_profile(ServerContext& ctx, const http::ExchangePtr& ex) {
+void answer_profile(ServerContext& ctx, const http::ExchangePtr& ex) {
   auto u = visible_profile(ctx, *ex);
   if (!u.ok()) return ex->reply_error(u.error());
   auto d = json::object();
@@ -204,6 +205,14 @@ void get_profile(ServerContext& ctx, const http::ExchangePtr& ex) {
   if (!u->displayname.empty()) json::set(d, "displayname", u->displayname, a);
   if (!u->avatar_url.empty()) json::set(d, "avatar_url", u->avatar_url, a);
   ex->reply_json(200, d);
+}
+
+// An unknown user in an application service's exclusive namespace is first asked of the
+// service, which may register it.
+void get_profile(ServerContext& ctx, const http::ExchangePtr& ex) {
+  ask_appservice_for_user(ctx, ex->params[0], [&ctx, ex] {
+    if (!ex->closed()) answer_profile(ctx, ex);
+  });
 }
 
 }  // namespace

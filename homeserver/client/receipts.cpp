@@ -1,5 +1,6 @@
 // Client-Server API: read receipts (public and private) and the fully-read marker.
 #include "homeserver/base/write.h"
+#include "homeserver/client/appservice.h"
 #include "homeserver/client/routes.h"
 #include "homeserver/rooms/event_store.h"
 #include "homeserver/rooms/ids.h"
@@ -90,8 +91,13 @@ void update_markers(ServerContext& ctx, const http::ExchangePtr& ex, Markers m) 
         }
         return moved;
       },
-      [&ctx, ex, m](Result<Moved> r) {
+      [&ctx, ex, m, ts](Result<Moved> r) {
         if (!r.ok()) return ex->reply_error(r.error());
+        if (r->read) appservice_receipt(ctx, m.room_id, "m.read", m.read, m.user_id, m.thread_id, ts);
+        if (r->read_private) {
+          appservice_receipt(ctx, m.room_id, "m.read.private", m.read_private, m.user_id,
+                             m.thread_id, ts);
+        }
         if (r->read) {
           ctx.notifier->notify_room(m.room_id);
         } else if (r->fully_read || r->read_private) {

@@ -1,5 +1,6 @@
 #include "homeserver/client/room_send.h"
 
+#include "appservices/appservices.h"
 #include "homeserver/base/write.h"
 #include "homeserver/client/pushers.h"
 #include "homeserver/rooms/event_store.h"
@@ -46,6 +47,7 @@ void notify_sent(ServerContext& ctx, const rooms::Event& event) {
   if (event.type() == "m.room.member" && event.state_key()) target = *event.state_key();
   ctx.notifier->notify_room(event.room_id(), target);
   notify_pushers(ctx, event);
+  if (ctx.appservices) ctx.appservices->events_appended();
 }
 
 void send_event(ServerContext& ctx, rooms::EventDraft draft, std::optional<TxnRef> txn,

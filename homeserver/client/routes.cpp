@@ -29,6 +29,7 @@ void register_client_routes(http::Router& r, ServerContext& ctx) {
   register_care_admin_routes(r, ctx);
   register_admin_user_routes(r, ctx);
   register_admin_room_routes(r, ctx);
+  register_appservice_routes(r, ctx);
 }
 
 }  // namespace haven::client

@@ -32,6 +32,7 @@ void register_care_routes(http::Router& r, ServerContext& ctx);          // care
 void register_care_admin_routes(http::Router& r, ServerContext& ctx);    // admin_care.cpp
 void register_admin_user_routes(http::Router& r, ServerContext& ctx);    // admin_users.cpp
 void register_admin_room_routes(http::Router& r, ServerContext& ctx);    // admin_rooms.cpp
+void register_appservice_routes(http::Router& r, ServerContext& ctx);    // appservice.cpp
 
 // All of the above.
 void register_client_routes(http::Router& r, ServerContext& ctx);

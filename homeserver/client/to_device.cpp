@@ -4,6 +4,7 @@
 
 #include <memory>
 
+#include "appservices/appservices.h"
 #include "homeserver/base/rate_limiter.h"
 #include "homeserver/base/write.h"
 #include "homeserver/client/routes.h"
@@ -67,6 +68,7 @@ Result<std::vector<e2ee::ToDeviceTarget>> parse_messages(ServerContext& ctx,
 }
 
 bool to_device_rate_limited(ServerContext& ctx, const http::ExchangePtr& ex, const Requester& who) {
+  if (!who.rate_limited) return false;
   int64_t retry = 0;
   if (ctx.rate_limiter->allow("to_device", who.user_id, ctx.config.rc_message, now_ms(), &retry)) {
     return false;
@@ -111,6 +113,7 @@ void send_to_device(ServerContext& ctx, const http::ExchangePtr& ex, const Reque
         if (!r.ok()) return ex->reply_error(r.error());
         ex->reply_json(200, "{}");
         ctx.notifier->notify_users(r->recipients);
+        if (ctx.appservices) ctx.appservices->to_device_stored(r->recipients);
       });
 }
 

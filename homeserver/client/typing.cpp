@@ -1,4 +1,5 @@
 // Client-Server API: typing notifications (only for yourself, in rooms you are joined to).
+#include "homeserver/client/appservice.h"
 #include "homeserver/client/routes.h"
 #include "homeserver/rooms/event_store.h"
 #include "homeserver/rooms/ids.h"
@@ -55,6 +56,7 @@ void set_typing(ServerContext& ctx, const http::ExchangePtr& ex, const Requester
   streams::start_typing_expiry(ctx);
   if (ctx.typing->set(room_id, who.user_id, req->typing, req->timeout_ms, now_ms())) {
     ctx.notifier->notify_room(room_id);
+    appservice_typing(ctx, room_id);
   }
   ex->reply_json(200, "{}");
 }

@@ -70,6 +70,19 @@ bool has_acknowledged_to_device(storage::ReadTxn& txn, std::string_view user_id,
 storage::Status delete_acknowledged_to_device(storage::WriteTxn& txn, std::string_view user_id,
                                               std::string_view device_id, uint64_t up_to);
 
+// A message taken out of an inbox to be delivered another way (an application service's
+// transactions, MSC2409).
+struct TakenToDevice {
+  std::string user_id;
+  std::string device_id;
+  uint64_t pos = 0;
+  std::string event_json;  // {"content", "sender", "type"}
+};
+// Removes every waiting message of every device of `user_id` (at most `limit`, oldest stream
+// positions first) and returns them in stream order.
+std::vector<TakenToDevice> take_to_device(storage::WriteTxn& txn, std::string_view user_id,
+                                          size_t limit, storage::Status* status);
+
 // Deletes the device's whole inbox and the transaction ids it sent with: for device deletion,
 // logout and account deactivation.
 storage::Status delete_to_device_inbox(storage::WriteTxn& txn, std::string_view user_id,

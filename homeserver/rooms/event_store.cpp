@@ -283,6 +283,20 @@ uint64_t current_events_pos(storage::ReadTxn& txn) {
   return pos;
 }
 
+void scan_events_stream(
+    storage::ReadTxn& txn, uint64_t after_pos,
+    const std::function<bool(uint64_t pos, std::string_view room_id, std::string_view event_id)>&
+        visit) {
+  txn.scan(Table::kStreamEvents, {}, storage::encode_u64(after_pos + 1), Direction::kForward,
+           [&](std::string_view key, std::string_view value) {
+             auto pos = storage::decode_u64(key);
+             storage::KeyReader r(value);
+             auto room_id = r.str();
+             if (!pos || !room_id) return true;
+             return visit(*pos, *room_id, r.tail());
+           });
+}
+
 void scan_timeline(storage::ReadTxn& txn, std::string_view room_id, uint64_t from_pos,
                    Direction dir,
                    const std::function<bool(uint64_t pos, std::string_view event_id)>& visit) {

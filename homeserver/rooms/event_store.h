@@ -64,6 +64,12 @@ void scan_timeline(storage::ReadTxn& txn, std::string_view room_id, uint64_t fro
                    storage::Direction dir,
                    const std::function<bool(uint64_t pos, std::string_view event_id)>& visit);
 
+// Visits the global events stream after `after_pos` in order, until `visit` returns false.
+void scan_events_stream(
+    storage::ReadTxn& txn, uint64_t after_pos,
+    const std::function<bool(uint64_t pos, std::string_view room_id, std::string_view event_id)>&
+        visit);
+
 // Visits events relating to `parent_id` (of `rel_type`, or any type when empty) by stream
 // position, from `from_pos` (0 = the start in `dir`; only with a rel_type), until `visit`
 // returns false. visit(pos, rel_type, event_id).

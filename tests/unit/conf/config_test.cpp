@@ -140,6 +140,7 @@ const std::set<std::string> kAllKeys = {
     "care.power_levels.state_default",
     "care.power_levels.events_default",
     "care.power_levels.owner_only_events",
+    "app_service_config_files",
     "presence.offline_after_seconds",
     "logging.level",
     "worker_threads",
