@@ -101,7 +101,7 @@ int serve(const conf::Config& config) {
 
   RateLimiter rate_limiter;
   client::UiaSessions uia;
-  Notifier notifier(*store);
+  Notifier notifier(*store, loop);
   streams::Typing typing;
   push::UnreadCache unread;
   // A pushkey its gateway rejected is removed from every user.

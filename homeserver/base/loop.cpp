@@ -8,14 +8,28 @@
 
 namespace haven {
 
+namespace {
+// Event priorities: libevent gives every event the middle one (kPriorities / 2, so the HTTP
+// layer's events are kNormalPriority); deferred work runs only in turns of the loop where no
+// event of a higher priority is active.
+constexpr int kPriorities = 3;
+constexpr int kNormalPriority = kPriorities / 2;
+constexpr int kDeferredPriority = kPriorities - 1;
+}  // namespace
+
 Loop::Loop() {
   static const int threads_ready = evthread_use_pthreads();
   (void)threads_ready;
   base_ = event_base_new();
+  event_base_priority_init(base_, kPriorities);
   wakeup_ = event_new(base_, -1, 0, &Loop::drain, this);
+  event_priority_set(wakeup_, kNormalPriority);
+  deferred_event_ = event_new(base_, -1, 0, &Loop::run_deferred, this);
+  event_priority_set(deferred_event_, kDeferredPriority);
 }
 
 Loop::~Loop() {
+  event_free(deferred_event_);
   event_free(wakeup_);
   event_base_free(base_);
 }
@@ -36,6 +50,21 @@ void Loop::drain(int, short, void* self) {
     batch.swap(loop->posted_);
   }
   for (auto& fn : batch) fn();
+}
+
+void Loop::defer(std::function<void()> fn) {
+  deferred_.push_back(std::move(fn));
+  if (deferred_.size() == 1) event_active(deferred_event_, 0, 0);
+}
+
+void Loop::run_deferred(int, short, void* self) {
+  auto* loop = static_cast<Loop*>(self);
+  if (loop->deferred_.empty()) return;
+  auto fn = std::move(loop->deferred_.front());
+  loop->deferred_.pop_front();
+  // Re-armed before running: `fn` may defer more work, which must not activate it twice.
+  if (!loop->deferred_.empty()) event_active(loop->deferred_event_, 0, 0);
+  fn();
 }
 
 void Loop::run() { event_base_loop(base_, EVLOOP_NO_EXIT_ON_EMPTY); }

@@ -21,13 +21,21 @@ struct PendingSync : std::enable_shared_from_this<PendingSync> {
   int64_t deadline_ms = 0;
   uint64_t waiter = 0;
   std::unique_ptr<Loop::Timer> timer;
+  bool answered = false;  // a wake-up deferred before the answer went must do nothing
 
   PendingSync(ServerContext& c, http::ExchangePtr e, Requester w, SyncRequest r, int64_t d)
       : ctx(c), ex(std::move(e)), who(std::move(w)), request(std::move(r)), deadline_ms(d) {}
 
   void attempt(bool final_attempt) {
+    if (answered) return;
     if (ex->closed()) return finish();
     auto txn = ctx.store->begin_read();
+    // The usual long-poll, re-issued right after the previous answer: nothing moved, so
+    // there is nothing to build until the notifier says otherwise.
+    if (!final_attempt && request.since && !request.full_state && now_ms() < deadline_ms &&
+        caught_up(*request.since, current_positions(ctx, *txn))) {
+      return wait();
+    }
     SyncResult result = build_sync(ctx, *txn, who, request);
     txn.reset();
     if (!result.empty || final_attempt || !request.since || now_ms() >= deadline_ms) {
@@ -60,6 +68,7 @@ struct PendingSync : std::enable_shared_from_this<PendingSync> {
 
   // Drops the waiter, the timer and the close hook (which holds a reference to us).
   void finish() {
+    answered = true;
     cancel_waiter();
     auto keep = shared_from_this();
     timer.reset();

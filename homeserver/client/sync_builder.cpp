@@ -204,11 +204,7 @@ json::Value invite_state_events(storage::ReadTxn& txn, const Requester& who,
 
 }  // namespace
 
-SyncResult build_sync(ServerContext& ctx, storage::ReadTxn& txn, const Requester& who,
-                      const SyncRequest& request) {
-  SyncResult result;
-  result.body.SetObject();
-  auto& a = result.body.GetAllocator();
+SyncToken current_positions(ServerContext& ctx, storage::ReadTxn& txn) {
   SyncToken now;
   now.events = rooms::current_events_pos(txn);
   now.account_data = streams::account_data_pos(txn);
@@ -216,6 +212,23 @@ SyncResult build_sync(ServerContext& ctx, storage::ReadTxn& txn, const Requester
   now.typing = ctx.typing ? ctx.typing->pos() : 0;
   now.presence = streams::presence_pos(txn);
   now.device_lists = e2ee::device_lists_pos(txn);
+  now.to_device = e2ee::to_device_pos(txn);
+  return now;
+}
+
+bool caught_up(const SyncToken& since, const SyncToken& now) {
+  return since.events >= now.events && since.account_data >= now.account_data &&
+         since.receipts >= now.receipts && since.typing >= now.typing &&
+         since.presence >= now.presence && since.device_lists >= now.device_lists &&
+         since.to_device >= now.to_device;
+}
+
+SyncResult build_sync(ServerContext& ctx, storage::ReadTxn& txn, const Requester& who,
+                      const SyncRequest& request) {
+  SyncResult result;
+  result.body.SetObject();
+  auto& a = result.body.GetAllocator();
+  SyncToken now = current_positions(ctx, txn);
   // The device's inbox after the token. next_batch acknowledges what this response carries;
   // sync.cpp deletes acknowledged messages when the client presents it.
   auto inbox =

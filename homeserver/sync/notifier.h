@@ -9,16 +9,19 @@
 #include <string>
 #include <unordered_map>
 
+#include "homeserver/base/loop.h"
 #include "storage/store.h"
 
 namespace haven {
 
 class Notifier {
  public:
-  explicit Notifier(storage::Store& store) : store_(store) {}
+  Notifier(storage::Store& store, Loop& loop) : store_(store), loop_(loop) {}
   using Wake = std::function<void()>;
   // Registers a waiter for `user_id`; returns an id for cancel(). The callback runs at most
-  // once, after which the waiter is gone.
+  // once, after which the waiter is gone. Woken callbacks run through Loop::defer, one per
+  // turn of the loop, so each answer is written before the next is built; a waiter woken but
+  // not yet run is no longer cancellable (its callback must cope with having finished).
   uint64_t wait(const std::string& user_id, Wake wake);
   void cancel(uint64_t id);
   // Something changed for these users.
@@ -31,6 +34,7 @@ class Notifier {
 
  private:
   storage::Store& store_;
+  Loop& loop_;
   uint64_t next_id_ = 1;
   std::unordered_map<uint64_t, std::pair<std::string, Wake>> waiters_;
   std::unordered_multimap<std::string, uint64_t> by_user_;
