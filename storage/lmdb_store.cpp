@@ -120,6 +120,12 @@ const char* table_name(Table t) {
       return "media_thumbnails";
     case Table::kBlockedRooms:
       return "blocked_rooms";
+    case Table::kServerKeys:
+      return "server_keys";
+    case Table::kServerKeyObjects:
+      return "server_key_objects";
+    case Table::kOwnSigningKeys:
+      return "own_signing_keys";
     case Table::kCount:
       break;
   }

@@ -67,6 +67,9 @@ enum class Table : uint8_t {
   kMedia,              // media_id -> media record JSON (sha256, type, size, name, uploader...)
   kMediaThumbnails,    // media_id \0 u32 width u32 height method -> thumbnail record JSON
   kBlockedRooms,       // room_id -> {user_id, ts}: joins and invites refused (admin API)
+  kServerKeys,         // server_name \0 key_id -> {key, valid_until_ts, expired_ts} (remote keys)
+  kServerKeyObjects,   // server_name -> {fetched_ts, object}: the last signed key object received
+  kOwnSigningKeys,     // key_id -> {key, expired_ts}: this server's keys, current and old
   kCount
 };
 
