@@ -461,7 +461,8 @@ void add_federation_options(std::vector<Option>& o) {
       "federation.trusted_key_servers",
       [](Config& c) -> List& { return c.federation.trusted_key_servers; },
       "Notary servers asked (POST /_matrix/key/v2/query) for a server's signing keys when that\n"
-      "server cannot be reached directly. Empty: keys are fetched only from their servers.",
+      "server cannot be reached directly. They must be allowed by allowed_servers too.\n"
+      "Empty: keys are fetched only from their servers.",
       check_server_name));
   o.push_back(bool_option(
       "federation.verify_certificates",

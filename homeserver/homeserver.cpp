@@ -169,6 +169,10 @@ int serve(const conf::Config& config) {
     }
     spdlog::info("listening for federation ({}) on {}:{}", tls ? "HTTPS" : "plain HTTP",
                  config.federation_listener.bind_address, fed_server->bound_port());
+    if (!tls) {
+      spdlog::warn("federation listener without TLS: other servers reach it only through a "
+                   "reverse proxy that terminates TLS");
+    }
   }
 
   auto on_signal = [](evutil_socket_t, short, void* arg) {
