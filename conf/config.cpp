@@ -210,6 +210,35 @@ std::string check_base_url(const std::string& value) {
   return "must start with http:// or https://, got " + shown(value);
 }
 
+// An allowed_servers entry: "*", "*.<domain>" or a server name.
+std::string check_server_pattern(const std::string& value) {
+  if (value == "*") return "";
+  if (value.starts_with("*.")) {
+    const std::string domain = value.substr(2);
+    if (!domain.empty() && domain.find(':') == std::string::npos && domain.front() != '[' &&
+        is_valid_server_name(domain)) {
+      return "";
+    }
+    return shown(value) + " is not a valid pattern (\"*\", \"*.example.org\" or a server name)";
+  }
+  return check_server_name(value);
+}
+
+// A test_host_overrides entry: "<server name>=<host>:<port>".
+std::string check_host_override(const std::string& value) {
+  const size_t eq = value.find('=');
+  const std::string form = " is not of the form server_name=host:port";
+  if (eq == std::string::npos) return shown(value) + form;
+  const std::string name = value.substr(0, eq), target = value.substr(eq + 1);
+  if (!is_valid_server_name(name) || !is_valid_server_name(target)) return shown(value) + form;
+  const size_t close = target.rfind(']');
+  const size_t colon = target.rfind(':');
+  if (colon == std::string::npos || (close != std::string::npos && colon < close)) {
+    return shown(value) + form + " (the port is required)";
+  }
+  return "";
+}
+
 // YAML text of a value, written so that load_config reads back exactly the same value.
 std::string yaml_string(const std::string& value) {
   std::string out = "\"";
@@ -304,9 +333,10 @@ Option rate_option(std::string key, Field<double> field, std::string help) {
 }
 
 // A list of non-empty strings, written as a YAML flow sequence on one line.
+// `check`, when given, is applied to every item.
 Option string_list_option(std::string key, Field<std::vector<std::string>> field,
-                          std::string help) {
-  auto read = [key, field](const YAML::Node& node, Config& config) {
+                          std::string help, Check check = nullptr) {
+  auto read = [key, field, check](const YAML::Node& node, Config& config) {
     if (!node.IsSequence()) {
       throw ConfigError(key, "expected a list of strings, got " + describe(node));
     }
@@ -314,6 +344,9 @@ Option string_list_option(std::string key, Field<std::vector<std::string>> field
     for (const auto& item : node) {
       std::string value = scalar_text(item, key, "a string");
       if (value.empty()) throw ConfigError(key, "list items must not be empty");
+      if (check) {
+        if (std::string problem = check(value); !problem.empty()) throw ConfigError(key, problem);
+      }
       values.push_back(std::move(value));
     }
     field(config) = std::move(values);
@@ -355,6 +388,10 @@ const std::vector<Section>& sections() {
       {"care.power_levels",
        "The conversation template: power levels of every room a local user creates while the\n"
        "care rules apply. The creator (the owner) has 100."},
+      {"federation",
+       "The Server-Server API: which servers this one federates with, and how it trusts them.\n"
+       "Inbound requests from servers not allowed here are refused with 403 M_FORBIDDEN, and\n"
+       "this server sends nothing to them."},
       {"presence", "Online status."},
       {"logging", "Logging."},
   };
@@ -412,6 +449,43 @@ void add_care_options(std::vector<Option>& o) {
       "Event types that need power level 100 (the owner's)."));
 }
 
+void add_federation_options(std::vector<Option>& o) {
+  using List = std::vector<std::string>;
+  o.push_back(string_list_option(
+      "federation.allowed_servers",
+      [](Config& c) -> List& { return c.federation.allowed_servers; },
+      "Servers this one federates with: server names (\"care.example.org\"), patterns for a\n"
+      "domain and its subdomains' names (\"*.example.org\"), or \"*\" for every server.\n"
+      "Empty: no other server (federation closed); this server's keys are still published.",
+      check_server_pattern));
+  o.push_back(string_list_option(
+      "federation.trusted_key_servers",
+      [](Config& c) -> List& { return c.federation.trusted_key_servers; },
+      "Notary servers asked (POST /_matrix/key/v2/query) for a server's signing keys when that\n"
+      "server cannot be reached directly. They must be allowed by allowed_servers too.\n"
+      "Empty: keys are fetched only from their servers.",
+      check_server_name));
+  o.push_back(bool_option(
+      "federation.verify_certificates",
+      [](Config& c) -> bool& { return c.federation.verify_certificates; },
+      "Check remote servers' TLS certificates against the system's certificate authorities.\n"
+      "Can be false only together with insecure_test_servers, and then only the servers named\n"
+      "there go unchecked: never all servers."));
+  o.push_back(string_list_option(
+      "federation.insecure_test_servers",
+      [](Config& c) -> List& { return c.federation.insecure_test_servers; },
+      "For test set-ups only: servers whose certificates are not checked when\n"
+      "verify_certificates is false (e.g. servers with self-signed certificates).",
+      check_server_name));
+  o.push_back(string_list_option(
+      "federation.test_host_overrides",
+      [](Config& c) -> List& { return c.federation.test_host_overrides; },
+      "For test set-ups only: \"server_name=host:port\" entries that send requests for\n"
+      "server_name to host:port instead of discovering it through .well-known and DNS SRV.\n"
+      "The Host header and the certificate name stay those of server_name.",
+      check_host_override));
+}
+
 // In the order the generated file lists them.
 const std::vector<Option>& options() {
   static const std::vector<Option> kOptions = [] {
@@ -458,8 +532,9 @@ const std::vector<Option>& options() {
     o.push_back(string_option(
         "listeners.federation.tls_certificate_path",
         [](Config& c) -> std::string& { return c.tls_certificate_path; },
-        "PEM certificate chain for the federation listener. Leave this and\n"
-        "tls_private_key_path empty to serve plain HTTP (for tests only)."));
+        "PEM certificate chain for the federation listener (HTTPS). Leave this and\n"
+        "tls_private_key_path empty to serve plain HTTP, only behind a reverse proxy that\n"
+        "terminates TLS: other servers speak to this one over HTTPS only."));
     o.push_back(string_option(
         "listeners.federation.tls_private_key_path",
         [](Config& c) -> std::string& { return c.tls_private_key_path; },
@@ -538,6 +613,7 @@ const std::vector<Option>& options() {
         [](Config& c) -> std::vector<std::string>& { return c.app_service_config_files; },
         "Application service registration files (YAML: id, url, as_token, hs_token,\n"
         "sender_localpart, namespaces). Relative paths start from this file's directory."));
+    add_federation_options(o);
 
     o.push_back(integer_option<int>(
         "presence.offline_after_seconds",
@@ -652,6 +728,17 @@ void check_whole(Config& config) {
                           : "listeners.federation.tls_private_key_path",
                       "must be set together with the other of tls_certificate_path and "
                       "tls_private_key_path");
+  }
+  const Federation& federation = config.federation;
+  if (!federation.verify_certificates && federation.insecure_test_servers.empty()) {
+    throw ConfigError("federation.verify_certificates",
+                      "may be false only when federation.insecure_test_servers names the "
+                      "servers whose certificates go unchecked");
+  }
+  if (federation.verify_certificates && !federation.insecure_test_servers.empty()) {
+    throw ConfigError("federation.insecure_test_servers",
+                      "has no effect while federation.verify_certificates is true: set it to "
+                      "false, or empty this list");
   }
   if (!config.public_baseurl.empty() && !config.public_baseurl.ends_with('/')) {
     config.public_baseurl += '/';  // callers append paths without a leading slash

@@ -77,6 +77,23 @@ struct Care {
   friend bool operator==(const Care&, const Care&) = default;
 };
 
+// The Server-Server API: whom this server federates with and how it trusts them.
+struct Federation {
+  // Check remote servers' TLS certificates against the system's CAs. May be false only
+  // together with insecure_test_servers, and then only those servers go unchecked.
+  bool verify_certificates = true;
+  std::vector<std::string> insecure_test_servers;
+  // Servers this one federates with: exact server names, "*.example.org" (any name ending in
+  // .example.org) or "*" (everyone). Empty: no other server (federation closed).
+  std::vector<std::string> allowed_servers;
+  // Notary servers asked for a server's keys when the server itself does not answer.
+  std::vector<std::string> trusted_key_servers;
+  // Testing only: "server_name=host:port" entries that replace server discovery for a name.
+  std::vector<std::string> test_host_overrides;
+
+  friend bool operator==(const Federation&, const Federation&) = default;
+};
+
 struct Config {
   std::string server_name = "localhost";
   // When true, the server name comes from the SERVER_NAME environment variable (Complement).
@@ -127,6 +144,7 @@ struct Config {
   int worker_threads = 2;
 
   Care care;
+  Federation federation;
 
   // Application service registration files (YAML), like Synapse's app_service_config_files;
   // relative paths are taken from the config file's directory. Loaded into app_services.

@@ -11,6 +11,7 @@
 
 #include "appservices/appservices.h"
 #include "crypto/random.h"
+#include "federation/federation.h"
 #include "homeserver/base/rate_limiter.h"
 #include "homeserver/base/write.h"
 #include "homeserver/client/routes.h"
@@ -28,6 +29,10 @@
 namespace haven {
 
 namespace {
+
+// Federation bodies (a transaction carries up to 50 PDUs and 100 EDUs) are bigger than
+// client ones.
+constexpr size_t kFederationMaxBodyBytes = 4 << 20;
 
 std::optional<crypto::SigningKey> load_or_create_signing_key(const std::string& path) {
   std::ifstream in(path);
@@ -147,6 +152,37 @@ int serve(const conf::Config& config) {
   spdlog::info("haven {} listening for clients on {}:{}", config.server_name,
                config.client_listener.bind_address, client_server.bound_port());
 
+  // The federation listener, when listeners.federation.port is not 0.
+  std::optional<federation::Federation> fed;
+  http::Router fed_router;
+  std::optional<http::Server> fed_server;
+  if (config.federation_listener.port != 0) {
+    fed.emplace(config, loop, *store, *key);
+    if (!fed->ok()) {
+      spdlog::error("federation: {}", fed->error());
+      return 1;
+    }
+    fed->register_routes(fed_router);
+    fed_server.emplace(loop, fed_router, kFederationMaxBodyBytes);
+    const bool tls = !config.tls_certificate_path.empty();
+    if (tls && !fed_server->use_tls(config.tls_certificate_path, config.tls_private_key_path,
+                                    &error)) {
+      spdlog::error("federation listener: {}", error);
+      return 1;
+    }
+    if (!fed_server->listen(config.federation_listener.bind_address,
+                            config.federation_listener.port, &error)) {
+      spdlog::error("federation listener: {}", error);
+      return 1;
+    }
+    spdlog::info("listening for federation ({}) on {}:{}", tls ? "HTTPS" : "plain HTTP",
+                 config.federation_listener.bind_address, fed_server->bound_port());
+    if (!tls) {
+      spdlog::warn("federation listener without TLS: other servers reach it only through a "
+                   "reverse proxy that terminates TLS");
+    }
+  }
+
   auto on_signal = [](evutil_socket_t, short, void* arg) {
     auto* stop = static_cast<std::function<void()>*>(arg);
     (*stop)();
@@ -158,6 +194,7 @@ int serve(const conf::Config& config) {
     if (closer.joinable()) return;
     spdlog::info("shutting down");
     client_server.stop_accepting();
+    if (fed_server) fed_server->stop_accepting();
     closer = std::thread([&] {
       appservices.stop();
       store->close();

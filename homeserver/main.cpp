@@ -9,6 +9,7 @@
 #include <spdlog/spdlog.h>
 
 #include "conf/config.h"
+#include "homeserver/federation_request.h"
 #include "homeserver/homeserver.h"
 #include "homeserver/register_user.h"
 
@@ -57,6 +58,19 @@ int main(int argc, char** argv) {
   reg->add_option("--password", password, "Password (asked for when omitted)");
   reg->add_flag("--admin", admin, "Make the user a server admin");
 
+  auto* fed = app.add_subcommand(
+      "federation-request", "Send one signed request to another server, as this server");
+  std::string fed_config, destination, method = "GET", target;
+  std::optional<std::string> body;
+  fed->add_option("-c,--config", fed_config, "Config file")->required();
+  fed->add_option("--destination", destination, "Server name, e.g. care.example.org")
+      ->required();
+  fed->add_option("--method", method, "HTTP method")
+      ->check(CLI::IsMember({"GET", "POST", "PUT", "DELETE"}));
+  fed->add_option("--body", body, "JSON object to send");
+  fed->add_option("target", target, "Request target, e.g. /_matrix/federation/v1/version")
+      ->required();
+
   CLI11_PARSE(app, argc, argv);
 
   if (*gen) {
@@ -69,6 +83,12 @@ int main(int argc, char** argv) {
     if (!config) return 1;
     spdlog::set_level(log_level(config->log_level));
     return haven::serve(*config);
+  }
+  if (*fed) {
+    auto config = load_or_report(fed_config);
+    if (!config) return 1;
+    spdlog::set_level(spdlog::level::warn);
+    return haven::federation_request_cli(*config, destination, method, target, body);
   }
   auto config = load_or_report(reg_config);
   if (!config) return 1;

@@ -124,6 +124,12 @@ const char* table_name(Table t) {
       return "appservice_queue";
     case Table::kAppserviceState:
       return "appservice_state";
+    case Table::kServerKeys:
+      return "server_keys";
+    case Table::kServerKeyObjects:
+      return "server_key_objects";
+    case Table::kOwnSigningKeys:
+      return "own_signing_keys";
     case Table::kCount:
       break;
   }

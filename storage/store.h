@@ -69,6 +69,9 @@ enum class Table : uint8_t {
   kBlockedRooms,       // room_id -> {user_id, ts}: joins and invites refused (admin API)
   kAppserviceQueue,    // appservice id \0 u64 seq -> queued item JSON (event, ephemeral, to-device)
   kAppserviceState,    // appservice id \0 name -> cursor or in-flight transaction record
+  kServerKeys,         // server_name \0 key_id -> {key, valid_until_ts, expired_ts} (remote keys)
+  kServerKeyObjects,   // server_name -> {fetched_ts, object}: the last signed key object received
+  kOwnSigningKeys,     // key_id -> {key, expired_ts}: this server's keys, current and old
   kCount
 };
 

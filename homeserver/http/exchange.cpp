@@ -19,6 +19,7 @@ Exchange::Exchange(evhttp_request* req, std::string method, std::string path,
       path_(std::move(path)),
       query_string_(std::move(query)),
       body_(std::move(body)),
+      target_(req != nullptr ? evhttp_request_get_uri(req) : ""),
       started_(std::chrono::steady_clock::now()) {}
 
 Exchange::~Exchange() {

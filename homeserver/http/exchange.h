@@ -35,6 +35,8 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
 
   const std::string& method() const { return method_; }
   const std::string& path() const { return path_; }
+  // The request target exactly as received: path and "?query" (what X-Matrix signs).
+  const std::string& target() const { return target_; }
   const std::string& body() const { return body_; }
   // Routes added with Router::add_upload: the body, moved out of libevent's buffer without a
   // copy. The first call takes it (later calls give an empty buffer); body() stays empty.
@@ -77,7 +79,7 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
                    const std::vector<std::pair<std::string, std::string>>& headers);
   BodyBuffer body_buffer_;
   evhttp_request* req_;
-  std::string method_, path_, query_string_, body_;
+  std::string method_, path_, query_string_, body_, target_;
   mutable std::optional<std::multimap<std::string, std::string>> query_cache_;
   std::chrono::steady_clock::time_point started_;
   bool answered_ = false;

@@ -4,11 +4,14 @@
 #include <unordered_map>
 
 #include <event2/buffer.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 #include <event2/listener.h>
 #include <arpa/inet.h>
 #include <sys/socket.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 
 namespace haven::http {
 
@@ -83,7 +86,55 @@ Server::Server(Loop& loop, const Router& router, size_t max_body_bytes, size_t m
   evhttp_set_gencb(http_, &Server::on_request, this);
 }
 
-Server::~Server() { evhttp_free(http_); }
+Server::~Server() {
+  evhttp_free(http_);
+  if (tls_) SSL_CTX_free(tls_);
+}
+
+namespace {
+// evhttp's bufferevent factory for HTTPS: every accepted connection gets its own TLS session.
+bufferevent* make_tls_bufferevent(event_base* base, void* ctx) {
+  SSL* ssl = SSL_new(static_cast<SSL_CTX*>(ctx));
+  if (ssl == nullptr) return nullptr;
+  bufferevent* bev = bufferevent_openssl_socket_new(base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING,
+                                                    BEV_OPT_CLOSE_ON_FREE);
+  // Peers that close without a TLS close_notify are common; the HTTP layer knows when a
+  // request is complete.
+  if (bev) bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+  return bev;
+}
+
+std::string openssl_error() {
+  char text[256] = "unknown error";
+  if (unsigned long code = ERR_get_error(); code != 0) ERR_error_string_n(code, text, sizeof text);
+  ERR_clear_error();
+  return text;
+}
+}  // namespace
+
+bool Server::use_tls(const std::string& certificate_path, const std::string& private_key_path,
+                     std::string* error) {
+  SSL_CTX* ctx = SSL_CTX_new(TLS_server_method());
+  if (ctx == nullptr) {
+    *error = "cannot create a TLS context: " + openssl_error();
+    return false;
+  }
+  SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+  if (SSL_CTX_use_certificate_chain_file(ctx, certificate_path.c_str()) != 1) {
+    *error = "cannot use the certificate " + certificate_path + ": " + openssl_error();
+  } else if (SSL_CTX_use_PrivateKey_file(ctx, private_key_path.c_str(), SSL_FILETYPE_PEM) != 1) {
+    *error = "cannot use the private key " + private_key_path + ": " + openssl_error();
+  } else if (SSL_CTX_check_private_key(ctx) != 1) {
+    *error = "the private key " + private_key_path + " does not match the certificate";
+  } else {
+    if (tls_) SSL_CTX_free(tls_);
+    tls_ = ctx;
+    evhttp_set_bevcb(http_, &make_tls_bufferevent, tls_);
+    return true;
+  }
+  SSL_CTX_free(ctx);
+  return false;
+}
 
 bool Server::listen(const std::string& address, int port, std::string* error) {
   socket_ = evhttp_bind_socket_with_handle(http_, address.c_str(), static_cast<uint16_t>(port));

@@ -141,6 +141,11 @@ const std::set<std::string> kAllKeys = {
     "care.power_levels.events_default",
     "care.power_levels.owner_only_events",
     "app_service_config_files",
+    "federation.allowed_servers",
+    "federation.trusted_key_servers",
+    "federation.verify_certificates",
+    "federation.insecure_test_servers",
+    "federation.test_host_overrides",
     "presence.offline_after_seconds",
     "logging.level",
     "worker_threads",
@@ -450,6 +455,70 @@ BOOST_AUTO_TEST_CASE(tls_certificate_without_key_is_rejected) {
   BOOST_CHECK_MESSAGE(other.starts_with("listeners.federation.tls_certificate_path: "), other);
 }
 
+BOOST_AUTO_TEST_CASE(federation_options_are_read) {
+  const auto config = load(R"(
+federation:
+  allowed_servers: ["*.example.org", "care.example.net:8448", "[::1]"]
+  trusted_key_servers: [matrix.org]
+  verify_certificates: false
+  insecure_test_servers: [hs1.test, "hs2.test:8448"]
+  test_host_overrides: ["hs1.test=127.0.0.1:18448", "hs2.test:8448=localhost:1"]
+)");
+  BOOST_REQUIRE_MESSAGE(config, error);
+  const auto& f = config->federation;
+  BOOST_CHECK((f.allowed_servers ==
+               std::vector<std::string>{"*.example.org", "care.example.net:8448", "[::1]"}));
+  BOOST_CHECK((f.trusted_key_servers == std::vector<std::string>{"matrix.org"}));
+  BOOST_CHECK(!f.verify_certificates);
+  BOOST_CHECK((f.insecure_test_servers == std::vector<std::string>{"hs1.test", "hs2.test:8448"}));
+  BOOST_CHECK_EQUAL(f.test_host_overrides.size(), 2u);
+}
+
+BOOST_AUTO_TEST_CASE(federation_is_closed_and_verifies_certificates_by_default) {
+  const auto config = load("");
+  BOOST_REQUIRE_MESSAGE(config, error);
+  BOOST_CHECK(config->federation.allowed_servers.empty());
+  BOOST_CHECK(config->federation.verify_certificates);
+}
+
+BOOST_AUTO_TEST_CASE(certificates_go_unchecked_only_for_listed_servers) {
+  BOOST_CHECK_EQUAL(
+      load_error("federation: {verify_certificates: false}\n"),
+      "federation.verify_certificates: may be false only when federation.insecure_test_servers "
+      "names the servers whose certificates go unchecked");
+  const std::string problem = load_error("federation: {insecure_test_servers: [hs1.test]}\n");
+  BOOST_CHECK_MESSAGE(problem.starts_with("federation.insecure_test_servers: has no effect"),
+                      problem);
+  const std::string wildcard =
+      load_error("federation: {verify_certificates: false, insecure_test_servers: ['*']}\n");
+  BOOST_CHECK_MESSAGE(wildcard.starts_with("federation.insecure_test_servers: '*' is not a valid"),
+                      wildcard);
+}
+
+BOOST_AUTO_TEST_CASE(bad_federation_server_names_are_rejected) {
+  for (const char* bad : {"'*.'", "'*.a:80'", "'a b'", "'*x'", "'x.org:0'"}) {
+    BOOST_TEST_CONTEXT(bad) {
+      const std::string problem =
+          load_error(std::string("federation: {allowed_servers: [") + bad + "]}\n");
+      BOOST_CHECK_MESSAGE(problem.starts_with("federation.allowed_servers: "), problem);
+    }
+  }
+  BOOST_CHECK(!load("federation: {trusted_key_servers: ['bad name']}\n"));
+  BOOST_CHECK(!load("federation: {allowed_servers: example.org}\n"));
+}
+
+BOOST_AUTO_TEST_CASE(host_overrides_need_a_name_a_host_and_a_port) {
+  for (const char* bad : {"hs1.test", "hs1.test=127.0.0.1", "=127.0.0.1:80", "hs1.test=[::1]",
+                          "hs1.test=a b:80", "hs1.test=127.0.0.1:99999"}) {
+    BOOST_TEST_CONTEXT(bad) {
+      const std::string problem =
+          load_error(std::string("federation: {test_host_overrides: ['") + bad + "']}\n");
+      BOOST_CHECK_MESSAGE(problem.starts_with("federation.test_host_overrides: "), problem);
+    }
+  }
+  BOOST_CHECK_MESSAGE(load("federation: {test_host_overrides: ['a.test=[::1]:8448']}\n"), error);
+}
+
 BOOST_AUTO_TEST_CASE(first_problem_is_the_one_reported) {
   BOOST_CHECK_EQUAL(load_error("worker_threads: x\nlogging: {level: loud}\n"),
                     "worker_threads: expected an integer, got 'x'");
@@ -592,7 +661,7 @@ BOOST_AUTO_TEST_CASE(every_key_in_the_generated_config_has_a_comment_above_it) {
     previous = line;
   }
   // Every option plus the section lines (listeners, client, federation, storage, ...).
-  BOOST_CHECK_EQUAL(key_lines, static_cast<int>(kAllKeys.size()) + 16);
+  BOOST_CHECK_EQUAL(key_lines, static_cast<int>(kAllKeys.size()) + 17);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -1,0 +1,24 @@
+// The federation listener's handlers, one registration function per API area (each in its
+// own file). Registered once at start-up; the handlers run on the loop thread.
+#pragma once
+
+#include "conf/config.h"
+#include "federation/allow_list.h"
+#include "federation/key_ring.h"
+#include "federation/request_auth.h"
+#include "homeserver/http/router.h"
+#include "storage/store.h"
+
+namespace haven::federation {
+
+// GET /_matrix/federation/v1/version (server_routes.cpp)
+void register_server_routes(http::Router& router);
+// GET /_matrix/key/v2/server, GET /_matrix/key/v2/query/{serverName},
+// POST /_matrix/key/v2/query (key_routes.cpp)
+void register_key_routes(http::Router& router, KeyRing& keys, const ServerAllowList& allowed,
+                         int max_json_depth);
+// GET /_matrix/federation/v1/query/profile (query_routes.cpp)
+void register_query_routes(http::Router& router, RequestVerifier& verifier, storage::Store& store,
+                           const conf::Config& config);
+
+}  // namespace haven::federation
