@@ -16,6 +16,24 @@
 
 namespace haven::client {
 
+namespace {
+// Questions to services run as blocking calls on the worker pool, which password hashing
+// needs too; unauthenticated requests (profile lookups) can cause them. One at a time: while
+// one is out, further unknown users and aliases are answered as unknown without asking.
+constexpr int kMaxQueriesInFlight = 1;
+int queries_in_flight = 0;  // loop thread only
+
+template <typename Query>
+void ask_appservice(ServerContext& ctx, Query query, std::function<void()> then) {
+  if (queries_in_flight >= kMaxQueriesInFlight) return then();
+  ++queries_in_flight;
+  ctx.workers->run<bool>(*ctx.loop, std::move(query), [then = std::move(then)](bool) {
+    --queries_in_flight;
+    then();
+  });
+}
+}  // namespace
+
 void ask_appservice_for_user(ServerContext& ctx, const std::string& user_id,
                              std::function<void()> then) {
   const appservice::AppService* owner = nullptr;
@@ -27,9 +45,8 @@ void ask_appservice_for_user(ServerContext& ctx, const std::string& user_id,
     if (txn && accounts::get_user(*txn, user_id)) owner = nullptr;
   }
   if (!owner) return then();
-  ctx.workers->run<bool>(
-      *ctx.loop, [owner, user_id] { return appservice::query_user(*owner, user_id); },
-      [then = std::move(then)](bool) { then(); });
+  ask_appservice(
+      ctx, [owner, user_id] { return appservice::query_user(*owner, user_id); }, std::move(then));
 }
 
 void ask_appservice_for_alias(ServerContext& ctx, const std::string& alias,
@@ -45,15 +62,15 @@ void ask_appservice_for_alias(ServerContext& ctx, const std::string& alias,
     if (txn && txn->get(storage::Table::kRoomAliases, alias)) asked.clear();
   }
   if (asked.empty()) return then();
-  ctx.workers->run<bool>(
-      *ctx.loop,
+  ask_appservice(
+      ctx,
       [asked, alias] {
         for (const auto* s : asked) {
           if (appservice::query_alias(*s, alias)) return true;
         }
         return false;
       },
-      [then = std::move(then)](bool) { then(); });
+      std::move(then));
 }
 
 void appservice_typing(ServerContext& ctx, const std::string& room_id) {
