@@ -3,6 +3,7 @@
 // unauthenticated /_matrix/media/v3/ downloads, which do not serve media uploaded while
 // media.freeze_legacy_media is on.
 #include <event2/buffer.h>
+#include <malloc.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -30,6 +31,8 @@ constexpr int64_t kDefaultTimeoutMs = 20'000;
 constexpr int64_t kMaxTimeoutMs = 120'000;
 constexpr int64_t kPollIntervalMs = 250;
 constexpr size_t kMaxThumbnailsPerMedia = 32;
+// Upload bodies at least this large hand their freed pages back to the kernel (store_body).
+constexpr size_t kTrimAfterBodyBytes = 1 << 20;
 
 // Downloads may be opened by a browser on the homeserver's origin: they may run nothing.
 constexpr char kContentSecurityPolicy[] =
@@ -136,6 +139,7 @@ void serve_blob(ServerContext& ctx, const http::ExchangePtr& ex, const std::stri
 // Writes an upload body into the store, chunk by chunk as libevent received it, freeing each
 // chunk once written. Worker thread.
 Result<media::StoredBlob> store_body(const media::MediaStore& store, evbuffer* body) {
+  const size_t body_bytes = evbuffer_get_length(body);
   media::BlobWriter writer(store);
   while (evbuffer_get_length(body) > 0) {
     evbuffer_iovec chunk;
@@ -144,6 +148,10 @@ Result<media::StoredBlob> store_body(const media::MediaStore& store, evbuffer* b
         std::string_view(static_cast<const char*>(chunk.iov_base), chunk.iov_len)));
     evbuffer_drain(body, chunk.iov_len);
   }
+  // libevent (2.1) holds a whole body in small heap chunks until it has all arrived; freed,
+  // they stay in glibc's heap between live allocations, so the process would keep the peak of
+  // an upload burst for good (bench: +450 MiB after ten 50 MiB uploads). Return those pages.
+  if (body_bytes >= kTrimAfterBodyBytes) malloc_trim(0);
   return writer.commit();
 }
 
