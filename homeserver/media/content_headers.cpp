@@ -12,11 +12,11 @@ namespace {
 
 // Content types that are safe to show inline (the spec's list for Content-Disposition: inline).
 constexpr std::string_view kInlineTypes[] = {
-    "text/css",   "text/plain",      "text/csv",    "application/json", "application/ld+json",
-    "image/jpeg", "image/gif",       "image/png",   "image/apng",       "image/webp",
-    "image/avif", "video/mp4",       "video/webm",  "video/ogg",        "video/quicktime",
-    "audio/mp4",  "audio/webm",      "audio/aac",   "audio/mpeg",       "audio/ogg",
-    "audio/wave", "audio/wav",       "audio/x-wav", "audio/x-pn-wav",   "audio/flac",
+    "text/css",    "text/plain", "text/csv",    "application/json", "application/ld+json",
+    "image/jpeg",  "image/gif",  "image/png",   "image/apng",       "image/webp",
+    "image/avif",  "video/mp4",  "video/webm",  "video/ogg",        "video/quicktime",
+    "audio/mp4",   "audio/webm", "audio/aac",   "audio/mpeg",       "audio/ogg",
+    "audio/wave",  "audio/wav",  "audio/x-wav", "audio/x-pn-wav",   "audio/flac",
     "audio/x-flac"};
 
 bool is_token_char(char c) {

@@ -10,8 +10,8 @@ Result<ThumbnailRequest> parse_thumbnail_request(const std::optional<std::string
                                                  const std::optional<std::string>& height,
                                                  const std::optional<std::string>& method) {
   ThumbnailRequest req;
-  for (auto [name, value, out] : {std::tuple{"width", &width, &req.width},
-                                  std::tuple{"height", &height, &req.height}}) {
+  for (auto [name, value, out] :
+       {std::tuple{"width", &width, &req.width}, std::tuple{"height", &height, &req.height}}) {
     if (!*value) return Error::missing_param(std::string("Missing ") + name);
     auto n = parse_decimal(**value);
     if (!n || *n < 1 || *n > static_cast<uint64_t>(kMaxThumbnailSide)) {

@@ -65,11 +65,26 @@ BOOST_AUTO_TEST_CASE(multiple_ranges_are_ignored) {
 
 BOOST_AUTO_TEST_CASE(garbage_is_ignored) {
   BOOST_TEST(!parse_range(std::nullopt, 100).has_value());
-  for (const char* bad :
-       {"", "bytes", "bytes=", "bytes=-", "bytes=abc", "bytes=1-abc", "bytes=a-5", "pages=1-2",
-        "bytes=9-3", "bytes= 1-2", "bytes=1 -2", "bytes=+1-2", "bytes=1-+2", "bytes=--5",
-        "bytes=1-2-3", "bytes=0x10-20", "bytes=1.5-2", "items=0-", "bytes=-1-2",
-        "bytes=999999999999999999999999999999999999999-"}) {
+  for (const char* bad : {"",
+                          "bytes",
+                          "bytes=",
+                          "bytes=-",
+                          "bytes=abc",
+                          "bytes=1-abc",
+                          "bytes=a-5",
+                          "pages=1-2",
+                          "bytes=9-3",
+                          "bytes= 1-2",
+                          "bytes=1 -2",
+                          "bytes=+1-2",
+                          "bytes=1-+2",
+                          "bytes=--5",
+                          "bytes=1-2-3",
+                          "bytes=0x10-20",
+                          "bytes=1.5-2",
+                          "items=0-",
+                          "bytes=-1-2",
+                          "bytes=999999999999999999999999999999999999999-"}) {
     check_ignored(bad);
   }
 }

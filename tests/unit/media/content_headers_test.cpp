@@ -7,15 +7,15 @@ namespace haven::media {
 BOOST_AUTO_TEST_SUITE(content_headers)
 
 BOOST_AUTO_TEST_CASE(only_the_safe_list_is_inline) {
-  for (const char* safe : {"image/png", "image/jpeg", "text/plain", "video/mp4", "audio/ogg",
-                           "application/json", "IMAGE/PNG", "text/plain; charset=utf-8",
-                           "image/webp ; q=1"}) {
+  for (const char* safe :
+       {"image/png", "image/jpeg", "text/plain", "video/mp4", "audio/ogg", "application/json",
+        "IMAGE/PNG", "text/plain; charset=utf-8", "image/webp ; q=1"}) {
     BOOST_TEST(is_inline_content_type(safe), safe);
   }
-  for (const char* risky : {"text/html", "image/svg+xml", "application/javascript",
-                            "text/javascript", "application/xhtml+xml", "application/pdf",
-                            "application/octet-stream", "text/xml", "", "image/png+html",
-                            "image/pngx", "ximage/png", "text/plain/html"}) {
+  for (const char* risky :
+       {"text/html", "image/svg+xml", "application/javascript", "text/javascript",
+        "application/xhtml+xml", "application/pdf", "application/octet-stream", "text/xml", "",
+        "image/png+html", "image/pngx", "ximage/png", "text/plain/html"}) {
     BOOST_TEST(!is_inline_content_type(risky), risky);
   }
 }
@@ -73,8 +73,8 @@ BOOST_AUTO_TEST_CASE(file_names_are_checked) {
   BOOST_TEST(!check_filename(std::string("a\0b", 3)).ok());
   BOOST_TEST(!check_filename("tab\there").ok());
   BOOST_TEST(!check_filename("del\x7f").ok());
-  BOOST_TEST(!check_filename("\xff\xfe").ok());      // not UTF-8
-  BOOST_TEST(!check_filename("\xc0\xaf").ok());      // overlong '/'
+  BOOST_TEST(!check_filename("\xff\xfe").ok());  // not UTF-8
+  BOOST_TEST(!check_filename("\xc0\xaf").ok());  // overlong '/'
   auto e = check_filename("a\nb");
   BOOST_TEST(e.error().errcode == "M_INVALID_PARAM");
   BOOST_TEST(e.error().status == 400);
@@ -86,9 +86,9 @@ BOOST_AUTO_TEST_CASE(upload_content_types) {
   BOOST_TEST(upload_content_type(std::string("image/png")).value() == "image/png");
   BOOST_TEST(upload_content_type(std::string("text/plain; charset=utf-8")).value() ==
              "text/plain; charset=utf-8");
-  for (const char* bad : {"not a type;;; <x>", "image", "/png", "image/", "image/png/x",
-                          "ima ge/png", "image/p(n)g", "text/plain\r\nX: y", "a/b\x01",
-                          "\xc3\xa4/b"}) {
+  for (const char* bad :
+       {"not a type;;; <x>", "image", "/png", "image/", "image/png/x", "ima ge/png", "image/p(n)g",
+        "text/plain\r\nX: y", "a/b\x01", "\xc3\xa4/b"}) {
     auto r = upload_content_type(std::string(bad));
     BOOST_TEST(!r.ok(), bad);
     if (!r.ok()) BOOST_TEST(r.error().errcode == "M_INVALID_PARAM");

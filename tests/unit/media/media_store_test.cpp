@@ -91,9 +91,10 @@ BOOST_AUTO_TEST_CASE(ids_are_one_to_255_alphanumerics) {
 }
 
 BOOST_AUTO_TEST_CASE(traversal_and_odd_bytes_are_not_ids) {
-  for (std::string bad : {"..", ".", "../etc/passwd", "a/../b", "/", "a/b", "/abs", "a\\b",
-                          "%2e%2e", "%2F", "..%2F..%2Fetc", "a.b", "a b", "a-b", "a_b", "a~b",
-                          "a%00b", "Grüße", "\xc0\xae\xc0\xae", "a\nb", "a\tb"}) {
+  for (std::string bad :
+       {"..",     ".",     "../etc/passwd",    "a/../b", "/",   "a/b", "/abs", "a\\b",
+        "%2e%2e", "%2F",   "..%2F..%2Fetc",    "a.b",    "a b", "a-b", "a_b",  "a~b",
+        "a%00b",  "Grüße", "\xc0\xae\xc0\xae", "a\nb",   "a\tb"}) {
     BOOST_TEST(!is_valid_media_id(bad), bad);
   }
   BOOST_TEST(!is_valid_media_id(std::string("abc\0def", 7)));
@@ -173,10 +174,10 @@ BOOST_AUTO_TEST_CASE(blob_paths_exist_only_for_lowercase_sha256_hex) {
   TempMediaStore t;
   std::string upper = kShaOfAbc;
   for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  for (std::string bad : {std::string(), std::string("../../etc/passwd"), upper,
-                          std::string(kShaOfAbc).substr(1), std::string(kShaOfAbc) + "0",
-                          std::string(64, 'g'), "../" + std::string(61, 'a'),
-                          std::string(kShaOfAbc).replace(10, 1, "/")}) {
+  for (std::string bad :
+       {std::string(), std::string("../../etc/passwd"), upper, std::string(kShaOfAbc).substr(1),
+        std::string(kShaOfAbc) + "0", std::string(64, 'g'), "../" + std::string(61, 'a'),
+        std::string(kShaOfAbc).replace(10, 1, "/")}) {
     BOOST_TEST(!t.store().blob_path(bad).has_value(), bad);
     BOOST_TEST(t.store().open_blob(bad) == -1);
   }
@@ -252,7 +253,8 @@ BOOST_AUTO_TEST_CASE(reservations_count_until_they_expire_or_are_uploaded) {
 BOOST_AUTO_TEST_CASE(thumbnails_are_keyed_by_size_and_method) {
   test::TestStore db;
   ThumbnailRecord t{kShaOfAbc, "image/png", 3, 32, 20};
-  db.write([&](storage::WriteTxn& txn) { return put_thumbnail(txn, "media1", 32, 32, "scale", t); });
+  db.write(
+      [&](storage::WriteTxn& txn) { return put_thumbnail(txn, "media1", 32, 32, "scale", t); });
   auto txn = db.read();
   auto got = get_thumbnail(*txn, "media1", 32, 32, "scale");
   BOOST_REQUIRE(got.has_value());

@@ -124,8 +124,8 @@ BOOST_AUTO_TEST_CASE(bad_sizes_and_methods_are_invalid_params) {
     BOOST_TEST(!r.ok(), bad);
     if (!r.ok()) BOOST_TEST(r.error().errcode == "M_INVALID_PARAM");
   }
-  BOOST_TEST(!parse_thumbnail_request("10", std::to_string(kMaxThumbnailSide + 1), std::nullopt)
-                  .ok());
+  BOOST_TEST(
+      !parse_thumbnail_request("10", std::to_string(kMaxThumbnailSide + 1), std::nullopt).ok());
   for (const char* bad : {"stretch", "", "CROP", "scale "}) {
     auto r = parse_thumbnail_request("10", "10", std::string(bad));
     BOOST_TEST(!r.ok(), bad);
@@ -149,8 +149,8 @@ BOOST_AUTO_TEST_CASE(only_image_types_are_thumbnailed) {
 
 BOOST_AUTO_TEST_CASE(scale_fits_the_box_and_keeps_the_aspect) {
   ImageDir dir;
-  auto t = thumbnail_of(dir.image("wide.png", 120, 80), "image/png", 60, 60,
-                        ThumbnailMethod::kScale);
+  auto t =
+      thumbnail_of(dir.image("wide.png", 120, 80), "image/png", 60, 60, ThumbnailMethod::kScale);
   BOOST_TEST(!t.use_original);
   BOOST_TEST(t.content_type == "image/png");
   BOOST_TEST(t.width == 60);
@@ -160,8 +160,8 @@ BOOST_AUTO_TEST_CASE(scale_fits_the_box_and_keeps_the_aspect) {
 
 BOOST_AUTO_TEST_CASE(crop_fills_the_box_exactly) {
   ImageDir dir;
-  auto t = thumbnail_of(dir.image("wide.png", 120, 80), "image/png", 32, 32,
-                        ThumbnailMethod::kCrop);
+  auto t =
+      thumbnail_of(dir.image("wide.png", 120, 80), "image/png", 32, 32, ThumbnailMethod::kCrop);
   BOOST_TEST((decoded_size(t.bytes) == std::pair{32, 32}));
   BOOST_TEST(t.width == 32);
   BOOST_TEST(t.height == 32);
@@ -169,8 +169,8 @@ BOOST_AUTO_TEST_CASE(crop_fills_the_box_exactly) {
 
 BOOST_AUTO_TEST_CASE(jpeg_sources_give_jpeg_thumbnails) {
   ImageDir dir;
-  auto t = thumbnail_of(dir.image("photo.jpg", 200, 100), "image/jpeg", 50, 50,
-                        ThumbnailMethod::kScale);
+  auto t =
+      thumbnail_of(dir.image("photo.jpg", 200, 100), "image/jpeg", 50, 50, ThumbnailMethod::kScale);
   BOOST_TEST(t.content_type == "image/jpeg");
   BOOST_TEST(t.bytes.substr(0, 3) == "\xff\xd8\xff");
   BOOST_TEST((decoded_size(t.bytes) == std::pair{50, 25}));
@@ -178,8 +178,8 @@ BOOST_AUTO_TEST_CASE(jpeg_sources_give_jpeg_thumbnails) {
 
 BOOST_AUTO_TEST_CASE(images_that_already_fit_are_served_as_they_are) {
   ImageDir dir;
-  auto t = thumbnail_of(dir.image("small.png", 20, 10), "image/png", 32, 32,
-                        ThumbnailMethod::kScale);
+  auto t =
+      thumbnail_of(dir.image("small.png", 20, 10), "image/png", 32, 32, ThumbnailMethod::kScale);
   BOOST_TEST(t.use_original);
   BOOST_TEST(t.bytes.empty());
   BOOST_TEST(t.width == 20);
@@ -200,8 +200,8 @@ BOOST_AUTO_TEST_CASE(the_real_format_counts_not_the_declared_type) {
 
 BOOST_AUTO_TEST_CASE(decompression_bombs_are_refused_from_the_header) {
   ImageDir dir;
-  auto bomb = make_thumbnail(dir.file("bomb.png", png_claiming(20000, 20000)), "image/png", 10,
-                             10, ThumbnailMethod::kScale);
+  auto bomb = make_thumbnail(dir.file("bomb.png", png_claiming(20000, 20000)), "image/png", 10, 10,
+                             ThumbnailMethod::kScale);
   BOOST_REQUIRE(!bomb.ok());
   BOOST_TEST(bomb.error().errcode == "M_TOO_LARGE");
   BOOST_TEST(bomb.error().status == 413);
@@ -210,8 +210,7 @@ BOOST_AUTO_TEST_CASE(decompression_bombs_are_refused_from_the_header) {
 BOOST_AUTO_TEST_CASE(refusals_before_any_decoding) {
   ImageDir dir;
   std::string png = dir.image("x.png", 50, 50);
-  auto not_image = make_thumbnail(png, "application/octet-stream", 10, 10,
-                                  ThumbnailMethod::kScale);
+  auto not_image = make_thumbnail(png, "application/octet-stream", 10, 10, ThumbnailMethod::kScale);
   BOOST_REQUIRE(!not_image.ok());
   BOOST_TEST(not_image.error().status == 404);
   for (auto [w, h] : {std::pair{0, 10}, std::pair{10, 0}, std::pair{kMaxThumbnailSide + 1, 10}}) {
