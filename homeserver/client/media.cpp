@@ -149,8 +149,9 @@ Result<media::StoredBlob> store_body(const media::MediaStore& store, evbuffer* b
     evbuffer_drain(body, chunk.iov_len);
   }
   // libevent (2.1) holds a whole body in small heap chunks until it has all arrived; freed,
-  // they stay in glibc's heap between live allocations, so the process would keep the peak of
-  // an upload burst for good (bench: +450 MiB after ten 50 MiB uploads). Return those pages.
+  // they stay in glibc's heap between live allocations, so the process may keep the peak of an
+  // upload burst for good (bench: +450 MiB after ten 50 MiB uploads). Return those pages. The
+  // trim holds the heap's lock while it works: about 0.4 ms per MiB returned.
   if (body_bytes >= kTrimAfterBodyBytes) malloc_trim(0);
   return writer.commit();
 }
