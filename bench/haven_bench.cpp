@@ -19,6 +19,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <functional>
 #include <iostream>
@@ -67,6 +68,9 @@ struct Options {
   int sync_rooms = 100;         // rooms of the initial-sync user
   int sync_events = 1000;       // messages per room of the initial-sync user
   int initial_syncs = 3;        // initial syncs timed; the median is reported
+  int media_small = 50;         // 1 MiB files uploaded, then downloaded, one at a time
+  int media_large = 3;          // 50 MiB files uploaded, then downloaded, one at a time
+  int media_concurrent = 10;    // 50 MiB uploads in flight at once for the peak RSS
   double phase_seconds = 60;    // time limit of each measured phase
   double setup_seconds = 900;   // time limit of each setup step (registration, filling rooms)
 };
@@ -78,7 +82,8 @@ struct Options {
       << "  [--warmup-sends N] [--sequential-sends N] [--clients N]\n"
       << "  [--sends-per-client N] [--receivers N] [--messages N] [--sync-rooms N]\n"
       << "  [--sync-events N] [--initial-syncs N] [--phase-seconds S]\n"
-      << "  [--setup-seconds S]\n"
+      << "  [--setup-seconds S] [--media-small N] [--media-large N]\n"
+      << "  [--media-concurrent N]\n"
       << "Prints one Markdown table of figures on stdout; see bench/README.md.\n";
   std::exit(problem.empty() ? 0 : 2);
 }
@@ -104,6 +109,9 @@ Options parse_options(int argc, char** argv) {
       {"--sync-rooms", &o.sync_rooms},
       {"--sync-events", &o.sync_events},
       {"--initial-syncs", &o.initial_syncs},
+      {"--media-small", &o.media_small},
+      {"--media-large", &o.media_large},
+      {"--media-concurrent", &o.media_concurrent},
   };
   std::map<std::string, double*> doubles = {{"--phase-seconds", &o.phase_seconds},
                                             {"--setup-seconds", &o.setup_seconds}};
@@ -201,8 +209,10 @@ class HttpLoop {
 
   // Starts METHOD base_url+path. An empty token sends no Authorization header. The handle
   // returned identifies the request for cancel().
+  // Bodies are JSON unless `content_type` says otherwise (media uploads).
   CURL* request(const char* method, const std::string& path, std::string body,
-                const std::string& token, Callback done, long timeout_ms = 60'000) {
+                const std::string& token, Callback done, long timeout_ms = 60'000,
+                const char* content_type = "application/json") {
     auto t = std::make_unique<Transfer>();
     t->easy = take_handle();
     t->body = std::move(body);
@@ -225,10 +235,10 @@ class HttpLoop {
     if (m == "GET") {
       curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
     } else {
-      headers = curl_slist_append(headers, "Content-Type: application/json");
+      headers = curl_slist_append(headers, (std::string("Content-Type: ") + content_type).c_str());
       curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, method);
-      curl_easy_setopt(e, CURLOPT_POSTFIELDS, t->body.c_str());
-      curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, static_cast<long>(t->body.size()));
+      curl_easy_setopt(e, CURLOPT_POSTFIELDS, t->body.data());
+      curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(t->body.size()));
     }
     t->headers.reset(headers);
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, headers);
@@ -264,10 +274,16 @@ class HttpLoop {
   // Waits for one request and returns its response (a failed Response at the deadline).
   Response call(const char* method, const std::string& path, std::string body,
                 const std::string& token, double seconds = 120) {
+    return call_with(method, path, std::move(body), token, "application/json", seconds);
+  }
+
+  // call() with a body of another content type (media uploads).
+  Response call_with(const char* method, const std::string& path, std::string body,
+                     const std::string& token, const char* content_type, double seconds) {
     std::optional<Response> result;
     CURL* handle = request(
         method, path, std::move(body), token, [&](Response& r) { result = std::move(r); },
-        static_cast<long>(seconds * 1000));
+        static_cast<long>(seconds * 1000), content_type);
     run_until([&] { return result.has_value(); }, after_seconds(seconds + 5));
     if (!result) {
       cancel(handle);  // its callback refers to this frame
@@ -517,6 +533,16 @@ class CpuMeter {
   Clock::time_point start_;
 };
 
+// Resets the peak resident set (VmHWM) of `pid` to its current RSS: "5" into
+// /proc/<pid>/clear_refs (Linux 4.0+, same user). False when that is refused.
+bool reset_peak_rss(long pid) {
+  if (pid <= 0) return false;
+  std::ofstream out("/proc/" + std::to_string(pid) + "/clear_refs");
+  out << "5";
+  out.flush();
+  return static_cast<bool>(out);
+}
+
 std::string fmt_mib(long kib) { return kib < 0 ? "n/a" : fmt(kib / 1024.0, 1) + " MiB"; }
 
 // What the resident set is made of: the server's own memory (RssAnon) and mapped files
@@ -603,6 +629,9 @@ class Bench {
                                " MiB on disk (apparent " + fmt(disk.size / 1048576.0, 1) +
                                " MiB) / " + fmt_grouped(events_sent_) +
                                " messages sent (room state not counted)"});
+
+    // Last, so the VmHWM note of "RSS after the load" above is not about uploads.
+    media();
   }
 
   void print_table() const {
@@ -1216,6 +1245,130 @@ class Bench {
                      fmt_ms(percentile(times, 50)), "", notes});
   }
 
+  // ---- Media (issue 4) ----------------------------------------------------------------------
+
+  static constexpr size_t kMiB = 1024 * 1024;
+  static constexpr long kMediaTimeoutMs = 300'000;
+
+  // `size` pseudo-random bytes, different on every call: each upload is new content, and
+  // nothing on the way can compress it.
+  std::string media_bytes(size_t size) {
+    std::string data(size, '\0');
+    uint64_t x = 0x9E3779B97F4A7C15ULL + static_cast<uint64_t>(++media_files_);
+    for (size_t i = 0; i + sizeof x <= size; i += sizeof x) {
+      x ^= x << 13;
+      x ^= x >> 7;
+      x ^= x << 17;
+      std::memcpy(&data[i], &x, sizeof x);
+    }
+    return data;
+  }
+
+  // The authenticated download path of the media an upload answered with.
+  static std::string download_path(const Response& upload) {
+    rapidjson::Document d;
+    d.Parse(upload.body.c_str());
+    std::string uri = d.HasParseError() ? "" : string_member(d, "content_uri");
+    const std::string scheme = "mxc://";
+    size_t slash = uri.find('/', scheme.size());
+    if (!upload.ok() || uri.rfind(scheme, 0) != 0 || slash == std::string::npos) {
+      fail("media upload", upload);
+    }
+    return "/_matrix/client/v1/media/download/" +
+           percent_encode(uri.substr(scheme.size(), slash - scheme.size())) + "/" +
+           percent_encode(uri.substr(slash + 1));
+  }
+
+  void media() {
+    if (o_.media_small > 0) media_one_at_a_time(1 * kMiB, o_.media_small, "1 MiB");
+    if (o_.media_large > 0) media_one_at_a_time(50 * kMiB, o_.media_large, "50 MiB");
+    if (o_.media_concurrent > 0) media_concurrent_uploads(50 * kMiB, o_.media_concurrent);
+  }
+
+  // Uploads `count` files of `size` bytes one request at a time, then downloads each once.
+  // MiB/s = bytes moved / the summed request times (the bench's own data generation excluded).
+  void media_one_at_a_time(size_t size, int count, const std::string& label) {
+    progress("media: " + std::to_string(count) + " uploads and downloads of " + label);
+    std::vector<std::string> paths;
+    std::vector<double> up_ms, down_ms;
+    int bad_downloads = 0;
+    for (int i = 0; i < count; ++i) {
+      Response r = http_.call_with("POST", "/_matrix/media/v3/upload", media_bytes(size),
+                                   sender_.token, "application/octet-stream",
+                                   kMediaTimeoutMs / 1000.0);
+      paths.push_back(download_path(r));
+      up_ms.push_back(r.ms());
+    }
+    for (const std::string& path : paths) {
+      Response r = http_.call("GET", path, "", sender_.token, kMediaTimeoutMs / 1000.0);
+      if (!r.ok()) fail("media download", r);
+      if (r.body.size() != size) ++bad_downloads;
+      down_ms.push_back(r.ms());
+    }
+    auto rate = [&](const std::vector<double>& ms) {
+      double seconds = 0;
+      for (double m : ms) seconds += m / 1000;
+      return fmt(static_cast<double>(size) * ms.size() / kMiB / seconds, 0) + " MiB/s";
+    };
+    auto notes = [&](const std::vector<double>& ms, const char* what) {
+      return std::to_string(ms.size()) + " " + what + "; per request p50 / p99 " +
+             fmt_ms(percentile(ms, 50)) + " / " + fmt_ms(percentile(ms, 99)) + ", " +
+             mean_max(ms);
+    };
+    rows_.push_back({"Media upload, " + label + " files (POST /upload, one at a time)",
+                     rate(up_ms), "", notes(up_ms, "uploads")});
+    std::string down_notes = notes(down_ms, "authenticated downloads");
+    if (bad_downloads) down_notes += "; " + std::to_string(bad_downloads) + " of the wrong length";
+    rows_.push_back({"Media download, " + label + " files (one at a time)", rate(down_ms), "",
+                     down_notes});
+  }
+
+  // `count` uploads of `size` bytes in flight at once: the server's peak RSS while it receives
+  // them, from VmHWM reset just before (so earlier phases' peaks do not count).
+  void media_concurrent_uploads(size_t size, int count) {
+    progress("media: " + std::to_string(count) + " concurrent uploads of " +
+             std::to_string(size / kMiB) + " MiB");
+    std::vector<std::string> bodies;
+    for (int i = 0; i < count; ++i) bodies.push_back(media_bytes(size));
+    bool reset = reset_peak_rss(o_.pid);
+    long rss_before = proc_status_kib(o_.pid, "VmRSS");
+    long hwm_before = proc_status_kib(o_.pid, "VmHWM");
+    int finished = 0, errors = 0;
+    std::string first_error;
+    CpuMeter cpu(o_.pid);
+    auto start = Clock::now();
+    for (std::string& body : bodies) {
+      http_.request(
+          "POST", "/_matrix/media/v3/upload", std::move(body), sender_.token,
+          [&](Response& r) {
+            ++finished;
+            if (!r.ok() && ++errors == 1) first_error = r.describe();
+          },
+          kMediaTimeoutMs, "application/octet-stream");
+    }
+    bool done = http_.run_until([&] { return finished == count; },
+                                after_seconds(kMediaTimeoutMs / 1000.0 + 5));
+    double seconds = ms_between(start, Clock::now()) / 1000;
+    if (!done) http_.abort_all();
+    long hwm_after = proc_status_kib(o_.pid, "VmHWM");
+    long rss_after = proc_status_kib(o_.pid, "VmRSS");
+    long growth = hwm_after < 0 || rss_before < 0 ? -1 : hwm_after - rss_before;
+    std::string notes =
+        "VmRSS before " + fmt_mib(rss_before) + ", VmHWM before " + fmt_mib(hwm_before) +
+        (reset ? " (reset via clear_refs)" : " (could not reset: earlier peaks included)") +
+        "; peak growth " + fmt_mib(growth) + " = " +
+        (growth < 0 ? "n/a" : fmt_mib(growth / count)) + " per upload of " +
+        std::to_string(size / kMiB) + " MiB; VmRSS after " + fmt_mib(rss_after) + "; " +
+        std::to_string(count) + " uploads took " + fmt(seconds, 1) + " s (" +
+        fmt(static_cast<double>(size) * count / kMiB / seconds, 0) + " MiB/s together); " +
+        cpu.note();
+    if (errors) notes += "; " + std::to_string(errors) + " errors, first: " + first_error.substr(0, 120);
+    if (!done) notes += " (time limit)";
+    rows_.push_back({"Server peak RSS, " + std::to_string(count) + " concurrent " +
+                         std::to_string(size / kMiB) + " MiB uploads",
+                     fmt_mib(hwm_after), "", notes});
+  }
+
   Options o_;
   HttpLoop http_;
   User sender_;
@@ -1224,6 +1377,7 @@ class Bench {
   std::vector<Row> rows_;
   int64_t events_sent_ = 0;
   int64_t txn_counter_ = 0;
+  int64_t media_files_ = 0;
 };
 
 }  // namespace

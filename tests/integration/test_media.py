@@ -35,6 +35,42 @@ def png_size(data):
     return struct.unpack(">II", data[16:24])
 
 
+def jpeg(width, height):
+    """A valid baseline greyscale JPEG of the given size, all mid-grey: every 8x8 block is a
+    zero DC difference and an end-of-block, each coded as the single one-bit code of its own
+    Huffman table."""
+    def segment(marker, payload):
+        return b"\xff" + bytes([marker]) + struct.pack(">H", len(payload) + 2) + payload
+
+    blocks = ((width + 7) // 8) * ((height + 7) // 8)
+    bits = "00" * blocks  # DC category 0 ("0"), then EOB ("0")
+    bits += "1" * (-len(bits) % 8)  # pad with ones
+    scan = bytes(int(bits[i:i + 8], 2) for i in range(0, len(bits), 8))
+    scan = scan.replace(b"\xff", b"\xff\x00")
+    one_code = bytes([1] + [0] * 15)  # one code of length 1
+    return (b"\xff\xd8" +
+            segment(0xDB, b"\x00" + b"\x01" * 64) +  # quantisation table 0: all ones
+            segment(0xC0, struct.pack(">BHHB", 8, height, width, 1) + b"\x01\x11\x00") +
+            segment(0xC4, b"\x00" + one_code + b"\x00") +  # DC table 0: category 0
+            segment(0xC4, b"\x10" + one_code + b"\x00") +  # AC table 0: EOB
+            segment(0xDA, b"\x01\x01\x00\x00\x3f\x00") + scan + b"\xff\xd9")
+
+
+def jpeg_size(data):
+    """(width, height) from a JPEG's start-of-frame; fails on anything that is not a JPEG."""
+    assert data[:2] == b"\xff\xd8", data[:16]
+    i = 2
+    while i + 4 <= len(data):
+        assert data[i] == 0xFF, f"no marker at {i}"
+        marker = data[i + 1]
+        length = struct.unpack(">H", data[i + 2:i + 4])[0]
+        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
+            height, width = struct.unpack(">HH", data[i + 5:i + 9])
+            return width, height
+        i += 2 + length
+    raise AssertionError("no start-of-frame in the JPEG")
+
+
 class MediaTest(HomeserverTestCase):
     options = {"media.max_upload_size_mb": "1"}
 
@@ -98,28 +134,76 @@ class MediaTest(HomeserverTestCase):
         self.assertEqual(got, data[10:20])
         status, _ = self.download(body["content_uri"], headers={"Range": "bytes=5000-6000"})
         self.assertEqual(status, 416)
-        for bad in ("bytes=abc", "pages=1-2", "bytes=9-3", "bytes=" + "9" * 40 + "-"):
+        self.assertEqual(self.client.last_headers.get("content-range"), "bytes */1024")
+        status, got = self.download(body["content_uri"], headers={"Range": "bytes=-24"})
+        self.assertEqual((status, got), (206, data[-24:]))
+        self.assertEqual(self.client.last_headers["content-range"], "bytes 1000-1023/1024")
+        status, got = self.download(body["content_uri"], headers={"Range": "bytes=1000-"})
+        self.assertEqual((status, got), (206, data[1000:]))
+        status, got = self.download(body["content_uri"], headers={"Range": "bytes=1000-99999"})
+        self.assertEqual((status, got), (206, data[1000:]))
+        status, _ = self.download(body["content_uri"], headers={"Range": "bytes=-0"})
+        self.assertEqual(status, 416)
+        for bad in ("bytes=abc", "pages=1-2", "bytes=9-3", "bytes=" + "9" * 40 + "-",
+                    "bytes=0-1,5-6", "bytes=", "bytes=--1", "bytes=1-2-3"):
             status, got = self.download(body["content_uri"], headers={"Range": bad})
             self.assertEqual(status, 200, bad)
             self.assertEqual(got, data, bad)
 
     def test_oversize_and_zero_byte_uploads(self):
         self.assertError(self.upload(b"x" * (1024 * 1024 + 10)), 413, "M_TOO_LARGE")
+        # Far beyond the limit, the body is not even kept: still 413, and the server lives.
+        status, _ = self.upload(b"x" * (3 * 1024 * 1024))
+        self.assertEqual(status, 413)
+        # Exactly at the limit is allowed.
+        status, body = self.upload(b"y" * (1024 * 1024))
+        self.assertEqual(status, 200, body)
+        self.assertEqual(len(self.download(body["content_uri"])[1]), 1024 * 1024)
         status, body = self.upload(b"")
-        if status == 200:
-            status, got = self.download(body["content_uri"])
-            self.assertEqual((status, got), (200, b""))
-        else:
-            self.assertEqual(status, 400, body)
+        self.assertEqual(status, 200, body)
+        status, got = self.download(body["content_uri"])
+        self.assertEqual((status, got), (200, b""))
+        status, _ = self.download(body["content_uri"], headers={"Range": "bytes=0-"})
+        self.assertEqual(status, 416, "an empty file has no byte to send")
+        self.assertServerAlive()
 
-    def test_bogus_content_types_are_stored_safely(self):
-        status, body = self.upload(b"data", "not a type;;; <x>")
-        if status == 200:
-            self.download(body["content_uri"])
-            h = {k.lower(): v for k, v in self.client.last_headers.items()}
-            self.assertNotEqual(h.get("content-type", "").split(";")[0], "text/html")
-        else:
-            self.assertEqual(status, 400, body)
+    def test_oversize_put_leaves_the_reservation_usable(self):
+        status, created = self.client.request("POST", "/_matrix/media/v1/create", {},
+                                              token=self.alice["access_token"])
+        self.assertEqual(status, 200, created)
+        server, media_id = self.mxc_parts(created["content_uri"])
+        path = f"{MEDIA}/upload/{quote(server)}/{quote(media_id)}"
+        self.assertError(self.client.request("PUT", path, raw_body=b"z" * (1024 * 1024 + 1),
+                                             token=self.alice["access_token"]),
+                         413, "M_TOO_LARGE")
+        status, _ = self.client.request("PUT", path, raw_body=b"fits",
+                                        token=self.alice["access_token"],
+                                        headers={"Content-Type": "text/plain"})
+        self.assertEqual(status, 200)
+        self.assertEqual(self.download(created["content_uri"])[1], b"fits")
+
+    def test_bogus_content_types_are_refused(self):
+        for bogus in ("not a type;;; <x>", "image", "/png", "image/", "text/html/x",
+                      "t\u00ebxt/plain", "image/p(n)g", "a/" + "b" * 300):
+            self.assertError(self.upload(b"data", bogus), 400, "M_INVALID_PARAM")
+        # No Content-Type at all is stored as application/octet-stream, as an attachment.
+        status, body = self.client.request("POST", MEDIA + "/upload", raw_body=b"data",
+                                           token=self.alice["access_token"],
+                                           headers={"Content-Type": ""})
+        self.assertEqual(status, 200, body)
+        status, _ = self.download(body["content_uri"])
+        self.assertEqual(status, 200)
+        h = self.client.last_headers
+        self.assertEqual(h["content-type"], "application/octet-stream")
+        self.assertTrue(h["content-disposition"].startswith("attachment"))
+
+    def test_parameters_of_a_type_do_not_make_it_inline(self):
+        status, body = self.upload(b"<b>x</b>", "text/html; charset=utf-8")
+        self.assertEqual(status, 200, body)
+        self.download(body["content_uri"])
+        h = self.client.last_headers
+        self.assertTrue(h["content-disposition"].startswith("attachment"))
+        self.assertIn("sandbox", h["content-security-policy"])
 
     def test_traversal_and_unknown_media_ids(self):
         server = self.server.server_name
@@ -131,12 +215,48 @@ class MediaTest(HomeserverTestCase):
         status, _ = self.client.request("GET", f"{V1}/download/other.org/abc",
                                         token=self.alice["access_token"])
         self.assertEqual(status, 404)
+        for media_id in ("..%2F..%2Fetc%2Fpasswd", "%2e%2e", "abc%00def"):
+            status, _ = self.client.request(
+                "GET", f"{V1}/thumbnail/{quote(server)}/{media_id}?width=10&height=10",
+                token=self.alice["access_token"])
+            self.assertEqual(status, 404, media_id)
+            status, _ = self.client.request(
+                "PUT", f"{MEDIA}/upload/{quote(server)}/{media_id}", raw_body=b"x",
+                token=self.alice["access_token"])
+            self.assertEqual(status, 404, media_id)
+        self.assertServerAlive()
+
+    def test_file_names_in_download_paths(self):
+        _, body = self.upload(b"named content", "text/plain", "original.txt")
+        server, media_id = self.mxc_parts(body["content_uri"])
+        base = f"{V1}/download/{quote(server)}/{quote(media_id)}"
+        status, _ = self.client.request("GET", f"{base}/..%2F..%2Fetc%2Fpasswd",
+                                        token=self.alice["access_token"])
+        self.assertEqual(status, 200, "a name is only a header value, never a path")
+        self.assertEqual(self.client.last_body, b"named content")
+        self.assertEqual(self.client.last_headers["content-disposition"],
+                         "inline; filename*=utf-8''..%2F..%2Fetc%2Fpasswd")
+        status, _ = self.client.request("GET", f"{base}/Gr%C3%BC%C3%9Fe%22.txt",
+                                        token=self.alice["access_token"])
+        self.assertEqual(status, 200)
+        self.assertEqual(self.client.last_headers["content-disposition"],
+                         "inline; filename*=utf-8''Gr%C3%BC%C3%9Fe%22.txt")
+        for bad in ("a%00b", "a%0D%0ASet-Cookie%3A%20x%3Dy", "%FF%FE", "n" * 300):
+            self.assertError(self.client.request("GET", f"{base}/{bad}",
+                                                 token=self.alice["access_token"]),
+                             400, "M_INVALID_PARAM")
+        self.assertError(self.upload(b"x", "text/plain", "a\x00b"), 400, "M_INVALID_PARAM")
 
     def test_authentication_and_legacy_freeze(self):
         _, body = self.upload(b"secret attachment")
         self.assertError(self.download(body["content_uri"], token=False), 401, "M_MISSING_TOKEN")
         status, _ = self.download(body["content_uri"], token=False, legacy=True)
         self.assertEqual(status, 404, "new media must not be served unauthenticated")
+        _, image = self.upload(png(40, 40), "image/png")
+        server, media_id = self.mxc_parts(image["content_uri"])
+        status, _ = self.client.request(
+            "GET", f"{MEDIA}/thumbnail/{quote(server)}/{quote(media_id)}?width=8&height=8")
+        self.assertEqual(status, 404, "nor thumbnailed unauthenticated")
         config = self.client.request("GET", V1 + "/config", token=self.alice["access_token"])
         self.assertEqual(config[0], 200)
         self.assertEqual(config[1]["m.upload.size"], 1024 * 1024)
@@ -179,18 +299,63 @@ class MediaTest(HomeserverTestCase):
         # Cached: the same answer again.
         self.assertEqual(self.thumbnail(body["content_uri"], 32, 32, "crop")[1], data)
 
+    def test_jpeg_thumbnails_are_smaller_jpegs_of_the_requested_size(self):
+        source = jpeg(160, 96)
+        self.assertEqual(jpeg_size(source), (160, 96))
+        status, body = self.upload(source, "image/jpeg")
+        self.assertEqual(status, 200, body)
+        status, data = self.thumbnail(body["content_uri"], 40, 40, "scale")
+        self.assertEqual(status, 200, data)
+        self.assertEqual(self.client.last_headers["content-type"], "image/jpeg")
+        self.assertEqual(jpeg_size(data), (40, 24))
+        status, data = self.thumbnail(body["content_uri"], 24, 24, "crop")
+        self.assertEqual(status, 200, data)
+        self.assertEqual(jpeg_size(data), (24, 24))
+        # A box larger than the image gets the original, never an enlargement.
+        status, data = self.thumbnail(body["content_uri"], 800, 600, "scale")
+        self.assertEqual(status, 200)
+        self.assertEqual(data, source)
+
     def test_thumbnail_refusals(self):
         _, image = self.upload(png(20, 20), "image/png")
         for w, h, m in ((0, 10, "scale"), (10, 10, "stretch"), (99999, 10, "scale")):
             status, _ = self.thumbnail(image["content_uri"], w, h, m)
             self.assertEqual(status, 400, (w, h, m))
         _, blob = self.upload(b"\x00encrypted bytes", "application/octet-stream")
-        status, _ = self.thumbnail(blob["content_uri"], 10, 10, "scale")
-        self.assertIn(status, (400, 404))
+        self.assertError(self.thumbnail(blob["content_uri"], 10, 10, "scale"), 404, "M_NOT_FOUND")
+        # Encrypted attachments are application/octet-stream: even image bytes get no thumbnail.
+        _, opaque = self.upload(png(64, 64), "application/octet-stream")
+        self.assertError(self.thumbnail(opaque["content_uri"], 10, 10, "scale"), 404,
+                         "M_NOT_FOUND")
         _, fake = self.upload(b"not really a png", "image/png")
         status, _ = self.thumbnail(fake["content_uri"], 10, 10, "scale")
         self.assertIn(status, (400, 404, 415))
         self.assertServerAlive()
+
+
+class LegacyMediaTest(HomeserverTestCase):
+    """With media.freeze_legacy_media off, the deprecated unauthenticated routes still serve
+    what is uploaded."""
+
+    options = {"media.freeze_legacy_media": "false"}
+
+    def test_unfrozen_media_is_served_on_legacy_routes(self):
+        alice = self.user("legacy")
+        status, body = self.client.request("POST", MEDIA + "/upload", raw_body=png(40, 20),
+                                           token=alice["access_token"],
+                                           headers={"Content-Type": "image/png"})
+        self.assertEqual(status, 200, body)
+        server, media_id = body["content_uri"][len("mxc://"):].split("/", 1)
+        status, _ = self.client.request("GET", f"{MEDIA}/download/{quote(server)}/{media_id}")
+        self.assertEqual(status, 200)
+        self.assertEqual(png_size(self.client.last_body), (40, 20))
+        status, _ = self.client.request(
+            "GET", f"{MEDIA}/thumbnail/{quote(server)}/{media_id}?width=10&height=10")
+        self.assertEqual(status, 200)
+        self.assertEqual(png_size(self.client.last_body), (10, 5))
+        # The authenticated route still wants a token.
+        self.assertError(self.client.request("GET", f"{V1}/download/{quote(server)}/{media_id}"),
+                         401, "M_MISSING_TOKEN")
 
 
 if __name__ == "__main__":
