@@ -14,6 +14,7 @@
 #include "homeserver/base/write.h"
 #include "homeserver/client/routes.h"
 #include "homeserver/client/uia.h"
+#include "homeserver/email/notifier.h"
 #include "homeserver/http/server.h"
 #include "homeserver/media/media_store.h"
 #include "homeserver/policy/care_rules.h"
@@ -124,6 +125,13 @@ int serve(const conf::Config& config) {
   ctx.push_sender = &push_sender;
   ctx.care = care ? &*care : nullptr;
   ctx.media = &media_store;
+  std::optional<email::EmailNotifier> email_notifier;
+  if (config.email.enabled()) {
+    email_notifier.emplace(ctx);
+    ctx.email = &*email_notifier;
+    email_notifier->start();
+  }
+  if (config.testing.fake_clock) spdlog::warn("testing.fake_clock is on: admins can move the clock");
   streams::start_typing_expiry(ctx);
   streams::PresenceSweep presence_sweep(ctx);
 

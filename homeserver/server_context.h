@@ -21,6 +21,7 @@ namespace streams { class Typing; }
 namespace push { class UnreadCache; class PushSender; }
 namespace policy { class CarePolicy; }
 namespace media { class MediaStore; }
+namespace email { class EmailNotifier; }
 
 struct ServerContext {
   conf::Config config;
@@ -37,6 +38,7 @@ struct ServerContext {
   push::PushSender* push_sender = nullptr;  // delivers push notifications to gateways
   const policy::CarePolicy* care = nullptr;  // nullptr when care.enabled is false
   const media::MediaStore* media = nullptr;   // uploaded files (content repository)
+  email::EmailNotifier* email = nullptr;      // nullptr when email is not configured
 };
 
 }  // namespace haven

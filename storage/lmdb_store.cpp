@@ -120,6 +120,14 @@ const char* table_name(Table t) {
       return "media_thumbnails";
     case Table::kBlockedRooms:
       return "blocked_rooms";
+    case Table::kEmailNotices:
+      return "email_notices";
+    case Table::kEmailOutbox:
+      return "email_outbox";
+    case Table::kThreepidSessions:
+      return "threepid_sessions";
+    case Table::kUserByEmail:
+      return "user_by_email";
     case Table::kCount:
       break;
   }

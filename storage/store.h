@@ -67,6 +67,10 @@ enum class Table : uint8_t {
   kMedia,              // media_id -> media record JSON (sha256, type, size, name, uploader...)
   kMediaThumbnails,    // media_id \0 u32 width u32 height method -> thumbnail record JSON
   kBlockedRooms,       // room_id -> {user_id, ts}: joins and invites refused (admin API)
+  kEmailNotices,       // user_id -> new-message email state JSON (pending since, notified pos)
+  kEmailOutbox,        // u64 mail id -> outgoing email JSON (recipient, message, attempts)
+  kThreepidSessions,   // sid -> email validation session JSON (/account/3pid/email/requestToken)
+  kUserByEmail,        // lowercased email \0 user_id -> "" (whose address it is)
   kCount
 };
 

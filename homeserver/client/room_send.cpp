@@ -2,6 +2,7 @@
 
 #include "homeserver/base/write.h"
 #include "homeserver/client/pushers.h"
+#include "homeserver/email/notifier.h"
 #include "homeserver/rooms/event_store.h"
 #include "homeserver/sync/notifier.h"
 #include "storage/keys.h"
@@ -46,6 +47,7 @@ void notify_sent(ServerContext& ctx, const rooms::Event& event) {
   if (event.type() == "m.room.member" && event.state_key()) target = *event.state_key();
   ctx.notifier->notify_room(event.room_id(), target);
   notify_pushers(ctx, event);
+  if (ctx.email) ctx.email->on_event(event);
 }
 
 void send_event(ServerContext& ctx, rooms::EventDraft draft, std::optional<TxnRef> txn,
