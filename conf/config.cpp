@@ -437,6 +437,10 @@ void add_email_options(std::vector<Option>& o) {
       "email.require_starttls", [](Config& c) -> bool& { return c.email.require_starttls; },
       "With smtp://, send nothing unless the server accepts STARTTLS."));
   o.push_back(string_option(
+      "email.smtp_ca_file", [](Config& c) -> std::string& { return c.email.smtp_ca_file; },
+      "PEM file of the CA certificates that may sign the mail server's certificate (for a\n"
+      "private CA). Empty: the system's trusted CAs. The certificate is always verified."));
+  o.push_back(string_option(
       "email.from", [](Config& c) -> std::string& { return c.email.from; },
       "The sender address of the notices, e.g. noreply@example.org. Needed with smtp_url."));
   o.push_back(string_option(

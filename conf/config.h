@@ -54,6 +54,7 @@ struct Email {
   std::string smtp_username;  // "" = no SMTP AUTH
   std::string smtp_password;
   bool require_starttls = false;  // smtp:// only: refuse to send without STARTTLS
+  std::string smtp_ca_file;       // PEM CA certificates to trust; "" = the system's
   std::string from;               // the From: address
   std::string client_base_url;    // the link in every notice, e.g. https://chat.example.org/
   int idle_minutes = 10;          // no notice while the recipient was active this recently

@@ -101,6 +101,9 @@ std::string SmtpSender::deliver(const Job& job) const {
   // smtp://: STARTTLS whenever the server offers it; with require_starttls, never without.
   curl_easy_setopt(c, CURLOPT_USE_SSL,
                    static_cast<long>(settings_.require_starttls ? CURLUSESSL_ALL : CURLUSESSL_TRY));
+  if (!settings_.smtp_ca_file.empty()) {
+    curl_easy_setopt(c, CURLOPT_CAINFO, settings_.smtp_ca_file.c_str());
+  }
   if (!settings_.smtp_username.empty()) {
     curl_easy_setopt(c, CURLOPT_USERNAME, settings_.smtp_username.c_str());
     curl_easy_setopt(c, CURLOPT_PASSWORD, settings_.smtp_password.c_str());

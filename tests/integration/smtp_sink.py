@@ -2,10 +2,12 @@
 
 Run as a separate process with the system Python (where Debian installs aiosmtpd):
     /usr/bin/python3 smtp_sink.py --port N --dir DIR [--auth USER:PASSWORD]
+                                  [--tls-cert CERT --tls-key KEY]
 It accepts mail on 127.0.0.1:N and stores each message as DIR/<n>.json
 ({"mail_from", "rcpt_tos", "data"}), written to a temporary name and renamed so a reader never
 sees half a file. With --auth it offers AUTH PLAIN/LOGIN and refuses mail from clients that
-did not authenticate with that user and password. Prints "ready" once listening; runs until
+did not authenticate with that user and password. With --tls-cert it offers STARTTLS and
+refuses mail on a connection that did not start TLS. Prints "ready" once listening; runs until
 SIGTERM or SIGINT.
 """
 
@@ -13,6 +15,7 @@ import argparse
 import json
 import os
 import signal
+import ssl
 import threading
 import warnings
 
@@ -59,6 +62,8 @@ def main():
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--dir", required=True)
     parser.add_argument("--auth", default="")
+    parser.add_argument("--tls-cert", default="")
+    parser.add_argument("--tls-key", default="")
     args = parser.parse_args()
     auth = tuple(args.auth.split(":", 1)) if args.auth else None
     kwargs = {}
@@ -67,6 +72,10 @@ def main():
     if auth:
         kwargs = {"authenticator": authenticator_for(*auth), "auth_require_tls": False,
                   "auth_required": True}
+    if args.tls_cert:
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(args.tls_cert, args.tls_key)
+        kwargs.update({"tls_context": context, "require_starttls": True})
     controller = Controller(Store(args.dir, auth), hostname="127.0.0.1", port=args.port,
                             **kwargs)
     controller.start()

@@ -40,16 +40,19 @@ class SmtpSink:
     """smtp_sink.py as a child process on a fixed port, restartable (the mail server going
     down and coming back), keeping what it received in a directory."""
 
-    def __init__(self, auth=None):
+    def __init__(self, auth=None, tls=None):
         self.port = free_port()
         self.dir = tempfile.mkdtemp(prefix="haven-smtp-")
         self.auth = auth
+        self.tls = tls  # (certificate path, key path): offer and require STARTTLS
         self.process = None
 
     def start(self):
         cmd = [SYSTEM_PYTHON, SINK, "--port", str(self.port), "--dir", self.dir]
         if self.auth:
             cmd += ["--auth", self.auth]
+        if self.tls:
+            cmd += ["--tls-cert", self.tls[0], "--tls-key", self.tls[1]]
         log_path = os.path.join(self.dir, "sink.log")
         with open(log_path, "a") as log:
             self.process = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=log, text=True)
@@ -100,13 +103,28 @@ class SmtpSink:
                              f"{len(self.to(address))}")
 
 
+def self_signed_certificate(directory):
+    """A certificate for 127.0.0.1 and its key, made with the openssl command."""
+    cert, key = os.path.join(directory, "cert.pem"), os.path.join(directory, "key.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                    "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                    "-keyout", key, "-out", cert], check=True, capture_output=True, timeout=60)
+    return cert, key
+
+
 class EmailTestCase(HomeserverTestCase):
     sink_auth = None
+    sink_tls = False  # the sink offers and requires STARTTLS; haven trusts its certificate
     idle_minutes = 10
 
     @classmethod
     def setUpClass(cls):
-        cls.sink = SmtpSink(cls.sink_auth).start()
+        tls = None
+        if cls.sink_tls:
+            cls.cert_dir = tempfile.mkdtemp(prefix="haven-cert-")
+            cls.addClassCleanup(shutil.rmtree, cls.cert_dir, True)
+            tls = self_signed_certificate(cls.cert_dir)
+        cls.sink = SmtpSink(cls.sink_auth, tls).start()
         cls.addClassCleanup(cls.sink.cleanup)
         cls.options = dict(cls.options)
         cls.options.update({
@@ -117,6 +135,8 @@ class EmailTestCase(HomeserverTestCase):
             "testing.fake_clock": "true",
             "rooms.encryption_enabled_by_default": "false",
         })
+        if tls:
+            cls.options["email.smtp_ca_file"] = f'"{tls[0]}"'
         if cls.sink_auth:
             user, password = cls.sink_auth.split(":", 1)
             cls.options["email.smtp_username"] = f'"{user}"'
@@ -416,6 +436,40 @@ class SmtpOutageTest(EmailTestCase):
         self.sink.wait_for(bob["email"])
         self.barrier()
         self.assertEqual(len(self.sink.to(bob["email"])), 1)
+
+
+class StartTlsTest(EmailTestCase):
+    """A mail server that requires STARTTLS (and AUTH): haven upgrades the connection,
+    verifies the certificate against smtp_ca_file and authenticates."""
+
+    sink_tls = True
+    sink_auth = "haven:smtp-secret"
+    options = {"email.require_starttls": "true"}
+
+    def test_mail_goes_over_starttls(self):
+        alice, bob = self.person("alice"), self.person("bob")
+        room = self.room(alice, bob)
+        self.send(alice, room, "over TLS")
+        [mail] = self.sink.wait_for(bob["email"])
+        self.assertIn("1 conversation", mail["message"].get_content())
+
+
+class RequireStartTlsTest(EmailTestCase):
+    """require_starttls against a server that offers no STARTTLS: nothing is sent in the
+    clear; the mail stays queued and is retried."""
+
+    options = {"email.require_starttls": "true"}
+
+    def test_no_mail_without_starttls(self):
+        alice, bob = self.person("alice"), self.person("bob")
+        room = self.room(alice, bob)
+        self.send(alice, room, "must not go in the clear")
+        deadline = time.monotonic() + WAIT_S
+        pattern = re.escape(bob["user_id"]) + r" failed \(attempt 1\)"
+        while not re.search(pattern, self.server.log_text()):
+            self.assertLess(time.monotonic(), deadline, self.server.log_tail())
+            time.sleep(0.05)
+        self.assertEqual(self.sink.received(), [])
 
 
 class ThreepidTest(EmailTestCase):

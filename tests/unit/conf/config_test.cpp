@@ -145,6 +145,7 @@ const std::set<std::string> kAllKeys = {
     "email.smtp_username",
     "email.smtp_password",
     "email.require_starttls",
+    "email.smtp_ca_file",
     "email.from",
     "email.client_base_url",
     "email.idle_minutes",
@@ -256,6 +257,7 @@ email:
   smtp_username: haven
   smtp_password: pw
   require_starttls: true
+  smtp_ca_file: /etc/haven/mail-ca.pem
   from: noreply@example.org
   client_base_url: https://chat.example.org/
   idle_minutes: 3
@@ -267,6 +269,7 @@ testing: {fake_clock: true}
   BOOST_CHECK_EQUAL(config->email.smtp_username, "haven");
   BOOST_CHECK_EQUAL(config->email.smtp_password, "pw");
   BOOST_CHECK(config->email.require_starttls);
+  BOOST_CHECK_EQUAL(config->email.smtp_ca_file, "/etc/haven/mail-ca.pem");
   BOOST_CHECK_EQUAL(config->email.from, "noreply@example.org");
   BOOST_CHECK_EQUAL(config->email.client_base_url, "https://chat.example.org/");
   BOOST_CHECK_EQUAL(config->email.idle_minutes, 3);
