@@ -50,7 +50,7 @@ struct Care {
 
 // New-message emails (homeserver/email/). Without smtp_url no email is ever sent.
 struct Email {
-  std::string smtp_url;  // smtp://host[:port] (STARTTLS when offered) or smtps://host[:port]
+  std::string smtp_url;       // smtp://host[:port] (STARTTLS when offered) or smtps://host[:port]
   std::string smtp_username;  // "" = no SMTP AUTH
   std::string smtp_password;
   bool require_starttls = false;  // smtp:// only: refuse to send without STARTTLS

@@ -131,7 +131,9 @@ int serve(const conf::Config& config) {
     ctx.email = &*email_notifier;
     email_notifier->start();
   }
-  if (config.testing.fake_clock) spdlog::warn("testing.fake_clock is on: admins can move the clock");
+  if (config.testing.fake_clock) {
+    spdlog::warn("testing.fake_clock is on: server admins can move the clock");
+  }
   streams::start_typing_expiry(ctx);
   streams::PresenceSweep presence_sweep(ctx);
 

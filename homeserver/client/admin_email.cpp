@@ -19,7 +19,8 @@ const std::string kPrefix = "/_haven/admin/v1";
 
 // The {userId} of the path, when it names an existing local user.
 Result<std::string> existing_local_user(ServerContext& ctx, const http::Exchange& ex) {
-  auto user_id = local_user_id(ctx, ex.params[0], "This endpoint can only be used with local users");
+  auto user_id =
+      local_user_id(ctx, ex.params[0], "This endpoint can only be used with local users");
   if (!user_id.ok()) return user_id;
   auto txn = ctx.store->begin_read();
   if (!txn || !accounts::get_user(*txn, *user_id)) return Error::not_found("User not found");

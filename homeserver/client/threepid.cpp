@@ -141,8 +141,8 @@ email::OutgoingMail validation_mail(const ServerContext& ctx,
 // POST /_matrix/client/v3/account/3pid/email/requestToken
 void request_email_token(ServerContext& ctx, const http::ExchangePtr& ex) {
   if (!ctx.email) {
-    return ex->reply_error(Error::with(400, "M_THREEPID_MEDIUM_NOT_SUPPORTED",
-                                       "This server does not send email"));
+    return ex->reply_error(
+        Error::with(400, "M_THREEPID_MEDIUM_NOT_SUPPORTED", "This server does not send email"));
   }
   int64_t retry = 0;
   if (!ctx.rate_limiter->allow("3pid_email", ex->peer_address(), ctx.config.rc_registration,
@@ -171,8 +171,8 @@ void request_email_token(ServerContext& ctx, const http::ExchangePtr& ex) {
       *ctx.store,
       [fresh, mail](storage::WriteTxn& txn) mutable -> Result<std::string> {
         auto existing = accounts::find_threepid_session(txn, fresh.client_secret, fresh.email);
-        bool expired = existing &&
-                       now_ms() - existing->created_ms > accounts::kThreepidSessionLifetimeMs;
+        bool expired =
+            existing && now_ms() - existing->created_ms > accounts::kThreepidSessionLifetimeMs;
         // The same send_attempt again is a retry of the same request: no second mail.
         if (existing && !expired && existing->send_attempt >= fresh.send_attempt) {
           return existing->sid;
@@ -207,8 +207,8 @@ void confirm_session(ServerContext& ctx, SubmittedToken submitted,
       *ctx.store,
       [submitted](storage::WriteTxn& txn) -> Result<bool> {
         auto session = accounts::get_threepid_session(txn, submitted.sid);
-        if (!session || !crypto::constant_time_equal(session->client_secret,
-                                                     submitted.client_secret)) {
+        if (!session ||
+            !crypto::constant_time_equal(session->client_secret, submitted.client_secret)) {
           return Error::with(404, "M_NO_VALID_SESSION", "No validation session with this sid");
         }
         if (now_ms() - session->created_ms > accounts::kThreepidSessionLifetimeMs) {
@@ -260,6 +260,29 @@ void submit_token_link(ServerContext& ctx, const http::ExchangePtr& ex) {
   });
 }
 
+// Makes the address of the confirmed session `sid` the user's (writer thread).
+Result<bool> bind_confirmed_email(storage::WriteTxn& txn, const std::string& user_id,
+                                  const std::string& sid, const std::string& secret) {
+  auto session = accounts::get_threepid_session(txn, sid);
+  if (!session || !crypto::constant_time_equal(session->client_secret, secret)) {
+    return auth_failed("No validation session with this sid and secret");
+  }
+  if (session->validated_ms == 0) {
+    return auth_failed("The email address has not been confirmed yet");
+  }
+  if (now_ms() - session->created_ms > accounts::kThreepidSessionLifetimeMs) {
+    return auth_failed("This validation session has expired");
+  }
+  if (in_use_by_other(txn, session->email, user_id)) return threepid_in_use();
+  auto user = accounts::get_user(txn, user_id);
+  if (!user) return Error::not_found("User not found");
+  user->email = session->email;
+  user->email_added_ts = now_ms();
+  HAVEN_TRY(check(accounts::put_user(txn, *user)));
+  HAVEN_TRY(check(accounts::delete_threepid_session(txn, *session)));
+  return true;
+}
+
 // POST /_matrix/client/v3/account/3pid/add {client_secret, sid, auth}
 void add_threepid(ServerContext& ctx, const http::ExchangePtr& ex, const Requester& who) {
   auto parsed = parse_body(ctx, *ex);
@@ -269,39 +292,18 @@ void add_threepid(ServerContext& ctx, const http::ExchangePtr& ex, const Request
   if (!secret.ok()) return ex->reply_error(secret.error());
   auto sid = json::required_string(*body, "sid");
   if (!sid.ok()) return ex->reply_error(sid.error());
-  ctx.uia->run(ctx, ex, *body, {{"m.login.password"}}, who.user_id,
-               [&ctx, ex, who, secret = *secret, sid = *sid] {
-                 write<bool>(
-                     *ctx.store,
-                     [user_id = who.user_id, secret, sid](storage::WriteTxn& txn) -> Result<bool> {
-                       auto session = accounts::get_threepid_session(txn, sid);
-                       if (!session ||
-                           !crypto::constant_time_equal(session->client_secret, secret)) {
-                         return auth_failed("No validation session with this sid and secret");
-                       }
-                       if (session->validated_ms == 0) {
-                         return auth_failed("The email address has not been confirmed yet");
-                       }
-                       if (now_ms() - session->created_ms >
-                           accounts::kThreepidSessionLifetimeMs) {
-                         return auth_failed("This validation session has expired");
-                       }
-                       if (in_use_by_other(txn, session->email, user_id)) {
-                         return threepid_in_use();
-                       }
-                       auto user = accounts::get_user(txn, user_id);
-                       if (!user) return Error::not_found("User not found");
-                       user->email = session->email;
-                       user->email_added_ts = now_ms();
-                       HAVEN_TRY(check(accounts::put_user(txn, *user)));
-                       HAVEN_TRY(check(accounts::delete_threepid_session(txn, *session)));
-                       return true;
-                     },
-                     [&ctx, ex, user_id = who.user_id](Result<bool> r) {
-                       if (r.ok() && ctx.email) ctx.email->recheck(user_id);
-                       reply_empty(ex)(std::move(r));
-                     });
-               });
+  auto bind = [&ctx, ex, user_id = who.user_id, secret = *secret, sid = *sid] {
+    write<bool>(
+        *ctx.store,
+        [user_id, sid, secret](storage::WriteTxn& txn) {
+          return bind_confirmed_email(txn, user_id, sid, secret);
+        },
+        [&ctx, ex, user_id](Result<bool> r) {
+          if (r.ok() && ctx.email) ctx.email->recheck(user_id);
+          reply_empty(ex)(std::move(r));
+        });
+  };
+  ctx.uia->run(ctx, ex, *body, {{"m.login.password"}}, who.user_id, std::move(bind));
 }
 
 // POST /_matrix/client/v3/account/3pid/delete {medium, address}
@@ -317,8 +319,8 @@ void delete_threepid(ServerContext& ctx, const http::ExchangePtr& ex, const Requ
   }
   write<bool>(
       *ctx.store,
-      [user_id = who.user_id, medium = *medium, address = *address](
-          storage::WriteTxn& txn) -> Result<bool> {
+      [user_id = who.user_id, medium = *medium,
+       address = *address](storage::WriteTxn& txn) -> Result<bool> {
         auto user = accounts::get_user(txn, user_id);
         if (!user) return Error::not_found("User not found");
         bool same = medium == "email" && user->email.size() == address.size() &&

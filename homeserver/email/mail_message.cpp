@@ -36,8 +36,8 @@ bool is_valid_address(std::string_view address) {
   if (at == 0 || at == std::string_view::npos || at + 1 == address.size()) return false;
   if (address.find('@', at + 1) != std::string_view::npos) return false;
   for (unsigned char ch : address) {
-    if (ch <= 0x20 || ch == 0x7f || ch == '<' || ch == '>' || ch == ',' || ch == ';' ||
-        ch == '"' || ch == '(' || ch == ')' || ch == '\\') {
+    if (ch <= 0x20 || ch == 0x7f || ch == '<' || ch == '>' || ch == ',' || ch == ';' || ch == '"' ||
+        ch == '(' || ch == ')' || ch == '\\') {
       return false;
     }
   }

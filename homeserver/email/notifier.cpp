@@ -88,7 +88,8 @@ void EmailNotifier::on_event(const rooms::Event& event) {
         return true;
       },
       [this, recipients](Result<bool> r) {
-        if (!r.ok()) return spdlog::warn("email: cannot record pending notices: {}", r.error().message);
+        if (!r.ok())
+          return spdlog::warn("email: cannot record pending notices: {}", r.error().message);
         for (const std::string& user_id : recipients) evaluate(user_id);
       });
 }

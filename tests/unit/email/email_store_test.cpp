@@ -1,8 +1,9 @@
 // The stored notice states and the outbox: what is pending survives, mails keep their order
 // and their retry state.
+#include "homeserver/email/email_store.h"
+
 #include <boost/test/unit_test.hpp>
 
-#include "homeserver/email/email_store.h"
 #include "tests/unit/support/test_store.h"
 
 namespace haven::email {

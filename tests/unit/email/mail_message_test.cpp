@@ -1,7 +1,7 @@
 // The mails: headers, CRLF endings, what a notice says (and what it cannot say), addresses.
-#include <boost/test/unit_test.hpp>
-
 #include "homeserver/email/mail_message.h"
+
+#include <boost/test/unit_test.hpp>
 
 namespace haven::email {
 
@@ -15,10 +15,11 @@ BOOST_AUTO_TEST_CASE(date_is_rfc5322_utc) {
 BOOST_AUTO_TEST_CASE(message_has_the_headers_and_crlf_lines) {
   MailEnvelope e{"noreply@example.org", "ann@example.org", "Subject line", 0, "abc@example.org"};
   std::string m = compose_message(e, "line one\nline two");
-  BOOST_TEST(m.starts_with("From: noreply@example.org\r\nTo: ann@example.org\r\n"
-                           "Subject: Subject line\r\nDate: Thu, 01 Jan 1970 00:00:00 +0000\r\n"
-                           "Message-ID: <abc@example.org>\r\nMIME-Version: 1.0\r\n"
-                           "Content-Type: text/plain; charset=utf-8\r\n"));
+  BOOST_TEST(
+      m.starts_with("From: noreply@example.org\r\nTo: ann@example.org\r\n"
+                    "Subject: Subject line\r\nDate: Thu, 01 Jan 1970 00:00:00 +0000\r\n"
+                    "Message-ID: <abc@example.org>\r\nMIME-Version: 1.0\r\n"
+                    "Content-Type: text/plain; charset=utf-8\r\n"));
   BOOST_TEST(m.ends_with("\r\n\r\nline one\r\nline two\r\n"));
   // No bare LF anywhere.
   for (size_t i = 0; i < m.size(); ++i) {

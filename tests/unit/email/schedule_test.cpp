@@ -1,7 +1,7 @@
 // When notices may go out: idle first, then the frequency's window; and the retry backoff.
-#include <boost/test/unit_test.hpp>
-
 #include "homeserver/email/schedule.h"
+
+#include <boost/test/unit_test.hpp>
 
 namespace haven::email {
 namespace {
