@@ -2,12 +2,13 @@
 
 Run as a separate process with the system Python (where Debian installs aiosmtpd):
     /usr/bin/python3 smtp_sink.py --port N --dir DIR [--auth USER:PASSWORD]
-                                  [--tls-cert CERT --tls-key KEY]
+                                  [--tls-cert CERT --tls-key KEY [--implicit-tls]]
 It accepts mail on 127.0.0.1:N and stores each message as DIR/<n>.json
 ({"mail_from", "rcpt_tos", "data"}), written to a temporary name and renamed so a reader never
 sees half a file. With --auth it offers AUTH PLAIN/LOGIN and refuses mail from clients that
 did not authenticate with that user and password. With --tls-cert it offers STARTTLS and
-refuses mail on a connection that did not start TLS. Prints "ready" once listening; runs until
+refuses mail on a connection that did not start TLS; with --implicit-tls as well, it speaks TLS
+from the first byte instead (SMTPS). Prints "ready" once listening; runs until
 SIGTERM or SIGINT.
 """
 
@@ -64,6 +65,7 @@ def main():
     parser.add_argument("--auth", default="")
     parser.add_argument("--tls-cert", default="")
     parser.add_argument("--tls-key", default="")
+    parser.add_argument("--implicit-tls", action="store_true")
     args = parser.parse_args()
     auth = tuple(args.auth.split(":", 1)) if args.auth else None
     kwargs = {}
@@ -75,7 +77,10 @@ def main():
     if args.tls_cert:
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         context.load_cert_chain(args.tls_cert, args.tls_key)
-        kwargs.update({"tls_context": context, "require_starttls": True})
+        if args.implicit_tls:
+            kwargs["ssl_context"] = context
+        else:
+            kwargs.update({"tls_context": context, "require_starttls": True})
     controller = Controller(Store(args.dir, auth), hostname="127.0.0.1", port=args.port,
                             **kwargs)
     controller.start()

@@ -40,11 +40,12 @@ class SmtpSink:
     """smtp_sink.py as a child process on a fixed port, restartable (the mail server going
     down and coming back), keeping what it received in a directory."""
 
-    def __init__(self, auth=None, tls=None):
+    def __init__(self, auth=None, tls=None, implicit_tls=False):
         self.port = free_port()
         self.dir = tempfile.mkdtemp(prefix="haven-smtp-")
         self.auth = auth
         self.tls = tls  # (certificate path, key path): offer and require STARTTLS
+        self.implicit_tls = implicit_tls  # with tls: TLS from the start (smtps://) instead
         self.process = None
 
     def start(self):
@@ -53,6 +54,8 @@ class SmtpSink:
             cmd += ["--auth", self.auth]
         if self.tls:
             cmd += ["--tls-cert", self.tls[0], "--tls-key", self.tls[1]]
+            if self.implicit_tls:
+                cmd.append("--implicit-tls")
         log_path = os.path.join(self.dir, "sink.log")
         with open(log_path, "a") as log:
             self.process = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=log, text=True)
@@ -115,6 +118,7 @@ def self_signed_certificate(directory):
 class EmailTestCase(HomeserverTestCase):
     sink_auth = None
     sink_tls = False  # the sink offers and requires STARTTLS; haven trusts its certificate
+    sink_smtps = False  # with sink_tls: TLS from the start, and haven uses smtps://
     idle_minutes = 10
 
     @classmethod
@@ -124,11 +128,12 @@ class EmailTestCase(HomeserverTestCase):
             cls.cert_dir = tempfile.mkdtemp(prefix="haven-cert-")
             cls.addClassCleanup(shutil.rmtree, cls.cert_dir, True)
             tls = self_signed_certificate(cls.cert_dir)
-        cls.sink = SmtpSink(cls.sink_auth, tls).start()
+        cls.sink = SmtpSink(cls.sink_auth, tls, cls.sink_smtps).start()
         cls.addClassCleanup(cls.sink.cleanup)
+        scheme = "smtps" if cls.sink_smtps else "smtp"
         cls.options = dict(cls.options)
         cls.options.update({
-            "email.smtp_url": f'"smtp://127.0.0.1:{cls.sink.port}"',
+            "email.smtp_url": f'"{scheme}://127.0.0.1:{cls.sink.port}"',
             "email.from": f'"{FROM}"',
             "email.client_base_url": f'"{CLIENT_URL}"',
             "email.idle_minutes": str(cls.idle_minutes),
@@ -452,6 +457,19 @@ class StartTlsTest(EmailTestCase):
         self.send(alice, room, "over TLS")
         [mail] = self.sink.wait_for(bob["email"])
         self.assertIn("1 conversation", mail["message"].get_content())
+
+
+class SmtpsTest(EmailTestCase):
+    """smtps://: TLS from the first byte, the certificate verified against smtp_ca_file."""
+
+    sink_tls = True
+    sink_smtps = True
+
+    def test_mail_goes_over_smtps(self):
+        alice, bob = self.person("alice"), self.person("bob")
+        room = self.room(alice, bob)
+        self.send(alice, room, "over SMTPS")
+        self.sink.wait_for(bob["email"])
 
 
 class RequireStartTlsTest(EmailTestCase):
