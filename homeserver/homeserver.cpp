@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "crypto/random.h"
+#include "homeserver/accounts/account_store.h"
 #include "homeserver/base/rate_limiter.h"
 #include "homeserver/base/write.h"
 #include "homeserver/client/routes.h"
@@ -84,6 +85,11 @@ int serve(const conf::Config& config) {
       store_options, [&loop](std::function<void()> fn) { loop.post(std::move(fn)); }, &error);
   if (!store) {
     spdlog::error("cannot open the database in {}: {}", store_options.path, error);
+    return 1;
+  }
+
+  if (auto s = store->run(accounts::build_email_index_once); !s.ok()) {
+    spdlog::error("cannot index email addresses: {}", s.message());
     return 1;
   }
 

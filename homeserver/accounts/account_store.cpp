@@ -190,6 +190,17 @@ storage::Status put_user(storage::WriteTxn& txn, const User& user) {
   return txn.put(Table::kUserByLower, lower(localpart(user.user_id)), user.user_id);
 }
 
+storage::Status build_email_index_once(storage::WriteTxn& txn) {
+  constexpr std::string_view kDone = "email_index_built";
+  if (txn.get(Table::kMeta, kDone)) return storage::Status::ok_status();
+  for (const User& user : all_users(txn)) {
+    if (user.email.empty()) continue;
+    auto s = txn.put(Table::kUserByEmail, email_key(user.email, user.user_id), "");
+    if (!s.ok()) return s;
+  }
+  return txn.put(Table::kMeta, kDone, "1");
+}
+
 storage::Status put_device(storage::WriteTxn& txn, const Device& device) {
   return txn.put(Table::kDevices, device_key(device.user_id, device.device_id),
                  encode_device(device));

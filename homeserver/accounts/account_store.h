@@ -70,6 +70,10 @@ storage::Status delete_device(storage::WriteTxn& txn, std::string_view user_id,
 storage::Status delete_all_devices(storage::WriteTxn& txn, std::string_view user_id,
                                    std::optional<std::string_view> except_device = {});
 
+// Indexes the addresses of users stored before the email index existed; a no-op once done.
+// For start-up.
+storage::Status build_email_index_once(storage::WriteTxn& txn);
+
 std::string token_hash(std::string_view token);
 
 }  // namespace haven::accounts
