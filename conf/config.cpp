@@ -393,6 +393,11 @@ const std::vector<Section>& sections() {
        "Inbound requests from servers not allowed here are refused with 403 M_FORBIDDEN, and\n"
        "this server sends nothing to them."},
       {"presence", "Online status."},
+      {"email",
+       "New-message emails: a neutral notice (no message text, sender or room name) with a\n"
+       "link to the client, sent to users who have an email address and are not online.\n"
+       "Leave smtp_url empty to send no email at all."},
+      {"testing", "For test harnesses only. Never turn these on in production."},
       {"logging", "Logging."},
   };
   return kSections;
@@ -484,6 +489,44 @@ void add_federation_options(std::vector<Option>& o) {
       "server_name to host:port instead of discovering it through .well-known and DNS SRV.\n"
       "The Host header and the certificate name stay those of server_name.",
       check_host_override));
+}
+
+std::string check_smtp_url(const std::string& value) {
+  if (value.empty() || value.starts_with("smtp://") || value.starts_with("smtps://")) return "";
+  return "must start with smtp:// or smtps://, got " + shown(value);
+}
+
+void add_email_options(std::vector<Option>& o) {
+  o.push_back(string_option(
+      "email.smtp_url", [](Config& c) -> std::string& { return c.email.smtp_url; },
+      "The mail server: smtp://host:587 (STARTTLS when the server offers it) or\n"
+      "smtps://host:465 (TLS from the start). Empty: no email is sent.",
+      check_smtp_url));
+  o.push_back(string_option(
+      "email.smtp_username", [](Config& c) -> std::string& { return c.email.smtp_username; },
+      "User name for SMTP AUTH. Empty: no authentication."));
+  o.push_back(string_option(
+      "email.smtp_password", [](Config& c) -> std::string& { return c.email.smtp_password; },
+      "Password for SMTP AUTH."));
+  o.push_back(bool_option(
+      "email.require_starttls", [](Config& c) -> bool& { return c.email.require_starttls; },
+      "With smtp://, send nothing unless the server accepts STARTTLS."));
+  o.push_back(string_option(
+      "email.smtp_ca_file", [](Config& c) -> std::string& { return c.email.smtp_ca_file; },
+      "PEM file of the CA certificates that may sign the mail server's certificate (for a\n"
+      "private CA). Empty: the system's trusted CAs. The certificate is always verified."));
+  o.push_back(string_option(
+      "email.from", [](Config& c) -> std::string& { return c.email.from; },
+      "The sender address of the notices, e.g. noreply@example.org. Needed with smtp_url."));
+  o.push_back(string_option(
+      "email.client_base_url", [](Config& c) -> std::string& { return c.email.client_base_url; },
+      "The web address of the chat client the notices link to, e.g. https://chat.example.org/\n"
+      "Needed with smtp_url.",
+      check_base_url));
+  o.push_back(integer_option<int>(
+      "email.idle_minutes", [](Config& c) -> int& { return c.email.idle_minutes; }, 1, 10080,
+      "No notice is sent while the recipient has been active (syncing, online) within this\n"
+      "many minutes; it goes out once they have been idle this long and still not read it."));
 }
 
 // In the order the generated file lists them.
@@ -621,6 +664,13 @@ const std::vector<Option>& options() {
         "A user who has not synced or otherwise been active for this many seconds shows as\n"
         "offline. (Idle for 5 minutes shows as unavailable before that.)"));
 
+    add_email_options(o);
+    o.push_back(bool_option(
+        "testing.fake_clock", [](Config& c) -> bool& { return c.testing.fake_clock; },
+        "Let server admins move the server's clock forward with\n"
+        "POST /_haven/admin/v1/testing/clock {\"advance_ms\": N}, so that tests of digests and\n"
+        "expiry take seconds. When false that endpoint answers 404."));
+
     o.push_back(string_option(
         "logging.level", [](Config& c) -> std::string& { return c.log_level; },
         "Least severe messages logged: debug, info, warn or error.",
@@ -742,6 +792,16 @@ void check_whole(Config& config) {
   }
   if (!config.public_baseurl.empty() && !config.public_baseurl.ends_with('/')) {
     config.public_baseurl += '/';  // callers append paths without a leading slash
+  }
+  if (config.email.enabled()) {
+    if (config.email.from.empty()) throw ConfigError("email.from", "must be set with smtp_url");
+    if (config.email.from.find_first_of("\r\n<>") != std::string::npos ||
+        config.email.from.find('@') == std::string::npos) {
+      throw ConfigError("email.from", "must be a plain address, got " + shown(config.email.from));
+    }
+    if (config.email.client_base_url.empty()) {
+      throw ConfigError("email.client_base_url", "must be set with smtp_url");
+    }
   }
   if (config.server_name_from_env) {
     const char* value = std::getenv("SERVER_NAME");

@@ -94,6 +94,28 @@ struct Federation {
   friend bool operator==(const Federation&, const Federation&) = default;
 };
 
+// New-message emails (homeserver/email/). Without smtp_url no email is ever sent.
+struct Email {
+  std::string smtp_url;       // smtp://host[:port] (STARTTLS when offered) or smtps://host[:port]
+  std::string smtp_username;  // "" = no SMTP AUTH
+  std::string smtp_password;
+  bool require_starttls = false;  // smtp:// only: refuse to send without STARTTLS
+  std::string smtp_ca_file;       // PEM CA certificates to trust; "" = the system's
+  std::string from;               // the From: address
+  std::string client_base_url;    // the link in every notice, e.g. https://chat.example.org/
+  int idle_minutes = 10;          // no notice while the recipient was active this recently
+
+  bool enabled() const { return !smtp_url.empty(); }
+  friend bool operator==(const Email&, const Email&) = default;
+};
+
+// Switches for test harnesses only; never on in production.
+struct Testing {
+  bool fake_clock = false;  // POST /_haven/admin/v1/testing/clock may move the server's clock
+
+  friend bool operator==(const Testing&, const Testing&) = default;
+};
+
 struct Config {
   std::string server_name = "localhost";
   // When true, the server name comes from the SERVER_NAME environment variable (Complement).
@@ -153,6 +175,9 @@ struct Config {
 
   // Presence: a user inactive (no request that counts as activity) this long shows offline.
   int presence_offline_after_seconds = 300;
+
+  Email email;
+  Testing testing;
 
   std::string signing_key_file() const {
     return signing_key_path.empty() ? data_dir + "/signing.key" : signing_key_path;

@@ -12,10 +12,12 @@
 #include "appservices/appservices.h"
 #include "crypto/random.h"
 #include "federation/federation.h"
+#include "homeserver/accounts/account_store.h"
 #include "homeserver/base/rate_limiter.h"
 #include "homeserver/base/write.h"
 #include "homeserver/client/routes.h"
 #include "homeserver/client/uia.h"
+#include "homeserver/email/notifier.h"
 #include "homeserver/http/server.h"
 #include "homeserver/media/media_store.h"
 #include "homeserver/policy/care_rules.h"
@@ -92,6 +94,11 @@ int serve(const conf::Config& config) {
     return 1;
   }
 
+  if (auto s = store->run(accounts::build_email_index_once); !s.ok()) {
+    spdlog::error("cannot index email addresses: {}", s.message());
+    return 1;
+  }
+
   media::MediaStore media_store(config.media_store_dir());
   if (auto s = media_store.init(); !s.ok()) {
     spdlog::error("{}", s.error().message);
@@ -137,6 +144,15 @@ int serve(const conf::Config& config) {
   ctx.care = care ? &*care : nullptr;
   ctx.media = &media_store;
   ctx.appservices = &appservices;
+  std::optional<email::EmailNotifier> email_notifier;
+  if (config.email.enabled()) {
+    email_notifier.emplace(ctx);
+    ctx.email = &*email_notifier;
+    email_notifier->start();
+  }
+  if (config.testing.fake_clock) {
+    spdlog::warn("testing.fake_clock is on: server admins can move the clock");
+  }
   streams::start_typing_expiry(ctx);
   streams::PresenceSweep presence_sweep(ctx);
 

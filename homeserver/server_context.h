@@ -22,6 +22,7 @@ namespace push { class UnreadCache; class PushSender; }
 namespace policy { class CarePolicy; }
 namespace media { class MediaStore; }
 namespace appservice { class AppServices; }
+namespace email { class EmailNotifier; }
 
 struct ServerContext {
   conf::Config config;
@@ -39,6 +40,7 @@ struct ServerContext {
   const policy::CarePolicy* care = nullptr;  // nullptr when care.enabled is false
   const media::MediaStore* media = nullptr;   // uploaded files (content repository)
   appservice::AppServices* appservices = nullptr;  // registrations and their transaction queues
+  email::EmailNotifier* email = nullptr;      // nullptr when email is not configured
 };
 
 }  // namespace haven

@@ -8,7 +8,7 @@ set -euo pipefail
 
 packages=(
   build-essential g++ cmake ninja-build pkg-config git ca-certificates curl python3
-  python3-olm python3-matrix-nio python3-cryptography openssl
+  python3-olm python3-matrix-nio python3-cryptography openssl python3-aiosmtpd
   libevent-dev liblmdb-dev lmdb-utils libsodium-dev rapidjson-dev libcurl4-openssl-dev
   libssl-dev libboost-test-dev libyaml-cpp-dev libspdlog-dev libcli11-dev libvips-dev
 )

@@ -130,6 +130,14 @@ const char* table_name(Table t) {
       return "server_key_objects";
     case Table::kOwnSigningKeys:
       return "own_signing_keys";
+    case Table::kEmailNotices:
+      return "email_notices";
+    case Table::kEmailOutbox:
+      return "email_outbox";
+    case Table::kThreepidSessions:
+      return "threepid_sessions";
+    case Table::kUserByEmail:
+      return "user_by_email";
     case Table::kCount:
       break;
   }

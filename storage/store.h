@@ -72,6 +72,10 @@ enum class Table : uint8_t {
   kServerKeys,         // server_name \0 key_id -> {key, valid_until_ts, expired_ts} (remote keys)
   kServerKeyObjects,   // server_name -> {fetched_ts, object}: the last signed key object received
   kOwnSigningKeys,     // key_id -> {key, expired_ts}: this server's keys, current and old
+  kEmailNotices,       // user_id -> new-message email state JSON (pending since, notified pos)
+  kEmailOutbox,        // u64 mail id -> outgoing email JSON (recipient, message, attempts)
+  kThreepidSessions,   // sid -> email validation session JSON (/account/3pid/email/requestToken)
+  kUserByEmail,        // lowercased email \0 user_id -> "" (whose address it is)
   kCount
 };
 

@@ -35,6 +35,7 @@ std::string encode_user(const User& u) {
   json::set(d, "displayname", u.displayname, a);
   json::set(d, "avatar_url", u.avatar_url, a);
   if (!u.email.empty()) json::set(d, "email", u.email, a);
+  if (u.email_added_ts) json::set(d, "email_added_ts", u.email_added_ts, a);
   json::set(d, "creation_ts", u.creation_ts, a);
   if (!u.user_type.empty()) json::set(d, "user_type", u.user_type, a);
   return json::to_string(d);
@@ -51,6 +52,7 @@ User decode_user(std::string_view text) {
   u.displayname = json::get_string(d, "displayname");
   u.avatar_url = json::get_string(d, "avatar_url");
   u.email = json::get_string(d, "email");
+  u.email_added_ts = json::get_int(d, "email_added_ts");
   u.creation_ts = json::get_int(d, "creation_ts");
   u.user_type = json::get_string(d, "user_type");
   return u;
@@ -94,6 +96,10 @@ Device decode_device(std::string_view text) {
 
 std::string device_key(std::string_view user_id, std::string_view device_id) {
   return KeyBuilder().str(user_id).tail(device_id).take();
+}
+
+std::string email_key(std::string_view email, std::string_view user_id) {
+  return KeyBuilder().str(lower(email)).tail(user_id).take();
 }
 }  // namespace
 
@@ -154,10 +160,45 @@ std::vector<User> all_users(storage::ReadTxn& txn) {
   return out;
 }
 
+std::vector<std::string> users_with_email(storage::ReadTxn& txn, std::string_view email) {
+  std::vector<std::string> out;
+  txn.scan(Table::kUserByEmail, KeyBuilder().str(lower(email)).build(), {},
+           storage::Direction::kForward, [&](std::string_view key, std::string_view) {
+             storage::KeyReader r(key);
+             r.str();
+             out.emplace_back(r.tail());
+             return true;
+           });
+  return out;
+}
+
 storage::Status put_user(storage::WriteTxn& txn, const User& user) {
+  std::string old_email;
+  if (auto old = get_user(txn, user.user_id); old) old_email = old->email;
+  if (lower(old_email) != lower(user.email)) {
+    if (!old_email.empty()) {
+      auto s = txn.del(Table::kUserByEmail, email_key(old_email, user.user_id));
+      if (!s.ok()) return s;
+    }
+    if (!user.email.empty()) {
+      auto s = txn.put(Table::kUserByEmail, email_key(user.email, user.user_id), "");
+      if (!s.ok()) return s;
+    }
+  }
   auto s = txn.put(Table::kUsers, user.user_id, encode_user(user));
   if (!s.ok()) return s;
   return txn.put(Table::kUserByLower, lower(localpart(user.user_id)), user.user_id);
+}
+
+storage::Status build_email_index_once(storage::WriteTxn& txn) {
+  constexpr std::string_view kDone = "email_index_built";
+  if (txn.get(Table::kMeta, kDone)) return storage::Status::ok_status();
+  for (const User& user : all_users(txn)) {
+    if (user.email.empty()) continue;
+    auto s = txn.put(Table::kUserByEmail, email_key(user.email, user.user_id), "");
+    if (!s.ok()) return s;
+  }
+  return txn.put(Table::kMeta, kDone, "1");
 }
 
 storage::Status put_device(storage::WriteTxn& txn, const Device& device) {

@@ -21,7 +21,8 @@ struct User {
   bool is_guest = false;
   std::string displayname;
   std::string avatar_url;
-  std::string email;  // for new-message notices; set by the operator (admin API)
+  std::string email;  // for new-message notices: admin API, or validated by /account/3pid
+  int64_t email_added_ts = 0;  // when `email` was set (the 3PID's added_at / validated_at)
   int64_t creation_ts = 0;
   std::string user_type;  // "" (a regular user), "bot" or "support": set by the admin API
 };
@@ -53,8 +54,11 @@ std::optional<TokenOwner> lookup_token(storage::ReadTxn& txn, std::string_view t
 std::vector<std::string> all_user_ids(storage::ReadTxn& txn);
 // Every user record, by user id.
 std::vector<User> all_users(storage::ReadTxn& txn);
+// The users whose email address is `email` (compared case-insensitively).
+std::vector<std::string> users_with_email(storage::ReadTxn& txn, std::string_view email);
 
 // Writes (writer thread).
+// Stores the user record and keeps the localpart and email indexes in step with it.
 storage::Status put_user(storage::WriteTxn& txn, const User& user);
 // Creates or replaces the device and issues `token` for it (the old token stops working).
 storage::Status put_device_with_token(storage::WriteTxn& txn, Device device,
@@ -65,6 +69,10 @@ storage::Status delete_device(storage::WriteTxn& txn, std::string_view user_id,
                               std::string_view device_id);
 storage::Status delete_all_devices(storage::WriteTxn& txn, std::string_view user_id,
                                    std::optional<std::string_view> except_device = {});
+
+// Indexes the addresses of users stored before the email index existed; a no-op once done.
+// For start-up.
+storage::Status build_email_index_once(storage::WriteTxn& txn);
 
 std::string token_hash(std::string_view token);
 

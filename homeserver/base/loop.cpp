@@ -1,5 +1,7 @@
 #include "homeserver/base/loop.h"
 
+#include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 
@@ -72,11 +74,25 @@ void Loop::run() { event_base_loop(base_, EVLOOP_NO_EXIT_ON_EMPTY); }
 void Loop::stop() { event_base_loopbreak(base_); }
 
 Loop::Timer::~Timer() {
+  if (clock_loop_) clock_loop_->clock_timers_.erase(this);
   if (ev_) event_free(ev_);
+}
+
+void Loop::Timer::arm(int64_t delay_ms) {
+  delay_ms = std::max<int64_t>(0, delay_ms);
+  timeval tv{static_cast<time_t>(delay_ms / 1000),
+             static_cast<suseconds_t>((delay_ms % 1000) * 1000)};
+  evtimer_add(ev_, &tv);  // re-adding a pending timer moves it
 }
 
 void Loop::Timer::fire(int, short, void* self) {
   auto* timer = static_cast<Timer*>(self);
+  if (timer->clock_loop_) {
+    int64_t left = timer->due_ms_ - now_ms();
+    if (left > 0) return timer->arm(left);  // the wall clock was set back meanwhile
+    timer->clock_loop_->clock_timers_.erase(timer);
+    timer->clock_loop_ = nullptr;
+  }
   auto fn = std::move(timer->fn_);
   if (fn) fn();  // may destroy the timer: touch nothing after
 }
@@ -85,9 +101,24 @@ std::unique_ptr<Loop::Timer> Loop::after(int64_t ms, std::function<void()> fn) {
   std::unique_ptr<Timer> timer(new Timer());
   timer->fn_ = std::move(fn);
   timer->ev_ = evtimer_new(base_, &Timer::fire, timer.get());
-  timeval tv{static_cast<time_t>(ms / 1000), static_cast<suseconds_t>((ms % 1000) * 1000)};
-  evtimer_add(timer->ev_, &tv);
+  timer->arm(ms);
   return timer;
+}
+
+std::unique_ptr<Loop::Timer> Loop::at(int64_t when_ms, std::function<void()> fn) {
+  std::unique_ptr<Timer> timer(new Timer());
+  timer->fn_ = std::move(fn);
+  timer->ev_ = evtimer_new(base_, &Timer::fire, timer.get());
+  timer->clock_loop_ = this;
+  timer->due_ms_ = when_ms;
+  clock_timers_.insert(timer.get());
+  timer->arm(when_ms - now_ms());
+  return timer;
+}
+
+void Loop::clock_advanced() {
+  int64_t now = now_ms();
+  for (Timer* timer : clock_timers_) timer->arm(timer->due_ms_ - now);
 }
 
 WorkerPool::WorkerPool(int threads) {
@@ -130,9 +161,18 @@ void WorkerPool::enqueue(std::function<void()> job) {
   cv_.notify_one();
 }
 
+namespace {
+std::atomic<int64_t> clock_offset_ms{0};
+}  // namespace
+
 int64_t now_ms() {
   using namespace std::chrono;
-  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count() +
+         clock_offset_ms.load(std::memory_order_relaxed);
+}
+
+void advance_clock(int64_t ms) {
+  if (ms > 0) clock_offset_ms.fetch_add(ms, std::memory_order_relaxed);
 }
 
 }  // namespace haven

@@ -1,6 +1,8 @@
 // Client-Server API: account data, global and per room (GET/PUT, only for yourself).
 #include "homeserver/base/write.h"
 #include "homeserver/client/routes.h"
+#include "homeserver/email/notifier.h"
+#include "homeserver/email/settings.h"
 #include "homeserver/rooms/ids.h"
 #include "homeserver/sync/notifier.h"
 #include "homeserver/sync/streams.h"
@@ -65,6 +67,9 @@ void set_account_data(ServerContext& ctx, const http::ExchangePtr& ex, const Req
   }
   auto body = parse_body(ctx, *ex);
   if (!body.ok()) return ex->reply_error(body.error());
+  if (ref->room_id.empty() && ref->type == email::kSettingsType) {
+    if (auto s = email::check_settings(*body); !s.ok()) return ex->reply_error(s.error());
+  }
   write<bool>(
       *ctx.store,
       [ref = *ref, content = json::to_string(*body)](storage::WriteTxn& txn) -> Result<bool> {
@@ -75,6 +80,7 @@ void set_account_data(ServerContext& ctx, const http::ExchangePtr& ex, const Req
       [&ctx, ex, user_id = who.user_id](Result<bool> r) {
         if (!r.ok()) return ex->reply_error(r.error());
         ctx.notifier->notify_user(user_id);
+        if (ctx.email) ctx.email->recheck(user_id);  // the frequency may have changed
         ex->reply_json(200, "{}");
       });
 }

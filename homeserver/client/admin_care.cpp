@@ -11,6 +11,7 @@
 #include "homeserver/base/write.h"
 #include "homeserver/client/room_send.h"
 #include "homeserver/client/routes.h"
+#include "homeserver/email/notifier.h"
 #include "homeserver/policy/care_rules.h"
 #include "homeserver/policy/ownership.h"
 #include "homeserver/rooms/event_store.h"
@@ -252,11 +253,15 @@ void put_email(ServerContext& ctx, const http::ExchangePtr& ex, const Requester&
       [user_id, email = *email](storage::WriteTxn& txn) -> Result<bool> {
         auto user = accounts::get_user(txn, user_id);
         if (!user) return Error::not_found("User not found");
+        if (user->email != email) user->email_added_ts = email.empty() ? 0 : now_ms();
         user->email = email;
         HAVEN_TRY(check(accounts::put_user(txn, *user)));
         return true;
       },
-      reply_empty(ex));
+      [&ctx, ex, user_id](Result<bool> r) {
+        if (r.ok() && ctx.email) ctx.email->recheck(user_id);
+        reply_empty(ex)(std::move(r));
+      });
 }
 
 // GET /_haven/admin/v1/users/{userId}/email

@@ -75,6 +75,8 @@ json::Value user_json(const accounts::User& u, int64_t last_seen_ts, UserView vi
       json::Value t(rapidjson::kObjectType);
       json::set(t, "medium", "email", a);
       json::set(t, "address", u.email, a);
+      json::set(t, "added_at", u.email_added_ts, a);
+      json::set(t, "validated_at", u.email_added_ts, a);
       threepids.PushBack(std::move(t), a);
     }
     json::set(o, "threepids", std::move(threepids), a);
@@ -220,7 +222,10 @@ void apply_fields(accounts::User& u, const UserChanges& c) {
   if (c.avatar_url) u.avatar_url = *c.avatar_url;
   if (c.admin) u.admin = *c.admin;
   if (c.user_type) u.user_type = c.user_type->value_or("");
-  if (c.email) u.email = *c.email;
+  if (c.email && *c.email != u.email) {
+    u.email = *c.email;
+    u.email_added_ts = u.email.empty() ? 0 : now_ms();
+  }
 }
 
 // Runs asynchronous steps one after another; the first error ends the run.

@@ -3,6 +3,7 @@
 #include "appservices/appservices.h"
 #include "homeserver/base/write.h"
 #include "homeserver/client/pushers.h"
+#include "homeserver/email/notifier.h"
 #include "homeserver/rooms/event_store.h"
 #include "homeserver/sync/notifier.h"
 #include "storage/keys.h"
@@ -48,6 +49,7 @@ void notify_sent(ServerContext& ctx, const rooms::Event& event) {
   ctx.notifier->notify_room(event.room_id(), target);
   notify_pushers(ctx, event);
   if (ctx.appservices) ctx.appservices->events_appended();
+  if (ctx.email) ctx.email->on_event(event);
 }
 
 void send_event(ServerContext& ctx, rooms::EventDraft draft, std::optional<TxnRef> txn,

@@ -27,6 +27,9 @@ void register_client_routes(http::Router& r, ServerContext& ctx) {
   register_media_routes(r, ctx);
   register_care_routes(r, ctx);
   register_care_admin_routes(r, ctx);
+  register_email_admin_routes(r, ctx);
+  register_testing_routes(r, ctx);
+  register_threepid_routes(r, ctx);
   register_admin_user_routes(r, ctx);
   register_admin_room_routes(r, ctx);
   register_appservice_routes(r, ctx);

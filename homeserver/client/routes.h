@@ -30,6 +30,9 @@ void register_room_key_routes(http::Router& r, ServerContext& ctx);      // room
 void register_media_routes(http::Router& r, ServerContext& ctx);         // media.cpp
 void register_care_routes(http::Router& r, ServerContext& ctx);          // care.cpp
 void register_care_admin_routes(http::Router& r, ServerContext& ctx);    // admin_care.cpp
+void register_email_admin_routes(http::Router& r, ServerContext& ctx);   // admin_email.cpp
+void register_testing_routes(http::Router& r, ServerContext& ctx);       // admin_testing.cpp
+void register_threepid_routes(http::Router& r, ServerContext& ctx);      // threepid.cpp
 void register_admin_user_routes(http::Router& r, ServerContext& ctx);    // admin_users.cpp
 void register_admin_room_routes(http::Router& r, ServerContext& ctx);    // admin_rooms.cpp
 void register_appservice_routes(http::Router& r, ServerContext& ctx);    // appservice.cpp

@@ -40,11 +40,11 @@ void capabilities(ServerContext& ctx, const http::ExchangePtr& ex) {
   for (const char* name : {"m.change_password", "m.set_displayname", "m.set_avatar_url",
                            "m.3pid_changes", "m.get_login_token"}) {
     json::Value on(rapidjson::kObjectType);
-    json::set(on, "enabled",
-              std::string_view(name) == "m.change_password" ||
-                  std::string_view(name) == "m.set_displayname" ||
-                  std::string_view(name) == "m.set_avatar_url",
-              a);
+    std::string_view n(name);
+    bool enabled = n == "m.change_password" || n == "m.set_displayname" ||
+                   n == "m.set_avatar_url" ||
+                   (n == "m.3pid_changes" && ctx.config.email.enabled());  // needs mail to validate
+    json::set(on, "enabled", enabled, a);
     json::set(caps, name, std::move(on), a);
   }
   json::set(d, "capabilities", std::move(caps), a);

@@ -165,7 +165,7 @@ PresenceSweep::PresenceSweep(ServerContext& ctx)
 
 void PresenceSweep::arm() {
   int64_t interval = std::clamp<int64_t>(offline_after_ms_ / 4, 1000, 30'000);
-  timer_ = ctx_.loop->after(interval, [this] {
+  timer_ = ctx_.loop->at(now_ms() + interval, [this] {
     sweep();
     arm();  // replaces (destroys) the timer running this callback
   });

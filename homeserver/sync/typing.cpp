@@ -82,7 +82,7 @@ std::vector<std::string> Typing::typers(const std::string& room_id) const {
 
 namespace {
 void arm_typing_expiry(ServerContext& ctx) {
-  ctx.typing->hold_timer(ctx.loop->after(kExpiryIntervalMs, [&ctx] {
+  ctx.typing->hold_timer(ctx.loop->at(now_ms() + kExpiryIntervalMs, [&ctx] {
     for (const auto& room_id : ctx.typing->expire(now_ms())) ctx.notifier->notify_room(room_id);
     arm_typing_expiry(ctx);  // replaces (destroys) the timer running this callback
   }));

@@ -147,6 +147,15 @@ const std::set<std::string> kAllKeys = {
     "federation.insecure_test_servers",
     "federation.test_host_overrides",
     "presence.offline_after_seconds",
+    "email.smtp_url",
+    "email.smtp_username",
+    "email.smtp_password",
+    "email.require_starttls",
+    "email.smtp_ca_file",
+    "email.from",
+    "email.client_base_url",
+    "email.idle_minutes",
+    "testing.fake_clock",
     "logging.level",
     "worker_threads",
 };
@@ -240,6 +249,51 @@ worker_threads: 8
   BOOST_CHECK_EQUAL(config->rc_message.burst, 20);
   BOOST_CHECK_EQUAL(config->log_level, "debug");
   BOOST_CHECK_EQUAL(config->worker_threads, 8);
+}
+
+BOOST_AUTO_TEST_CASE(email_options_are_read_and_off_by_default) {
+  const auto defaults = load("");
+  BOOST_REQUIRE_MESSAGE(defaults, error);
+  BOOST_CHECK(!defaults->email.enabled());
+  BOOST_CHECK(!defaults->testing.fake_clock);
+  BOOST_CHECK_EQUAL(defaults->email.idle_minutes, 10);
+  const auto config = load(R"(
+email:
+  smtp_url: smtps://mail.example.org:465
+  smtp_username: haven
+  smtp_password: pw
+  require_starttls: true
+  smtp_ca_file: /etc/haven/mail-ca.pem
+  from: noreply@example.org
+  client_base_url: https://chat.example.org/
+  idle_minutes: 3
+testing: {fake_clock: true}
+)");
+  BOOST_REQUIRE_MESSAGE(config, error);
+  BOOST_CHECK(config->email.enabled());
+  BOOST_CHECK_EQUAL(config->email.smtp_url, "smtps://mail.example.org:465");
+  BOOST_CHECK_EQUAL(config->email.smtp_username, "haven");
+  BOOST_CHECK_EQUAL(config->email.smtp_password, "pw");
+  BOOST_CHECK(config->email.require_starttls);
+  BOOST_CHECK_EQUAL(config->email.smtp_ca_file, "/etc/haven/mail-ca.pem");
+  BOOST_CHECK_EQUAL(config->email.from, "noreply@example.org");
+  BOOST_CHECK_EQUAL(config->email.client_base_url, "https://chat.example.org/");
+  BOOST_CHECK_EQUAL(config->email.idle_minutes, 3);
+  BOOST_CHECK(config->testing.fake_clock);
+}
+
+BOOST_AUTO_TEST_CASE(email_settings_that_cannot_work_are_rejected) {
+  BOOST_CHECK_EQUAL(load_error("email: {smtp_url: http://mail}\n"),
+                    "email.smtp_url: must start with smtp:// or smtps://, got 'http://mail'");
+  BOOST_CHECK_EQUAL(load_error("email: {smtp_url: smtp://mail, client_base_url: https://c/}\n"),
+                    "email.from: must be set with smtp_url");
+  BOOST_CHECK_EQUAL(load_error("email: {smtp_url: smtp://mail, from: a@b}\n"),
+                    "email.client_base_url: must be set with smtp_url");
+  BOOST_CHECK_EQUAL(
+      load_error("email: {smtp_url: smtp://mail, from: nobody, client_base_url: https://c/}\n"),
+      "email.from: must be a plain address, got 'nobody'");
+  BOOST_CHECK_EQUAL(load_error("email: {idle_minutes: 0}\n"),
+                    "email.idle_minutes: must be between 1 and 10080, got 0");
 }
 
 BOOST_AUTO_TEST_CASE(public_baseurl_gets_a_trailing_slash) {
@@ -661,7 +715,7 @@ BOOST_AUTO_TEST_CASE(every_key_in_the_generated_config_has_a_comment_above_it) {
     previous = line;
   }
   // Every option plus the section lines (listeners, client, federation, storage, ...).
-  BOOST_CHECK_EQUAL(key_lines, static_cast<int>(kAllKeys.size()) + 17);
+  BOOST_CHECK_EQUAL(key_lines, static_cast<int>(kAllKeys.size()) + 19);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
