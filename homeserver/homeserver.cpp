@@ -22,6 +22,7 @@
 #include "homeserver/push/pushers.h"
 #include "homeserver/server_context.h"
 #include "homeserver/sync/notifier.h"
+#include "homeserver/sync/sliding_connections.h"
 #include "homeserver/sync/streams.h"
 
 namespace haven {
@@ -97,6 +98,8 @@ int serve(const conf::Config& config) {
   Notifier notifier(*store);
   streams::Typing typing;
   push::UnreadCache unread;
+  // State ids start at the start time in microseconds: a pos from before a restart names none.
+  sync::SlidingConnections sliding(static_cast<uint64_t>(now_ms()) * 1000);
   // A pushkey its gateway rejected is removed from every user.
   push::PushSender push_sender(loop, [&store](const std::string& app_id, const std::string& key) {
     write<bool>(
@@ -124,6 +127,7 @@ int serve(const conf::Config& config) {
   ctx.push_sender = &push_sender;
   ctx.care = care ? &*care : nullptr;
   ctx.media = &media_store;
+  ctx.sliding = &sliding;
   streams::start_typing_expiry(ctx);
   streams::PresenceSweep presence_sweep(ctx);
 

@@ -20,6 +20,7 @@ namespace client { class UiaSessions; }
 namespace streams { class Typing; }
 namespace push { class UnreadCache; class PushSender; }
 namespace policy { class CarePolicy; }
+namespace sync { class SlidingConnections; }
 namespace media { class MediaStore; }
 
 struct ServerContext {
@@ -37,6 +38,7 @@ struct ServerContext {
   push::PushSender* push_sender = nullptr;  // delivers push notifications to gateways
   const policy::CarePolicy* care = nullptr;  // nullptr when care.enabled is false
   const media::MediaStore* media = nullptr;   // uploaded files (content repository)
+  sync::SlidingConnections* sliding = nullptr;  // sliding sync's per-connection state
 };
 
 }  // namespace haven
