@@ -13,7 +13,7 @@ import { SlidingSync } from "matrix-js-sdk/lib/sliding-sync.js";
 
 import { HavenServer } from "./lib/haven.mjs";
 import {
-  describeError, liveEvents, makeSteps, registerUser, sdk, startSyncingClient, waitFor,
+  clientLogger, describeError, liveEvents, makeSteps, registerUser, sdk, startSyncingClient, waitFor,
   withTimeout,
 } from "./lib/matrix.mjs";
 
@@ -32,6 +32,7 @@ async function startSlidingClient(baseUrl, creds) {
     userId: creds.user_id,
     deviceId: creds.device_id,
     timelineSupport: true,
+    logger: clientLogger(`[${creds.user_id} sliding]`),
   });
   client.syncErrors = [];
   const lists = new Map([["all", {
