@@ -117,7 +117,7 @@ BOOST_AUTO_TEST_CASE(combined_configs_are_the_superset) {
   BOOST_TEST(!c.matches("m.room.avatar", "", "@me:x"));
   RoomConfig d = b;
   d.combine(a);
-  BOOST_TEST(c == d);  // the order of combining does not matter
+  BOOST_TEST((c == d));  // the order of combining does not matter
 }
 
 BOOST_AUTO_TEST_CASE(refusals) {
