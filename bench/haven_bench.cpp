@@ -1341,10 +1341,10 @@ class Bench {
 
     int full_last = static_cast<int>(rooms.size()) - 1;
     double kib_window = sliding_kib_per_connection(user, 100, 10, 19);
-    double kib_full = sliding_kib_per_connection(user, 10, 10, full_last);
+    double kib_full = sliding_kib_per_connection(user, 50, 10, full_last);
     rows_.push_back({"Sliding sync server memory per connection", fmt(kib_window, 1) + " KiB", "",
                      "RssAnon growth over 100 connections each sent the first window of 20; " +
-                         fmt(kib_full, 1) + " KiB each for 10 connections sent all " +
+                         fmt(kib_full, 1) + " KiB each for 50 connections sent all " +
                          fmt_grouped(rooms.size()) + " rooms"});
   }
 
