@@ -70,8 +70,8 @@ struct Builder {
   sync::ListFilterCheck filter_check;
   bool empty = true;
 
-  Builder(ServerContext& c, storage::ReadTxn& t, const Requester& w,
-          const sync::SlidingRequest& r, const ConnectionState* b, json::Alloc& alloc)
+  Builder(ServerContext& c, storage::ReadTxn& t, const Requester& w, const sync::SlidingRequest& r,
+          const ConnectionState* b, json::Alloc& alloc)
       : ctx(c), txn(t), who(w), req(r), base(b), a(alloc), filter_check(t, w.user_id) {}
 
   const sync::SentRooms& sent_rooms() const { return *next->rooms; }
@@ -392,8 +392,8 @@ struct Builder {
       old_ids = rooms::state_ids_at_group(
           txn, state_group_at_position(txn, e.room_id, sent->pos, access->state_group));
     }
-    StateOut state = required_state(ids, old_ids, w.config, initial ? nullptr : sent->config.get(),
-                                     t);
+    StateOut state =
+        required_state(ids, old_ids, w.config, initial ? nullptr : sent->config.get(), t);
     uint64_t bump = bump_stamp(e, until);
     bool membership_changed = sent && sent->membership != e.membership;
     if (!initial && t.events.empty() && state.events.Empty() && !membership_changed) {

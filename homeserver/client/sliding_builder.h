@@ -16,7 +16,7 @@ namespace haven::client {
 struct SlidingResult {
   json::Document body;  // everything but `pos`, which the caller adds once the state is stored
   std::shared_ptr<sync::ConnectionState> next;  // the connection state once the client has it
-  bool empty = true;  // nothing new: a long-poll keeps waiting
+  bool empty = true;                            // nothing new: a long-poll keeps waiting
 };
 
 // `base`: the connection state the request's pos names; nullptr for a fresh connection.

@@ -1,5 +1,6 @@
-// Client-Server API: simplified sliding sync (MSC4186), POST .../org.matrix.simplified_msc3575/sync,
-// long-polling on the notifier, with the per-connection state of sync/sliding_connections.h.
+// Client-Server API: simplified sliding sync (MSC4186), POST
+// .../org.matrix.simplified_msc3575/sync, long-polling on the notifier, with the per-connection
+// state of sync/sliding_connections.h.
 #include <algorithm>
 #include <cstdlib>
 

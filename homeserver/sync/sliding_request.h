@@ -43,8 +43,7 @@ struct RequiredState {
   std::vector<StateRule> exclude;
   bool lazy_members = false;
 
-  bool matches(std::string_view type, std::string_view state_key,
-               std::string_view user_id) const;
+  bool matches(std::string_view type, std::string_view state_key, std::string_view user_id) const;
   bool operator==(const RequiredState&) const = default;
   auto operator<=>(const RequiredState&) const = default;
 };

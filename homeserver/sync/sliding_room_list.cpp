@@ -11,8 +11,7 @@ namespace haven::sync {
 namespace {
 
 // Whether a leave was the user's own doing (leaving, rejecting an invite) rather than a kick.
-bool left_by_self(storage::ReadTxn& txn, const std::string& user_id,
-                  const rooms::Membership& m) {
+bool left_by_self(storage::ReadTxn& txn, const std::string& user_id, const rooms::Membership& m) {
   auto ev = rooms::get_event(txn, m.event_id);
   return !ev || ev->event->sender() == user_id;
 }
@@ -82,8 +81,7 @@ bool ListFilterCheck::passes(const ListFilters& f, const RoomListEntry& room) {
   }
   if (f.room_types || f.not_room_types) {
     std::optional<std::string> type;
-    if (auto create = rooms::current_state_event(txn_, room.room_id, "m.room.create", "");
-        create) {
+    if (auto create = rooms::current_state_event(txn_, room.room_id, "m.room.create", ""); create) {
       auto t = create->content().FindMember("type");
       if (t != create->content().MemberEnd() && t->value.IsString()) type = t->value.GetString();
     }
