@@ -71,6 +71,8 @@ struct Options {
   int media_small = 50;         // 1 MiB files uploaded, then downloaded, one at a time
   int media_large = 3;          // 50 MiB files uploaded, then downloaded, one at a time
   int media_concurrent = 10;    // 50 MiB uploads in flight at once for the peak RSS
+  int sliding_rooms = 1000;     // rooms of the sliding sync user
+  int sliding_rounds = 100;     // timed sliding sync requests of each kind
   double phase_seconds = 60;    // time limit of each measured phase
   double setup_seconds = 900;   // time limit of each setup step (registration, filling rooms)
 };
@@ -81,7 +83,8 @@ struct Options {
   out << "usage: haven_bench --url http://127.0.0.1:PORT [--pid PID] [--data-dir DIR]\n"
       << "  [--warmup-sends N] [--sequential-sends N] [--clients N]\n"
       << "  [--sends-per-client N] [--receivers N] [--messages N] [--sync-rooms N]\n"
-      << "  [--sync-events N] [--initial-syncs N] [--phase-seconds S]\n"
+      << "  [--sync-events N] [--initial-syncs N] [--sliding-rooms N]\n"
+      << "  [--sliding-rounds N] [--phase-seconds S]\n"
       << "  [--setup-seconds S] [--media-small N] [--media-large N]\n"
       << "  [--media-concurrent N]\n"
       << "Prints one Markdown table of figures on stdout; see bench/README.md.\n";
@@ -112,6 +115,8 @@ Options parse_options(int argc, char** argv) {
       {"--media-small", &o.media_small},
       {"--media-large", &o.media_large},
       {"--media-concurrent", &o.media_concurrent},
+      {"--sliding-rooms", &o.sliding_rooms},
+      {"--sliding-rounds", &o.sliding_rounds},
   };
   std::map<std::string, double*> doubles = {{"--phase-seconds", &o.phase_seconds},
                                             {"--setup-seconds", &o.setup_seconds}};
@@ -610,6 +615,7 @@ class Bench {
     delivery_latency();
     e2ee_keys();
     initial_sync();
+    sliding_sync();
 
     long rss_kib = proc_status_kib(o_.pid, "VmRSS");
     long hwm_kib = proc_status_kib(o_.pid, "VmHWM");
@@ -1367,6 +1373,165 @@ class Bench {
     rows_.push_back({"Server peak RSS, " + std::to_string(count) + " concurrent " +
                          std::to_string(size / kMiB) + " MiB uploads",
                      fmt_mib(hwm_after), "", notes});
+  // ---- sliding sync (MSC4186) ----
+
+  static constexpr const char* kSlidingPath =
+      "/_matrix/client/unstable/org.matrix.simplified_msc3575/sync";
+
+  // A request body as Element X sends it: one list over `last_index + 1` rooms, timeline_limit
+  // 1, the state a room list shows, the e2ee and to_device extensions.
+  static std::string sliding_body(const std::string& conn_id, int last_index) {
+    return json_of([&](Writer& w) {
+      w.Key("conn_id");
+      w.String(conn_id);
+      w.Key("lists");
+      w.StartObject();
+      w.Key("all");
+      w.StartObject();
+      w.Key("ranges");
+      w.StartArray();
+      w.StartArray();
+      w.Int(0);
+      w.Int(last_index);
+      w.EndArray();
+      w.EndArray();
+      w.Key("timeline_limit");
+      w.Int(1);
+      w.Key("required_state");
+      w.StartArray();
+      for (auto [type, key] : {std::pair{"m.room.name", ""}, {"m.room.avatar", ""},
+                               {"m.room.encryption", ""}, {"m.room.create", ""},
+                               {"m.room.member", "$ME"}}) {
+        w.StartArray();
+        w.String(type);
+        w.String(key);
+        w.EndArray();
+      }
+      w.EndArray();
+      w.EndObject();
+      w.EndObject();
+      w.Key("extensions");
+      w.StartObject();
+      for (const char* ext : {"e2ee", "to_device"}) {
+        w.Key(ext);
+        w.StartObject();
+        w.Key("enabled");
+        w.Bool(true);
+        w.EndObject();
+      }
+      w.EndObject();
+    });
+  }
+
+  // One sliding sync request; fails the run unless it answers 200. Returns the parsed body.
+  rapidjson::Document sliding_call(const std::string& token, const std::string& body,
+                                   const std::string& pos, double* ms, size_t* bytes = nullptr) {
+    std::string path = std::string(kSlidingPath) + "?timeout=0";
+    if (!pos.empty()) path += "&pos=" + percent_encode(pos);
+    Response r = http_.call("POST", path, body, token, 120);
+    rapidjson::Document d;
+    d.Parse(r.body.c_str());
+    if (!r.ok() || d.HasParseError()) fail("sliding sync", r);
+    if (ms) *ms = r.ms();
+    if (bytes) *bytes = r.body.size();
+    return d;
+  }
+
+  static size_t rooms_in(const rapidjson::Document& d) {
+    const rapidjson::Value* rooms = member(d, "rooms");
+    return rooms && rooms->IsObject() ? rooms->MemberCount() : 0;
+  }
+
+  // Opens `count` connections of `per_device` per device (the server keeps 10 a device), each
+  // over rooms [0, last_index]; RSS growth per connection in KiB.
+  // Anonymous memory only: VmRSS also counts the LMDB map's pages, which reading rooms
+  // touches. One unmeasured request first, so caches the rooms fill are not counted.
+  double sliding_kib_per_connection(const User& user, int count, int per_device, int last_index) {
+    sliding_call(user.token, sliding_body("warm-up", last_index), "", nullptr);
+    long before = proc_status_kib(o_.pid, "RssAnon");
+    std::string token;
+    for (int i = 0; i < count; ++i) {
+      if (i % per_device == 0) token = login_device(user).second;
+      sliding_call(token, sliding_body("mem" + std::to_string(i), last_index), "", nullptr);
+    }
+    long after = proc_status_kib(o_.pid, "RssAnon");
+    return before < 0 || after < 0 ? NAN : static_cast<double>(after - before) / count;
+  }
+
+  void sliding_sync() {
+    const int rooms_wanted = o_.sliding_rooms, rounds = o_.sliding_rounds;
+    if (rooms_wanted == 0 || rounds == 0) return;
+    progress("sliding sync: creating " + std::to_string(rooms_wanted) + " rooms");
+    User user = register_user("bench_slider");
+    auto setup_start = Clock::now();
+    auto deadline = after_seconds(o_.setup_seconds);
+    std::vector<std::string> rooms;
+    for (int i = 0; i < rooms_wanted && Clock::now() < deadline; ++i) {
+      rooms.push_back(create_room(user, "bench sliding room " + std::to_string(i), false));
+    }
+    double setup_s = ms_between(setup_start, Clock::now()) / 1000;
+    progress("  created in " + fmt(setup_s, 1) + " s; timing first windows and increments");
+
+    std::vector<double> first_ms;
+    size_t first_bytes = 0, first_rooms = 0;
+    for (int i = 0; i < rounds; ++i) {
+      double ms = 0;
+      auto d = sliding_call(user.token, sliding_body("first" + std::to_string(i % 10), 19), "",
+                            &ms, &first_bytes);
+      first_ms.push_back(ms);
+      first_rooms = rooms_in(d);
+    }
+    rows_.push_back({"Sliding sync first window (20 of " + fmt_grouped(rooms.size()) + " rooms)",
+                     fmt_ms(percentile(first_ms, 50)) + " / " + fmt_ms(percentile(first_ms, 99)),
+                     "",
+                     "p50 / p99 of " + std::to_string(first_ms.size()) +
+                         " fresh connections; " + std::to_string(first_rooms) + " rooms, " +
+                         fmt(first_bytes / 1024.0, 1) + " KiB each; setup " +
+                         fmt(setup_s, 0) + " s"});
+    sliding_increments(user, rooms, rounds);
+
+    int full_last = static_cast<int>(rooms.size()) - 1;
+    double kib_window = sliding_kib_per_connection(user, 100, 10, 19);
+    double kib_full = sliding_kib_per_connection(user, 50, 10, full_last);
+    rows_.push_back({"Sliding sync server memory per connection", fmt(kib_window, 1) + " KiB", "",
+                     "RssAnon growth over 100 connections each sent the first window of 20; " +
+                         fmt(kib_full, 1) + " KiB each for 50 connections sent all " +
+                         fmt_grouped(rooms.size()) + " rooms"});
+  }
+
+  // One connection: a message into a room of its window (not timed), then the incremental
+  // response carrying it (timed).
+  void sliding_increments(const User& user, const std::vector<std::string>& rooms, int rounds) {
+    std::string body = sliding_body("incremental", 19);
+    auto first = sliding_call(user.token, body, "", nullptr);
+    std::string pos = string_member(first, "pos");
+    std::vector<std::string> window;
+    if (auto* rs = member(first, "rooms"); rs && rs->IsObject()) {
+      for (auto& m : rs->GetObject()) window.emplace_back(m.name.GetString());
+    }
+    if (window.empty()) throw std::runtime_error("sliding sync: the first window was empty");
+    std::vector<double> ms_list;
+    size_t bytes = 0, missed = 0;
+    for (int i = 0; i < rounds; ++i) {
+      const std::string& room = window[i % window.size()];
+      Response sent = http_.call("PUT", send_path(room, next_txn()), message_json(i), user.token);
+      if (!sent.ok()) fail("send", sent);
+      ++events_sent_;
+      double ms = 0;
+      auto d = sliding_call(user.token, body, pos, &ms, &bytes);
+      ms_list.push_back(ms);
+      pos = string_member(d, "pos");
+      const rapidjson::Value* rs = member(d, "rooms");
+      if (!rs || !rs->IsObject() || !rs->HasMember(room.c_str())) ++missed;
+    }
+    std::string notes = "p50 / p99 of " + std::to_string(ms_list.size()) +
+                        " requests with timeout=0, each after one message into a room of the " +
+                        "window; " + fmt(bytes / 1024.0, 1) + " KiB each";
+    if (missed) notes += "; " + std::to_string(missed) + " responses lacked the room (wrong)";
+    rows_.push_back({"Sliding sync incremental after one message (" +
+                         fmt_grouped(rooms.size()) + " rooms)",
+                     fmt_ms(percentile(ms_list, 50)) + " / " + fmt_ms(percentile(ms_list, 99)),
+                     "", notes});
   }
 
   Options o_;

@@ -26,6 +26,7 @@
 #include "homeserver/push/pushers.h"
 #include "homeserver/server_context.h"
 #include "homeserver/sync/notifier.h"
+#include "homeserver/sync/sliding_connections.h"
 #include "homeserver/sync/streams.h"
 
 namespace haven {
@@ -116,6 +117,8 @@ int serve(const conf::Config& config) {
   Notifier notifier(*store, loop);
   streams::Typing typing;
   push::UnreadCache unread;
+  // State ids start at the start time in microseconds: a pos from before a restart names none.
+  sync::SlidingConnections sliding(static_cast<uint64_t>(now_ms()) * 1000);
   // A pushkey its gateway rejected is removed from every user.
   push::PushSender push_sender(loop, [&store](const std::string& app_id, const std::string& key) {
     write<bool>(
@@ -153,6 +156,7 @@ int serve(const conf::Config& config) {
   if (config.testing.fake_clock) {
     spdlog::warn("testing.fake_clock is on: server admins can move the clock");
   }
+  ctx.sliding = &sliding;
   streams::start_typing_expiry(ctx);
   streams::PresenceSweep presence_sweep(ctx);
 

@@ -20,6 +20,7 @@ namespace client { class UiaSessions; }
 namespace streams { class Typing; }
 namespace push { class UnreadCache; class PushSender; }
 namespace policy { class CarePolicy; }
+namespace sync { class SlidingConnections; }
 namespace media { class MediaStore; }
 namespace appservice { class AppServices; }
 namespace email { class EmailNotifier; }
@@ -41,6 +42,7 @@ struct ServerContext {
   const media::MediaStore* media = nullptr;   // uploaded files (content repository)
   appservice::AppServices* appservices = nullptr;  // registrations and their transaction queues
   email::EmailNotifier* email = nullptr;      // nullptr when email is not configured
+  sync::SlidingConnections* sliding = nullptr;  // sliding sync's per-connection state
 };
 
 }  // namespace haven

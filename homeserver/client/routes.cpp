@@ -11,6 +11,7 @@ void register_client_routes(http::Router& r, ServerContext& ctx) {
   register_event_routes(r, ctx);
   register_alias_routes(r, ctx);
   register_sync_routes(r, ctx);
+  register_sliding_sync_routes(r, ctx);
   register_account_data_routes(r, ctx);
   register_filter_routes(r, ctx);
   register_receipt_routes(r, ctx);

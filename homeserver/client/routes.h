@@ -14,6 +14,7 @@ void register_room_routes(http::Router& r, ServerContext& ctx);        // rooms.
 void register_event_routes(http::Router& r, ServerContext& ctx);       // events.cpp (send, state..)
 void register_alias_routes(http::Router& r, ServerContext& ctx);        // directory.cpp
 void register_sync_routes(http::Router& r, ServerContext& ctx);        // sync.cpp
+void register_sliding_sync_routes(http::Router& r, ServerContext& ctx);  // sliding_sync.cpp
 void register_account_data_routes(http::Router& r, ServerContext& ctx);  // account_data.cpp
 void register_filter_routes(http::Router& r, ServerContext& ctx);        // filters.cpp
 void register_receipt_routes(http::Router& r, ServerContext& ctx);      // receipts.cpp

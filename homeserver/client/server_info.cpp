@@ -6,12 +6,17 @@ namespace haven::client {
 namespace {
 
 // GET /_matrix/client/versions
+// org.matrix.simplified_msc3575: native simplified sliding sync (MSC4186), which Element X and
+// the other matrix-rust-sdk clients look for here.
 void versions(const http::ExchangePtr& ex) {
   ex->reply_json(200, R"({"versions":["r0.6.1","v1.1","v1.2","v1.3","v1.4","v1.5","v1.6","v1.7",)"
-                      R"("v1.8","v1.9","v1.10","v1.11","v1.12"],"unstable_features":{}})");
+                      R"("v1.8","v1.9","v1.10","v1.11","v1.12"],)"
+                      R"("unstable_features":{"org.matrix.simplified_msc3575":true}})");
 }
 
 // GET /.well-known/matrix/client
+// No org.matrix.msc3575.proxy: that names a separate sliding sync proxy speaking the old MSC3575;
+// clients find native sliding sync through /versions.
 void well_known(ServerContext& ctx, const http::ExchangePtr& ex) {
   std::string base = ctx.config.public_baseurl;
   if (base.empty()) {

@@ -4,7 +4,7 @@
 #include <set>
 
 #include "homeserver/client/event_format.h"
-#include "homeserver/e2ee/device_keys.h"
+#include "homeserver/client/sync_rooms.h"
 #include "homeserver/e2ee/device_lists.h"
 #include "homeserver/e2ee/to_device.h"
 #include "homeserver/push/push_rules.h"
@@ -16,7 +16,6 @@ namespace haven::client {
 
 namespace {
 
-using storage::Direction;
 constexpr int64_t kDefaultTimelineLimit = 10;
 constexpr int64_t kMaxTimelineLimit = 100;
 // To-device messages per response, as the spec recommends; the rest come with the next sync.
@@ -39,41 +38,14 @@ struct Builder {
   }
 
   json::Value events_array(const std::vector<rooms::StoredEvent>& events) {
-    json::Value arr(rapidjson::kArrayType);
-    for (auto& ev : events) arr.PushBack(format_event(txn, ev, who, a, EventFormat::kSync), a);
-    return arr;
+    return sync_events_json(txn, who, events, a);
   }
 
-  // Newest visible events after `after_pos` up to `until_pos`, oldest first.
-  struct Timeline {
-    std::vector<rooms::StoredEvent> events;
-    bool limited = false;
-    uint64_t first_pos = 0;
-  };
+  using Timeline = RoomTimeline;
   Timeline timeline(const std::string& room_id, const rooms::RoomAccess& access, uint64_t after_pos,
                     uint64_t until_pos) {
-    Timeline t;
-    int64_t limit = timeline_limit();
-    rooms::scan_timeline(
-        txn, room_id, until_pos, Direction::kBackward, [&](uint64_t pos, std::string_view id) {
-          if (pos <= after_pos) return false;
-          auto ev = rooms::get_event(txn, std::string(id));
-          if (!ev || !rooms::may_see_event(txn, who.user_id, *ev, access)) {
-            return true;
-          }
-          if (!sync::matches(req.filter.room.timeline, ev->event->type(), ev->event->sender())) {
-            return true;
-          }
-          if (static_cast<int64_t>(t.events.size()) >= limit) {
-            t.limited = true;
-            return false;
-          }
-          t.events.push_back(std::move(*ev));
-          return true;
-        });
-    std::reverse(t.events.begin(), t.events.end());
-    t.first_pos = t.events.empty() ? until_pos + 1 : t.events.front().pos;
-    return t;
+    return read_timeline(txn, who, room_id, access, after_pos, until_pos, timeline_limit(),
+                         &req.filter.room.timeline);
   }
 
   // State events to send with a timeline: the state just before it, or only what changed
@@ -110,18 +82,12 @@ struct Builder {
 
   json::Value summary(const std::string& room_id) {
     json::Value s(rapidjson::kObjectType);
-    int64_t joined = 0, invited = 0;
+    auto members = member_summary(txn, room_id, who.user_id);
     json::Value heroes(rapidjson::kArrayType);
-    for (auto& [user, m] : rooms::members_of_room(txn, room_id)) {
-      if (m == "join") ++joined;
-      if (m == "invite") ++invited;
-      if ((m == "join" || m == "invite") && user != who.user_id && heroes.Size() < 5) {
-        heroes.PushBack(json::str(user, a), a);
-      }
-    }
+    for (auto& user : members.heroes) heroes.PushBack(json::str(user, a), a);
     json::set(s, "m.heroes", std::move(heroes), a);
-    json::set(s, "m.joined_member_count", joined, a);
-    json::set(s, "m.invited_member_count", invited, a);
+    json::set(s, "m.joined_member_count", members.joined, a);
+    json::set(s, "m.invited_member_count", members.invited, a);
     return s;
   }
 
@@ -145,18 +111,7 @@ struct Builder {
   }
 
   json::Value unread(const std::string& room_id) {
-    uint64_t read_pos = 0;
-    if (auto id = streams::own_read_receipt(txn, room_id, who.user_id); id) {
-      if (auto ev = rooms::get_event(txn, *id); ev) read_pos = ev->pos;
-    }
-    auto room = rooms::get_room(txn, room_id);
-    uint64_t last_pos = room ? room->last_pos : 0;
-    auto counts = ctx.unread ? ctx.unread->get(txn, room_id, who.user_id, read_pos, last_pos)
-                             : push::unread_counts(txn, room_id, who.user_id, read_pos);
-    json::Value u(rapidjson::kObjectType);
-    json::set(u, "notification_count", counts.notification_count, a);
-    json::set(u, "highlight_count", counts.highlight_count, a);
-    return u;
+    return unread_notifications(ctx, txn, who, room_id, a);
   }
 
   json::Value account_data_events(std::vector<streams::Document>* events) {
@@ -171,57 +126,7 @@ struct Builder {
   }
 };
 
-// Stripped state for an invite: what a client shows before joining, plus the invite itself.
-json::Value invite_state_events(storage::ReadTxn& txn, const Requester& who,
-                                const std::string& room_id,
-                                const std::optional<rooms::StoredEvent>& invite, json::Alloc& a) {
-  json::Value arr(rapidjson::kArrayType);
-  auto strip = [&](const rooms::Event& ev) {
-    json::Value s(rapidjson::kObjectType);
-    json::set(s, "type", ev.type(), a);
-    json::set(s, "state_key", ev.state_key().value_or(""), a);
-    json::set(s, "sender", ev.sender(), a);
-    json::Value content;
-    content.CopyFrom(ev.content(), a);
-    hide_member_identity(txn, who, ev, content, a);
-    json::set(s, "content", std::move(content), a);
-    arr.PushBack(std::move(s), a);
-  };
-  for (const char* type : {"m.room.create", "m.room.join_rules", "m.room.name", "m.room.avatar",
-                           "m.room.canonical_alias", "m.room.encryption", "m.room.topic"}) {
-    if (auto ev = rooms::current_state_event(txn, room_id, type, ""); ev) strip(*ev);
-  }
-  if (invite) {
-    if (auto inviter =
-            rooms::current_state_event(txn, room_id, "m.room.member", invite->event->sender());
-        inviter) {
-      strip(*inviter);
-    }
-    strip(*invite->event);
-  }
-  return arr;
-}
-
 }  // namespace
-
-SyncToken current_positions(ServerContext& ctx, storage::ReadTxn& txn) {
-  SyncToken now;
-  now.events = rooms::current_events_pos(txn);
-  now.account_data = streams::account_data_pos(txn);
-  now.receipts = streams::receipts_pos(txn);
-  now.typing = ctx.typing ? ctx.typing->pos() : 0;
-  now.presence = streams::presence_pos(txn);
-  now.device_lists = e2ee::device_lists_pos(txn);
-  now.to_device = e2ee::to_device_pos(txn);
-  return now;
-}
-
-bool caught_up(const SyncToken& since, const SyncToken& now) {
-  return since.events >= now.events && since.account_data >= now.account_data &&
-         since.receipts >= now.receipts && since.typing >= now.typing &&
-         since.presence >= now.presence && since.device_lists >= now.device_lists &&
-         since.to_device >= now.to_device;
-}
 
 SyncResult build_sync(ServerContext& ctx, storage::ReadTxn& txn, const Requester& who,
                       const SyncRequest& request) {
@@ -364,38 +269,22 @@ SyncResult build_sync(ServerContext& ctx, storage::ReadTxn& txn, const Requester
       td_obj(rapidjson::kObjectType), dl_obj(rapidjson::kObjectType);
   json::set(ad_obj, "events", std::move(global_ad), a);
   json::set(pr_obj, "events", std::move(presence_events), a);
-  json::Value to_device_events(rapidjson::kArrayType);
-  for (const std::string& text : inbox.events) {
-    json::Document event = json::parse_trusted(text);
-    if (!event.IsObject()) continue;
-    to_device_events.PushBack(json::Value(event, a), a);
-  }
+  json::Value to_device_events = to_device_events_json(inbox.events, a);
   bool to_device_empty = to_device_events.Empty();
   json::set(td_obj, "events", std::move(to_device_events), a);
-  json::Value changed(rapidjson::kArrayType), left(rapidjson::kArrayType);
+  bool device_lists_empty = true;
   if (!initial) {
-    auto delta = e2ee::device_lists_since(txn, who.user_id, request.since->device_lists,
-                                          request.since->events);
-    for (auto& u : delta.changed) changed.PushBack(json::str(u, a), a);
-    for (auto& u : delta.left) left.PushBack(json::str(u, a), a);
+    dl_obj = device_lists_json(txn, who, request.since->device_lists, request.since->events, a,
+                               &device_lists_empty);
+  } else {
+    json::set(dl_obj, "changed", json::Value(rapidjson::kArrayType), a);
+    json::set(dl_obj, "left", json::Value(rapidjson::kArrayType), a);
   }
-  bool device_lists_empty = changed.Empty() && left.Empty();
-  json::set(dl_obj, "changed", std::move(changed), a);
-  json::set(dl_obj, "left", std::move(left), a);
   json::set(result.body, "account_data", std::move(ad_obj), a);
   json::set(result.body, "presence", std::move(pr_obj), a);
   json::set(result.body, "to_device", std::move(td_obj), a);
   json::set(result.body, "device_lists", std::move(dl_obj), a);
-  json::Value otk_counts(rapidjson::kObjectType);
-  for (auto& [algorithm, count] : e2ee::one_time_key_counts(txn, who.user_id, who.device_id)) {
-    json::set(otk_counts, algorithm, count, a);
-  }
-  json::set(result.body, "device_one_time_keys_count", std::move(otk_counts), a);
-  json::Value fallback_types(rapidjson::kArrayType);
-  for (auto& t : e2ee::unused_fallback_key_types(txn, who.user_id, who.device_id)) {
-    fallback_types.PushBack(json::str(t, a), a);
-  }
-  json::set(result.body, "device_unused_fallback_key_types", std::move(fallback_types), a);
+  set_device_key_counts(txn, who, result.body, a);
   result.empty = result.empty && device_lists_empty && to_device_empty;
   result.next = now;
   return result;

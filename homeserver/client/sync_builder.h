@@ -24,12 +24,6 @@ struct SyncResult {
   bool empty = true;  // nothing new: a long-poll keeps waiting
 };
 
-// Every stream's position now: the next_batch a response built at this moment hands out
-// (to_device being the stream's position, as for a device whose inbox is read up).
-SyncToken current_positions(ServerContext& ctx, storage::ReadTxn& txn);
-// True when no stream moved past `since`: a response for that token would be empty.
-bool caught_up(const SyncToken& since, const SyncToken& now);
-
 SyncResult build_sync(ServerContext& ctx, storage::ReadTxn& txn, const Requester& who,
                       const SyncRequest& request);
 

@@ -41,6 +41,8 @@ std::string topological_token(uint64_t pos) { return "t" + std::to_string(pos); 
 
 std::optional<uint64_t> parse_pagination_token(std::string_view text) {
   if (!text.empty() && text[0] == 't') return parse_u64(text.substr(1));
+  // A sliding sync pos: the sync token, then '~' and its connection state (sliding_connections.h).
+  if (auto tilde = text.find('~'); tilde != std::string_view::npos) text = text.substr(0, tilde);
   if (auto sync = SyncToken::parse(text); sync) return sync->events;
   return std::nullopt;
 }

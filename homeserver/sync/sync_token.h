@@ -22,7 +22,8 @@ struct SyncToken {
   static std::optional<SyncToken> parse(std::string_view text);
 };
 
-// Pagination tokens for /messages: "t<pos>" (a position in the events stream).
+// Pagination tokens for /messages: "t<pos>" (a position in the events stream); a /sync
+// next_batch or a sliding sync pos is taken at its events position.
 std::string topological_token(uint64_t pos);
 std::optional<uint64_t> parse_pagination_token(std::string_view text);
 

@@ -14,7 +14,7 @@ export const WAIT_TIMEOUT_MS = 20_000;
 const verbose = Boolean(process.env.HAVEN_TEST_VERBOSE);
 sdkLogger.setLevel(verbose ? "debug" : "warn");
 
-function clientLogger(prefix) {
+export function clientLogger(prefix) {
   const quiet = () => {};
   return {
     trace: verbose ? console.debug.bind(console, prefix) : quiet,
