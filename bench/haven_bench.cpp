@@ -1373,6 +1373,8 @@ class Bench {
     rows_.push_back({"Server peak RSS, " + std::to_string(count) + " concurrent " +
                          std::to_string(size / kMiB) + " MiB uploads",
                      fmt_mib(hwm_after), "", notes});
+  }
+
   // ---- sliding sync (MSC4186) ----
 
   static constexpr const char* kSlidingPath =
