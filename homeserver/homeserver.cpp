@@ -13,6 +13,7 @@
 #include "crypto/random.h"
 #include "homeserver/base/rate_limiter.h"
 #include "homeserver/base/write.h"
+#include "homeserver/client/delayed_scheduler.h"
 #include "homeserver/client/routes.h"
 #include "homeserver/client/uia.h"
 #include "homeserver/http/server.h"
@@ -132,6 +133,8 @@ int serve(const conf::Config& config) {
   ctx.care = care ? &*care : nullptr;
   ctx.media = &media_store;
   ctx.appservices = &appservices;
+  client::DelayedScheduler delayed_events(ctx);
+  ctx.delayed_events = &delayed_events;
   streams::start_typing_expiry(ctx);
   streams::PresenceSweep presence_sweep(ctx);
 
@@ -172,6 +175,7 @@ int serve(const conf::Config& config) {
   std::signal(SIGPIPE, SIG_IGN);
 
   appservices.events_appended();  // events stored while a service's cursor lagged behind
+  delayed_events.start();          // delayed events that fell due while the server was down
   loop.run();
   if (closer.joinable()) closer.join();
   store->close();

@@ -16,7 +16,7 @@ namespace haven {
 
 class Notifier;
 class RateLimiter;
-namespace client { class UiaSessions; }
+namespace client { class UiaSessions; class DelayedScheduler; }
 namespace streams { class Typing; }
 namespace push { class UnreadCache; class PushSender; }
 namespace policy { class CarePolicy; }
@@ -39,6 +39,7 @@ struct ServerContext {
   const policy::CarePolicy* care = nullptr;  // nullptr when care.enabled is false
   const media::MediaStore* media = nullptr;   // uploaded files (content repository)
   appservice::AppServices* appservices = nullptr;  // registrations and their transaction queues
+  client::DelayedScheduler* delayed_events = nullptr;  // sends delayed events (MSC4140) when due
 };
 
 }  // namespace haven

@@ -124,6 +124,14 @@ const char* table_name(Table t) {
       return "appservice_queue";
     case Table::kAppserviceState:
       return "appservice_state";
+    case Table::kDelayedEvents:
+      return "delayed_events";
+    case Table::kDelayedDue:
+      return "delayed_due";
+    case Table::kDelayedByUser:
+      return "delayed_by_user";
+    case Table::kDelayedByState:
+      return "delayed_by_state";
     case Table::kCount:
       break;
   }

@@ -69,6 +69,10 @@ enum class Table : uint8_t {
   kBlockedRooms,       // room_id -> {user_id, ts}: joins and invites refused (admin API)
   kAppserviceQueue,    // appservice id \0 u64 seq -> queued item JSON (event, ephemeral, to-device)
   kAppserviceState,    // appservice id \0 name -> cursor or in-flight transaction record
+  kDelayedEvents,      // delay_id -> delayed event record JSON (scheduled or finalised)
+  kDelayedDue,         // u64 due_ms \0 delay_id -> "" (scheduled ones only, earliest first)
+  kDelayedByUser,      // user_id \0 delay_id -> "" (scheduled and finalised)
+  kDelayedByState,     // room_id \0 type \0 state_key \0 delay_id -> user_id (scheduled state)
   kCount
 };
 
