@@ -58,7 +58,9 @@ void DelayedScheduler::fire() {
   // Jobs reach the single writer in this order, so the events are sent soonest first.
   for (const auto& id : due) {
     send(id, false, [this](Result<std::string> r) {
-      if (!r.ok() && r.error().status == 507) batch_failed_ = true;
+      // A write that failed, or a due entry whose record is gone: wait before the next try
+      // instead of firing again at once.
+      if (!r.ok() && (r.error().status == 507 || r.error().status == 409)) batch_failed_ = true;
       if (--in_flight_ == 0) rearm();
     });
   }

@@ -50,20 +50,30 @@ std::string state_key_of(const DelayedEvent& e) {
   return KeyBuilder().str(e.room_id).str(e.type).str(*e.state_key).tail(e.delay_id).take();
 }
 
-// Forgets the user's finalised records older than the retention.
+// Forgets the user's finalised records older than the retention, and the oldest beyond the
+// most kept per user.
 Status prune_finalised(storage::WriteTxn& txn, std::string_view user_id, int64_t now) {
+  std::vector<std::pair<int64_t, std::string>> finalised;  // (finalised_ts, delay_id)
   std::vector<std::string> stale;
   const std::string prefix = KeyBuilder().str(user_id).take();
   txn.scan(Table::kDelayedByUser, prefix, {}, Direction::kForward,
            [&](std::string_view key, std::string_view) {
-             std::string_view id = key.substr(prefix.size());
+             std::string id(key.substr(prefix.size()));
              auto e = get(txn, id);
              if (!e || (e->outcome != Outcome::kScheduled &&
                         e->finalised_ts + kFinalisedRetentionMs < now)) {
-               stale.emplace_back(id);
+               stale.push_back(std::move(id));
+             } else if (e->outcome != Outcome::kScheduled) {
+               finalised.emplace_back(e->finalised_ts, std::move(id));
              }
              return true;
            });
+  if (finalised.size() > kMaxFinalisedPerUser) {
+    std::sort(finalised.begin(), finalised.end());
+    for (size_t i = 0; i < finalised.size() - kMaxFinalisedPerUser; ++i) {
+      stale.push_back(finalised[i].second);
+    }
+  }
   for (const auto& id : stale) {
     HAVEN_TRY(check(txn.del(Table::kDelayedEvents, id)));
     HAVEN_TRY(check(txn.del(Table::kDelayedByUser, KeyBuilder().str(user_id).tail(id).take())));

@@ -36,8 +36,9 @@ struct DelayedEvent {
   static std::optional<DelayedEvent> from_json(std::string_view text);
 };
 
-// Finalised records are kept this long for GET /delayed_events/{delay_id}.
+// Finalised records are kept this long, and at most this many per user (the MSC's advice).
 constexpr int64_t kFinalisedRetentionMs = int64_t{7} * 24 * 3600 * 1000;
+constexpr size_t kMaxFinalisedPerUser = 1000;
 
 std::optional<DelayedEvent> get(storage::ReadTxn& txn, std::string_view delay_id);
 
