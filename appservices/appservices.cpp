@@ -1,5 +1,7 @@
 #include "appservices/appservices.h"
 
+#include "appservices/device_lists.h"
+
 #include <spdlog/spdlog.h>
 
 #include "homeserver/accounts/account_store.h"
@@ -28,6 +30,9 @@ Status AppServices::start() {
       if (auto r = accounts::put_user(txn, user); !r.ok()) return r;
     }
     if (auto r = init_cursors(txn, registry_); !r.ok()) return storage::Status::io_error(r.error().message);
+    if (auto r = init_device_list_cursors(txn, registry_); !r.ok()) {
+      return storage::Status::io_error(r.error().message);
+    }
     return storage::Status::ok_status();
   });
   if (!s.ok()) return Error::unknown("appservices: " + s.message());
@@ -79,7 +84,13 @@ void AppServices::run_feed() {
   feed_again_ = false;
   write<bool>(
       store_,
-      [this](storage::WriteTxn& txn) { return feed_events(txn, registry_, kEventsPerFeed); },
+      [this](storage::WriteTxn& txn) -> Result<bool> {
+        auto more = feed_events(txn, registry_, kEventsPerFeed);
+        if (!more.ok()) return more;
+        // Joins and leaves among the events change device lists too.
+        HAVEN_TRY(feed_device_lists(txn, registry_));
+        return more;
+      },
       [this](Result<bool> more) {
         feeding_ = false;
         wake_all();

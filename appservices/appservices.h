@@ -34,6 +34,8 @@ class AppServices {
 
   // Loop thread: the events stream grew.
   void events_appended();
+  // Loop thread: a user's devices or keys changed (MSC3202 device lists are fed with events).
+  void device_lists_changed() { events_appended(); }
   // Loop thread: these local users got to-device messages.
   void to_device_stored(const std::set<std::string>& recipients);
   // Loop thread: a typing change, receipt or presence update.

@@ -22,7 +22,7 @@ std::set<std::string> users_concerned(const AppService& service,
     }
   };
   for (const QueuedItem& item : items) {
-    if (item.kind == ItemKind::kEphemeral) continue;
+    if (item.kind == ItemKind::kEphemeral || item.kind == ItemKind::kDeviceLists) continue;
     json::Document d = json::parse_trusted(item.json);
     if (!d.IsObject()) continue;
     if (item.kind == ItemKind::kToDevice) {

@@ -15,7 +15,8 @@
 
 namespace haven::appservice {
 
-enum class ItemKind : char { kEvent = 'e', kEphemeral = 'p', kToDevice = 't' };
+// kDeviceLists: an MSC3202 {changed, left} delta (device_lists.h).
+enum class ItemKind : char { kEvent = 'e', kEphemeral = 'p', kToDevice = 't', kDeviceLists = 'd' };
 
 struct QueuedItem {
   uint64_t seq = 0;

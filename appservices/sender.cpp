@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "appservices/device_lists.h"
 #include "appservices/http_call.h"
 #include "appservices/key_counts.h"
 
@@ -121,6 +122,7 @@ std::string Sender::transaction_body(const std::vector<QueuedItem>& items,
                                      const std::string& extra_members) {
   std::string events, ephemeral, to_device;
   for (const QueuedItem& item : items) {
+    if (item.kind == ItemKind::kDeviceLists) continue;  // merged into one member below
     std::string* list = item.kind == ItemKind::kEvent       ? &events
                         : item.kind == ItemKind::kEphemeral ? &ephemeral
                                                             : &to_device;
@@ -135,6 +137,7 @@ std::string Sender::transaction_body(const std::vector<QueuedItem>& items,
   if (!to_device.empty()) {
     body += ",\"de.sorunome.msc2409.to_device\":[" + to_device + "]";
   }
+  if (std::string lists = merge_device_lists(items); !lists.empty()) body += "," + lists;
   if (!extra_members.empty()) body += "," + extra_members;
   return body + "}";
 }

@@ -392,6 +392,12 @@ const std::vector<Section>& sections() {
        "The Server-Server API: which servers this one federates with, and how it trusts them.\n"
        "Inbound requests from servers not allowed here are refused with 403 M_FORBIDDEN, and\n"
        "this server sends nothing to them."},
+      {"delayed_events",
+       "Delayed events (MSC4140): events the server sends later for a client, e.g. a call's\n"
+       "hang-up when the client vanishes."},
+      {"voip",
+       "TURN servers for calls. Clients get time-limited credentials made with the shared\n"
+       "secret (coturn: use-auth-secret, static-auth-secret). No URIs: no TURN offered."},
       {"presence", "Online status."},
       {"email",
        "New-message emails: a neutral notice (no message text, sender or room name) with a\n"
@@ -657,6 +663,31 @@ const std::vector<Option>& options() {
         "Application service registration files (YAML: id, url, as_token, hs_token,\n"
         "sender_localpart, namespaces). Relative paths start from this file's directory."));
     add_federation_options(o);
+
+    o.push_back(integer_option<int64_t>(
+        "delayed_events.max_delay_ms",
+        [](Config& c) -> int64_t& { return c.delayed_events_max_delay_ms; }, 0,
+        int64_t{30} * 24 * 3600 * 1000,
+        "Longest delay a client may ask for, in milliseconds (longer: M_MAX_DELAY_EXCEEDED).\n"
+        "0 turns delayed events off."));
+    o.push_back(integer_option<int>(
+        "delayed_events.max_per_user",
+        [](Config& c) -> int& { return c.delayed_events_max_per_user; }, 1, 100000,
+        "Most delayed events one user may have waiting at once."));
+
+    o.push_back(string_list_option(
+        "voip.turn_uris", [](Config& c) -> std::vector<std::string>& { return c.turn_uris; },
+        "TURN server URIs given to clients, e.g. \"turn:turn.example.org:3478?transport=udp\"."));
+    o.push_back(string_option(
+        "voip.turn_shared_secret", [](Config& c) -> std::string& { return c.turn_shared_secret; },
+        "The secret shared with the TURN server (coturn's static-auth-secret)."));
+    o.push_back(integer_option<int>(
+        "voip.turn_user_lifetime_seconds",
+        [](Config& c) -> int& { return c.turn_user_lifetime_seconds; }, 60, 7 * 86400,
+        "How long the TURN credentials handed out stay valid, in seconds."));
+    o.push_back(bool_option(
+        "voip.turn_allow_guests", [](Config& c) -> bool& { return c.turn_allow_guests; },
+        "Give TURN credentials to guest users too."));
 
     o.push_back(integer_option<int>(
         "presence.offline_after_seconds",

@@ -173,6 +173,17 @@ struct Config {
   std::vector<std::string> app_service_config_files;
   std::vector<AppServiceRegistration> app_services;
 
+  // Delayed events (MSC4140): the longest delay a client may ask for (0 turns the feature off)
+  // and how many may wait at once per user.
+  int64_t delayed_events_max_delay_ms = 24 * 3600 * 1000;
+  int delayed_events_max_per_user = 100;
+
+  // VoIP: TURN servers handed to clients with time-limited credentials (coturn's REST API).
+  std::vector<std::string> turn_uris;
+  std::string turn_shared_secret;
+  int turn_user_lifetime_seconds = 86400;
+  bool turn_allow_guests = true;
+
   // Presence: a user inactive (no request that counts as activity) this long shows offline.
   int presence_offline_after_seconds = 300;
 

@@ -15,6 +15,7 @@
 #include "homeserver/accounts/account_store.h"
 #include "homeserver/base/rate_limiter.h"
 #include "homeserver/base/write.h"
+#include "homeserver/client/delayed_scheduler.h"
 #include "homeserver/client/routes.h"
 #include "homeserver/client/uia.h"
 #include "homeserver/email/notifier.h"
@@ -157,6 +158,8 @@ int serve(const conf::Config& config) {
     spdlog::warn("testing.fake_clock is on: server admins can move the clock");
   }
   ctx.sliding = &sliding;
+  client::DelayedScheduler delayed_events(ctx);
+  ctx.delayed_events = &delayed_events;
   streams::start_typing_expiry(ctx);
   streams::PresenceSweep presence_sweep(ctx);
 
@@ -229,6 +232,7 @@ int serve(const conf::Config& config) {
   std::signal(SIGPIPE, SIG_IGN);
 
   appservices.events_appended();  // events stored while a service's cursor lagged behind
+  delayed_events.start();          // delayed events that fell due while the server was down
   loop.run();
   if (closer.joinable()) closer.join();
   store->close();

@@ -16,7 +16,7 @@ namespace haven {
 
 class Notifier;
 class RateLimiter;
-namespace client { class UiaSessions; }
+namespace client { class UiaSessions; class DelayedScheduler; }
 namespace streams { class Typing; }
 namespace push { class UnreadCache; class PushSender; }
 namespace policy { class CarePolicy; }
@@ -43,6 +43,7 @@ struct ServerContext {
   appservice::AppServices* appservices = nullptr;  // registrations and their transaction queues
   email::EmailNotifier* email = nullptr;      // nullptr when email is not configured
   sync::SlidingConnections* sliding = nullptr;  // sliding sync's per-connection state
+  client::DelayedScheduler* delayed_events = nullptr;  // sends delayed events (MSC4140) when due
 };
 
 }  // namespace haven

@@ -11,6 +11,7 @@ packages=(
   python3-olm python3-matrix-nio python3-cryptography openssl python3-aiosmtpd
   libevent-dev liblmdb-dev lmdb-utils libsodium-dev rapidjson-dev libcurl4-openssl-dev
   libssl-dev libboost-test-dev libyaml-cpp-dev libspdlog-dev libcli11-dev libvips-dev
+  coturn  # tests: a real TURN server for the VoIP credentials
 )
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
   packages+=(nodejs npm)

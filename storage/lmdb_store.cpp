@@ -138,6 +138,14 @@ const char* table_name(Table t) {
       return "threepid_sessions";
     case Table::kUserByEmail:
       return "user_by_email";
+    case Table::kDelayedEvents:
+      return "delayed_events";
+    case Table::kDelayedDue:
+      return "delayed_due";
+    case Table::kDelayedByUser:
+      return "delayed_by_user";
+    case Table::kDelayedByState:
+      return "delayed_by_state";
     case Table::kCount:
       break;
   }

@@ -76,6 +76,10 @@ enum class Table : uint8_t {
   kEmailOutbox,        // u64 mail id -> outgoing email JSON (recipient, message, attempts)
   kThreepidSessions,   // sid -> email validation session JSON (/account/3pid/email/requestToken)
   kUserByEmail,        // lowercased email \0 user_id -> "" (whose address it is)
+  kDelayedEvents,      // delay_id -> delayed event record JSON (scheduled or finalised)
+  kDelayedDue,         // u64 due_ms \0 delay_id -> "" (scheduled ones only, earliest first)
+  kDelayedByUser,      // user_id \0 delay_id -> "" (scheduled and finalised)
+  kDelayedByState,     // room_id \0 type \0 state_key \0 delay_id -> user_id (scheduled state)
   kCount
 };
 

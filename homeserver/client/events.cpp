@@ -3,6 +3,7 @@
 #include <limits>
 
 #include "homeserver/base/rate_limiter.h"
+#include "homeserver/client/delayed_events.h"
 #include "homeserver/client/event_format.h"
 #include "homeserver/client/relations.h"
 #include "homeserver/client/room_send.h"
@@ -52,6 +53,12 @@ void send_message(ServerContext& ctx, const http::ExchangePtr& ex, const Request
     return ex->reply_error(Error::invalid_param("txnId too long"));
   auto content = event_content(ctx, *ex);
   if (!content.ok()) return ex->reply_error(content.error());
+  if (auto delay = ex->query(kDelayQueryParam)) {
+    auto ms = parse_delay(ctx, *delay);
+    if (!ms.ok()) return ex->reply_error(ms.error());
+    return schedule_delayed_event(
+        ctx, ex, who, {room_id, type, std::nullopt, std::move(content.value()), txn_id}, *ms);
+  }
   if (send_rate_limited(ctx, ex, who)) return;
   auto draft = make_draft(room_id, who.user_id, type, std::nullopt, std::move(content.value()));
   send_event(ctx, std::move(draft), TxnRef{who.user_id, who.device_id, txn_id},
@@ -72,6 +79,12 @@ void put_state(ServerContext& ctx, const http::ExchangePtr& ex, const Requester&
   if (type == "m.room.member") {
     auto m = json::get_string(*content, "membership");
     if (m.empty()) return ex->reply_error(Error::bad_json("membership is required"));
+  }
+  if (auto delay = ex->query(kDelayQueryParam)) {
+    auto ms = parse_delay(ctx, *delay);
+    if (!ms.ok()) return ex->reply_error(ms.error());
+    return schedule_delayed_event(
+        ctx, ex, who, {room_id, type, state_key, std::move(content.value()), std::nullopt}, *ms);
   }
   auto draft = make_draft(room_id, who.user_id, type, state_key, std::move(content.value()));
   send_event(ctx, std::move(draft), std::nullopt,

@@ -3,6 +3,8 @@
 // remote users land in "failures".
 #include "homeserver/client/keys.h"
 
+#include "appservices/appservices.h"
+
 #include <map>
 #include <set>
 
@@ -621,6 +623,7 @@ void notify_device_list_changed(ServerContext& ctx, const std::string& user_id) 
   std::set<std::string> users = rooms::users_sharing_rooms(*txn, user_id);
   txn.reset();
   ctx.notifier->notify_users(users);
+  if (ctx.appservices) ctx.appservices->device_lists_changed();
 }
 
 void register_key_routes(http::Router& r, ServerContext& ctx) {

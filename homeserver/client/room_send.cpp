@@ -2,6 +2,7 @@
 
 #include "appservices/appservices.h"
 #include "homeserver/base/write.h"
+#include "homeserver/client/delayed_scheduler.h"
 #include "homeserver/client/pushers.h"
 #include "homeserver/email/notifier.h"
 #include "homeserver/rooms/event_store.h"
@@ -47,27 +48,31 @@ void notify_sent(ServerContext& ctx, const rooms::Event& event) {
   std::string target;
   if (event.type() == "m.room.member" && event.state_key()) target = *event.state_key();
   ctx.notifier->notify_room(event.room_id(), target);
+  if (event.state_key() && ctx.delayed_events) ctx.delayed_events->state_changed(event);
   notify_pushers(ctx, event);
   if (ctx.appservices) ctx.appservices->events_appended();
   if (ctx.email) ctx.email->on_event(event);
 }
 
 void send_event(ServerContext& ctx, rooms::EventDraft draft, std::optional<TxnRef> txn,
-                std::function<void(Result<std::string>)> done) {
+                std::function<void(Result<std::string>)> done, SendHooks hooks) {
   auto shared = std::make_shared<rooms::EventDraft>(std::move(draft));
   auto sent_event = std::make_shared<rooms::EventPtr>();
   rooms::LocalServer server = local_server(ctx);
   write<std::string>(
       *ctx.store,
-      [shared, txn, server, sent_event](storage::WriteTxn& w) -> Result<std::string> {
+      [shared, txn, server, sent_event,
+       hooks = std::move(hooks)](storage::WriteTxn& w) -> Result<std::string> {
         if (txn) {
           if (auto existing = w.get(Table::kTxnIds, txn_key(*txn)); existing) {
             return std::string(*existing);
           }
         }
+        if (hooks.before) HAVEN_TRY(hooks.before(w));
         auto sent = rooms::send_event(w, server, clone_draft(*shared));
         if (!sent.ok()) return std::move(sent).error();
         const std::string& id = sent->event->event_id();
+        if (hooks.after) HAVEN_TRY(hooks.after(w, id));
         if (txn) {
           HAVEN_TRY(check(w.put(Table::kTxnIds, txn_key(*txn), id)));
           HAVEN_TRY(check(w.put(Table::kEventTxnIds, id,

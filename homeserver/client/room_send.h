@@ -24,10 +24,18 @@ rooms::EventDraft make_draft(std::string room_id, std::string sender, std::strin
                              std::optional<std::string> state_key, json::Document content);
 rooms::EventDraft clone_draft(const rooms::EventDraft& draft);
 
+// Work done inside the send's own write transaction, so it commits with the event or not at
+// all: `before` may refuse the send (its error is the answer); `after` gets the new event id.
+// Either may run more than once (a retried batch), so writes are their only effects.
+struct SendHooks {
+  std::function<Status(storage::WriteTxn&)> before;
+  std::function<Status(storage::WriteTxn&, const std::string& event_id)> after;
+};
+
 // Sends `draft`; with `txn`, a repeated transaction id answers with the first event instead.
 // `done` gets the event id (or the error) on the loop thread.
 void send_event(ServerContext& ctx, rooms::EventDraft draft, std::optional<TxnRef> txn,
-                std::function<void(Result<std::string>)> done);
+                std::function<void(Result<std::string>)> done, SendHooks hooks = {});
 
 // Wakes everyone concerned by a persisted event (members; the target of a membership change).
 void notify_sent(ServerContext& ctx, const rooms::Event& event);

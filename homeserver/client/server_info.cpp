@@ -8,10 +8,12 @@ namespace {
 // GET /_matrix/client/versions
 // org.matrix.simplified_msc3575: native simplified sliding sync (MSC4186), which Element X and
 // the other matrix-rust-sdk clients look for here.
-void versions(const http::ExchangePtr& ex) {
-  ex->reply_json(200, R"({"versions":["r0.6.1","v1.1","v1.2","v1.3","v1.4","v1.5","v1.6","v1.7",)"
-                      R"("v1.8","v1.9","v1.10","v1.11","v1.12"],)"
-                      R"("unstable_features":{"org.matrix.simplified_msc3575":true}})");
+void versions(ServerContext& ctx, const http::ExchangePtr& ex) {
+  const bool delayed_events = ctx.config.delayed_events_max_delay_ms > 0;
+  ex->reply_json(200, std::string(R"({"versions":["r0.6.1","v1.1","v1.2","v1.3","v1.4","v1.5",)"
+                                  R"("v1.6","v1.7","v1.8","v1.9","v1.10","v1.11","v1.12"],)") +
+                          R"("unstable_features":{"org.matrix.simplified_msc3575":true,)" +
+                          R"("org.matrix.msc4140":)" + (delayed_events ? "true" : "false") + "}}");
 }
 
 // GET /.well-known/matrix/client
@@ -52,6 +54,12 @@ void capabilities(ServerContext& ctx, const http::ExchangePtr& ex) {
     json::set(on, "enabled", enabled, a);
     json::set(caps, name, std::move(on), a);
   }
+  if (ctx.config.delayed_events_max_delay_ms > 0) {
+    json::Value delayed(rapidjson::kObjectType);
+    json::set(delayed, "max_delay_ms", ctx.config.delayed_events_max_delay_ms, a);
+    json::set(delayed, "max_scheduled", ctx.config.delayed_events_max_per_user, a);
+    json::set(caps, "org.matrix.msc4140.delayed_events", std::move(delayed), a);
+  }
   json::set(d, "capabilities", std::move(caps), a);
   ex->reply_json(200, d);
 }
@@ -59,7 +67,7 @@ void capabilities(ServerContext& ctx, const http::ExchangePtr& ex) {
 }  // namespace
 
 void register_server_info_routes(http::Router& r, ServerContext& ctx) {
-  r.add("GET", "/_matrix/client/versions", [](auto& ex) { versions(ex); });
+  r.add("GET", "/_matrix/client/versions", [&ctx](auto& ex) { versions(ctx, ex); });
   r.add("GET", "/.well-known/matrix/client", [&ctx](auto& ex) { well_known(ctx, ex); });
   add_authed(r, ctx, "GET", v3("/capabilities"),
              [&ctx](auto& ex, auto&) { capabilities(ctx, ex); });

@@ -482,6 +482,16 @@ class TransactionsTest(AppserviceTestCase):
         self.assertEqual(message["content"], {"secret": "s3"})
 
 
+    def test_no_device_lists_without_msc3202(self):
+        alice, room, bot = self.room_with_bridge_user()
+        second = self.client.login_ok(alice["user_id"])
+        self.ok(second, "POST", "/logout", {})
+        event_id = self.send_text(alice, room, "after the device change")
+        self.service.wait_for(lambda: event_id in self.delivered_ids(), "the message")
+        for body in self.service.bodies():
+            self.assertNotIn("org.matrix.msc3202.device_lists", body)
+
+
 class Msc3202Test(AppserviceTestCase):
     registration_extra = "org.matrix.msc3202: true\n"
 
@@ -513,6 +523,60 @@ class Msc3202Test(AppserviceTestCase):
             body["org.matrix.msc3202.device_unused_fallback_key_types"][bot]["KEYDEV"],
             ["signed_curve25519"])
         self.assertNotIn(alice["user_id"], body["org.matrix.msc3202.device_one_time_keys_count"])
+
+
+    # --- org.matrix.msc3202.device_lists --------------------------------------------------------
+
+    def device_lists(self, since_body=0):
+        """The merged device_lists of the transactions received after the first `since_body`."""
+        changed, left = set(), set()
+        for body in self.service.bodies()[since_body:]:
+            lists = body.get("org.matrix.msc3202.device_lists")
+            if lists:
+                for u in lists["changed"]:
+                    changed.add(u)
+                    left.discard(u)
+                for u in lists["left"]:
+                    left.add(u)
+                    changed.discard(u)
+        return changed, left
+
+    def change_devices(self, who):
+        """A new login and its logout: the user's device list changes twice."""
+        second = self.client.login_ok(who["user_id"])
+        self.ok(second, "POST", "/logout", {})
+
+    def test_device_changes_of_users_sharing_a_room_are_sent(self):
+        alice, room, bot = self.room_with_bridge_user()
+        carol = self.user("carol")  # shares no room with any of the service's users
+        mark = len(self.service.bodies())
+        self.change_devices(carol)
+        self.change_devices(alice)
+        changed, _ = self.service.wait_for(
+            lambda: alice["user_id"] in self.device_lists(mark)[0] and self.device_lists(mark),
+            "alice's device change")
+        self.assertNotIn(carol["user_id"], changed)
+        self.assertNotIn(carol["user_id"], self.device_lists()[0])
+
+    def test_a_user_who_shares_no_room_any_more_is_left(self):
+        alice, room, bot = self.room_with_bridge_user()
+        mark = len(self.service.bodies())
+        self.ok(alice, "POST", f"/rooms/{quote(room)}/leave", {})
+        self.service.wait_for(lambda: alice["user_id"] in self.device_lists(mark)[1],
+                              "alice in device_lists.left")
+        self.assertNotIn(alice["user_id"], self.device_lists(mark)[0])
+
+    def test_device_list_changes_survive_the_service_being_down_and_a_restart(self):
+        alice, room, bot = self.room_with_bridge_user()
+        self.service.wait_for(lambda: self.service.events(), "the join")
+        self.service.stop()
+        mark = len(self.service.bodies())
+        self.change_devices(alice)
+        self.server.restart()
+        self.service.start()
+        self.as_ok("POST", "/_matrix/client/v1/appservice/bridge/ping", {})
+        self.service.wait_for(lambda: alice["user_id"] in self.device_lists(mark)[0],
+                              "alice's device change after the restart")
 
 
 class QueueDurabilityTest(AppserviceTestCase):
