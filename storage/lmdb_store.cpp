@@ -124,6 +124,14 @@ const char* table_name(Table t) {
       return "appservice_queue";
     case Table::kAppserviceState:
       return "appservice_state";
+    case Table::kCareGuests:
+      return "care_guests";
+    case Table::kCareGuestLinks:
+      return "care_guest_links";
+    case Table::kCareGuestRequests:
+      return "care_guest_requests";
+    case Table::kCareRequestIndex:
+      return "care_request_index";
     case Table::kCount:
       break;
   }

@@ -69,6 +69,11 @@ enum class Table : uint8_t {
   kBlockedRooms,       // room_id -> {user_id, ts}: joins and invites refused (admin API)
   kAppserviceQueue,    // appservice id \0 u64 seq -> queued item JSON (event, ephemeral, to-device)
   kAppserviceState,    // appservice id \0 name -> cursor or in-flight transaction record
+  kCareGuests,         // guest user_id -> the one room_id their tokens may use (care policy)
+  // Used only in haven-care's own environment (appservices/care):
+  kCareGuestLinks,     // sha256(link token) -> guest link record JSON
+  kCareGuestRequests,  // request_id -> guest access request record JSON
+  kCareRequestIndex,   // "g" \0 guest user_id -> request_id
   kCount
 };
 
