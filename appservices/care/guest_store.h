@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "homeserver/base/result.h"
 #include "storage/store.h"
 
 namespace haven::care {
