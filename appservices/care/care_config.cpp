@@ -150,7 +150,6 @@ GeneratedCareConfig generate_care_config(const std::string& server_name,
       "hs_token: " + crypto::random_token(32) + "\n" +
       "sender_localpart: care\n"
       "rate_limited: false\n"
-      "io.element.msc4190: true\n"
       "# Haven extension: the sender may use the operator API (features, owners, guests).\n"
       "org.haven.operator: true\n"
       "namespaces:\n"
