@@ -108,18 +108,18 @@ class GuestLinkTests(HomeserverTestCase):
         # harness, so make the Homeserver first, then the care config pointing at it.
         cls.server = Homeserver(dict(cls.options))
         cls.addClassCleanup(cls.server.cleanup)
-        cls.care = CareService(cls.care_tmp, cls.server.server_name, cls.server.url)
+        cls.care_service = CareService(cls.care_tmp, cls.server.server_name, cls.server.url)
         with open(cls.server.config_path) as f:
             text = f.read()
         from harness import set_yaml_option
-        text = set_yaml_option(text, "app_service_config_files", json.dumps([cls.care.registration]))
+        text = set_yaml_option(text, "app_service_config_files", json.dumps([cls.care_service.registration]))
         with open(cls.server.config_path, "w") as f:
             f.write(text)
         cls.server.start()
         cls.client = cls.server.client()
-        cls.care.start()
-        cls.addClassCleanup(cls.care.stop)
-        cls.care_client = CareClient(cls.care.port)
+        cls.care_service.start()
+        cls.addClassCleanup(cls.care_service.stop)
+        cls.care_client = CareClient(cls.care_service.port)
         status, body = cls.client.shared_secret_register(unique("admin"), PASSWORD, admin=True)
         assert status == 200, body
         cls.admin = body
