@@ -279,7 +279,8 @@ void GuestService::on_member_event(const json::Value& event) {
   std::string sender = json::get_string(event, "sender");
   if (r->status == RequestStatus::kPending && membership == "invite") {
     (void)let_in(*r);  // the owner said yes from a Matrix client
-  } else if (r->status == RequestStatus::kPending && membership == "leave" && sender != target) {
+  } else if (r->status == RequestStatus::kPending && (membership == "leave" || membership == "ban") &&
+             sender != target) {
     r->status = RequestStatus::kRejected;  // the owner said no from a Matrix client
     (void)store_.put_request(*r);
   } else if (r->status == RequestStatus::kAccepted &&

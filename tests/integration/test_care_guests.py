@@ -11,7 +11,6 @@ import subprocess
 import tempfile
 import time
 import unittest
-import urllib.parse
 
 from harness import Homeserver, HomeserverTestCase, free_port, quote, unique
 
@@ -103,7 +102,8 @@ class GuestLinkTests(HomeserverTestCase):
     @classmethod
     def setUpClass(cls):
         cls.care_tmp = tempfile.mkdtemp(prefix="haven-care-it-")
-        cls.addClassCleanup(shutil.rmtree, cls.care_tmp, True)
+        if not os.environ.get("HAVEN_KEEP_TMP"):
+            cls.addClassCleanup(shutil.rmtree, cls.care_tmp, True)
         # The registration must exist before haven starts; the port of haven is fixed by the
         # harness, so make the Homeserver first, then the care config pointing at it.
         cls.server = Homeserver(dict(cls.options))
