@@ -152,6 +152,7 @@ AppServiceRegistration parse(const YAML::Node& root) {
                         optional_bool(root, "push_ephemeral", false);
   r.msc3202 = optional_bool(root, "org.matrix.msc3202", false);
   r.msc4190 = optional_bool(root, "io.element.msc4190", false);
+  r.operator_api = optional_bool(root, "org.haven.operator", false);
   if (const YAML::Node protocols = root["protocols"]; protocols && !protocols.IsNull()) {
     if (!protocols.IsSequence()) {
       throw RegistrationError("protocols", "expected a list of strings, got " + kind_of(protocols));

@@ -48,6 +48,9 @@ struct AppServiceRegistration {
   bool receive_ephemeral = false;  // also de.sorunome.msc2409.push_ephemeral
   bool msc3202 = false;            // org.matrix.msc3202: device lists and key counts
   bool msc4190 = false;            // io.element.msc4190: devices managed without /login
+  // org.haven.operator: the service's sender user may use the operator (admin) APIs. For the
+  // bundled haven-care, which reads features and owners and marks its guest users.
+  bool operator_api = false;
   std::vector<std::string> protocols;
 
   friend bool operator==(const AppServiceRegistration&, const AppServiceRegistration&) = default;

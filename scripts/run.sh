@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds the release server, writes ./homeserver.yaml (server name
 # localhost, data in ./data) when there is none yet, and runs the homeserver in the
-# foreground on 127.0.0.1:8008. Stop it with Ctrl-C.
+# foreground on 127.0.0.1:8008, with haven-care (guest links) in the background on
+# 127.0.0.1:8090. Stop both with Ctrl-C.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,8 +17,24 @@ if [[ ! -f homeserver.yaml ]]; then
 fi
 
 # --- care appservice (haven-care) -----------------------------------------------------------
-# Placeholder: the bundled care appservice will be started here (in the background, with its
-# registration file referenced from homeserver.yaml) once appservices/care exists.
+# haven-care (guest links) runs beside haven on 127.0.0.1:8090 with its own care.yaml and data
+# in ./data-care. On the first run its registration file is written and listed in
+# homeserver.yaml under app_service_config_files (only when that key is still empty).
+care=build/release/appservices/care/haven-care
+if [[ ! -f care.yaml ]]; then
+  "$care" generate-config --server-name localhost --data-dir ./data-care \
+    --homeserver-url http://127.0.0.1:8008 --port 8090 \
+    --registration care-registration.yaml > care.yaml.tmp
+  mv care.yaml.tmp care.yaml
+  if grep -q '^app_service_config_files: \[\]' homeserver.yaml; then
+    sed -i 's|^app_service_config_files: \[\]|app_service_config_files: [care-registration.yaml]|' \
+      homeserver.yaml
+  fi
+  echo "run: wrote care.yaml and care-registration.yaml (haven-care, the guest links service)"
+fi
+"$care" serve -c care.yaml &
+care_pid=$!
+trap 'kill "$care_pid" 2>/dev/null || true' EXIT
 # ----------------------------------------------------------------------------------------------
 
-exec "$haven" serve -c homeserver.yaml
+"$haven" serve -c homeserver.yaml

@@ -146,6 +146,14 @@ const char* table_name(Table t) {
       return "delayed_by_user";
     case Table::kDelayedByState:
       return "delayed_by_state";
+    case Table::kCareGuests:
+      return "care_guests";
+    case Table::kCareGuestLinks:
+      return "care_guest_links";
+    case Table::kCareGuestRequests:
+      return "care_guest_requests";
+    case Table::kCareRequestIndex:
+      return "care_request_index";
     case Table::kCount:
       break;
   }

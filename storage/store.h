@@ -80,6 +80,11 @@ enum class Table : uint8_t {
   kDelayedDue,         // u64 due_ms \0 delay_id -> "" (scheduled ones only, earliest first)
   kDelayedByUser,      // user_id \0 delay_id -> "" (scheduled and finalised)
   kDelayedByState,     // room_id \0 type \0 state_key \0 delay_id -> user_id (scheduled state)
+  kCareGuests,         // guest user_id -> the one room_id their tokens may use (care policy)
+  // Used only in haven-care's own environment (appservices/care):
+  kCareGuestLinks,     // sha256(link token) -> guest link record JSON
+  kCareGuestRequests,  // request_id -> guest access request record JSON
+  kCareRequestIndex,   // "g" \0 guest user_id -> request_id
   kCount
 };
 

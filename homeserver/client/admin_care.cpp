@@ -316,6 +316,46 @@ void get_owner(ServerContext& ctx, const http::ExchangePtr& ex, const Requester&
   ex->reply_json(200, d);
 }
 
+// PUT /_haven/admin/v1/users/{userId}/guest {"room_id"}: the user becomes a guest whose tokens
+// reach that room only (R17); for haven-care's guest users, while guest links are switched on.
+void put_guest(ServerContext& ctx, const http::ExchangePtr& ex, const Requester&) {
+  const std::string user_id = ex->params[0];
+  if (auto s = require_local_user(ctx, user_id); !s.ok()) return ex->reply_error(s.error());
+  auto body = parse_body(ctx, *ex);
+  if (!body.ok()) return ex->reply_error(body.error());
+  auto room_id = json::required_string(*body, "room_id");
+  if (!room_id.ok()) return ex->reply_error(room_id.error());
+  {
+    auto txn = ctx.store->begin_read();
+    if (!policy::features(*txn, ctx.config.care).guest_links) {
+      return ex->reply_error(Error::forbidden("Guest links are switched off on this server"));
+    }
+    if (!rooms::is_valid_room_id(*room_id) || !rooms::get_room(*txn, *room_id)) {
+      return ex->reply_error(Error::not_found("Unknown room"));
+    }
+  }
+  write<bool>(
+      *ctx.store,
+      [user_id, room_id = *room_id](storage::WriteTxn& txn) -> Result<bool> {
+        HAVEN_TRY(check(policy::set_guest_room(txn, user_id, room_id)));
+        return true;
+      },
+      reply_empty(ex));
+}
+
+// DELETE /_haven/admin/v1/users/{userId}/guest: the user is no longer a guest.
+void delete_guest(ServerContext& ctx, const http::ExchangePtr& ex, const Requester&) {
+  const std::string user_id = ex->params[0];
+  if (auto s = require_local_user(ctx, user_id); !s.ok()) return ex->reply_error(s.error());
+  write<bool>(
+      *ctx.store,
+      [user_id](storage::WriteTxn& txn) -> Result<bool> {
+        HAVEN_TRY(check(policy::clear_guest(txn, user_id)));
+        return true;
+      },
+      reply_empty(ex));
+}
+
 }  // namespace
 
 void register_care_admin_routes(http::Router& r, ServerContext& ctx) {
@@ -337,6 +377,9 @@ void register_care_admin_routes(http::Router& r, ServerContext& ctx) {
   add("PUT", "/features", [&ctx](auto& ex, auto& who) { put_features(ctx, ex, who); });
   add("GET", "/rooms/{roomId}/owner", [&ctx](auto& ex, auto& who) { get_owner(ctx, ex, who); });
   add("PUT", "/rooms/{roomId}/owner", [&ctx](auto& ex, auto& who) { put_owner(ctx, ex, who); });
+  add("PUT", "/users/{userId}/guest", [&ctx](auto& ex, auto& who) { put_guest(ctx, ex, who); });
+  add("DELETE", "/users/{userId}/guest",
+      [&ctx](auto& ex, auto& who) { delete_guest(ctx, ex, who); });
 }
 
 }  // namespace haven::client

@@ -2,6 +2,8 @@
 
 #include "appservices/appservices.h"
 #include "homeserver/accounts/account_store.h"
+#include "homeserver/client/guest_scope.h"
+#include "homeserver/policy/care_store.h"
 #include "homeserver/policy/care_rules.h"
 
 namespace haven::client {
@@ -31,11 +33,11 @@ std::string user_agent_of(const http::Exchange& ex) {
 }
 
 // Records when and from where (address, user agent) a device was last used, at most once a
-// minute per device, so Element's session list is right without a write per request.
+// minute per device (guests: every request), so Element's session list is right without a write per request.
 void note_device_seen(ServerContext& ctx, const accounts::Device& dev, const std::string& ip,
-                      const std::string& user_agent) {
+                      const std::string& user_agent, int64_t resolution_ms) {
   int64_t now = now_ms();
-  if (now - dev.last_seen_ts < kLastSeenResolutionMs && dev.last_seen_ip == ip &&
+  if (now - dev.last_seen_ts < resolution_ms && dev.last_seen_ip == ip &&
       dev.last_seen_user_agent == user_agent) {
     return;
   }
@@ -71,7 +73,8 @@ Result<Requester> authenticate_appservice(ServerContext& ctx, http::Exchange& ex
     return Error::with(400, "M_UNKNOWN_DEVICE", "No such device for this user");
   }
   ex.user_id = user_id;
-  Requester who{user_id, device_id.value_or(""), user->admin, false, ctx.care};
+  bool operator_api = service.registration().operator_api && user_id == service.sender();
+  Requester who{user_id, device_id.value_or(""), user->admin || operator_api, false, ctx.care};
   who.appservice = &service;
   who.rate_limited = service.registration().rate_limited && user_id != service.sender();
   return who;
@@ -108,8 +111,15 @@ Result<Requester> authenticate(ServerContext& ctx, http::Exchange& ex) {
     return e;
   }
   ex.user_id = owner->user_id;
+  // A guest's every request counts: haven-care removes guests after an hour without one.
+  std::optional<std::string> guest_room;
+  if (ctx.care) guest_room = policy::guest_room(*txn, owner->user_id);
   if (auto dev = accounts::get_device(*txn, owner->user_id, owner->device_id); dev) {
-    note_device_seen(ctx, *dev, ex.peer_address(), user_agent_of(ex));
+    note_device_seen(ctx, *dev, ex.peer_address(), user_agent_of(ex),
+                     guest_room ? 0 : kLastSeenResolutionMs);
+  }
+  if (guest_room && !guest_may_request(ex.path(), owner->user_id, *guest_room)) {
+    return Error::forbidden("A guest can only take part in the conversation of their guest link");
   }
   return Requester{owner->user_id, owner->device_id, user->admin, user->is_guest, ctx.care};
 }

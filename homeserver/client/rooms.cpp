@@ -1,4 +1,4 @@
-// Client-Server API: creating rooms, membership (join, invite, leave, kick, ban, unban,
+// Client-Server API: creating rooms, membership (join, knock, invite, leave, kick, ban, unban,
 // forget), aliases, joined rooms and member lists.
 #include <limits>
 
@@ -172,6 +172,24 @@ void join(ServerContext& ctx, const http::ExchangePtr& ex, const Requester& who)
                   [ex, id = *room_id] { reply_room_id(ex, id); });
 }
 
+// POST /_matrix/client/v3/knock/{roomIdOrAlias} {"reason"?}
+void knock(ServerContext& ctx, const http::ExchangePtr& ex, const Requester& who) {
+  auto body = parse_body(ctx, *ex);
+  if (!body.ok()) return ex->reply_error(body.error());
+  auto reason = json::optional_string(*body, "reason");
+  if (!reason.ok()) return ex->reply_error(reason.error());
+  auto room_id = resolve_room(ctx, ex->params[0]);
+  if (!room_id.ok()) return ex->reply_error(room_id.error());
+  {
+    auto txn = ctx.store->begin_read();
+    if (!rooms::get_room(*txn, *room_id)) {
+      return ex->reply_error(Error::not_found("No known servers to knock on this room through"));
+    }
+  }
+  send_membership(ctx, ex, who, *room_id, who.user_id, "knock", *body,
+                  [ex, id = *room_id] { reply_room_id(ex, id); });
+}
+
 // POST /rooms/{roomId}/{invite,kick,ban,unban}: a membership change of another user.
 void change_member(ServerContext& ctx, const http::ExchangePtr& ex, const Requester& who,
                    const std::string& membership) {
@@ -318,6 +336,7 @@ void register_room_routes(http::Router& r, ServerContext& ctx) {
   authed("POST", "/createRoom", [&ctx](auto& ex, auto& who) { create_room(ctx, ex, who); });
   authed("POST", "/join/{roomIdOrAlias}", [&ctx](auto& ex, auto& who) { join(ctx, ex, who); });
   authed("POST", "/rooms/{roomId}/join", [&ctx](auto& ex, auto& who) { join(ctx, ex, who); });
+  authed("POST", "/knock/{roomIdOrAlias}", [&ctx](auto& ex, auto& who) { knock(ctx, ex, who); });
   for (const char* op : {"invite", "kick", "ban", "unban"}) {
     authed("POST", std::string("/rooms/{roomId}/") + op,
            [&ctx, op](auto& ex, auto& who) { change_member(ctx, ex, who, op); });

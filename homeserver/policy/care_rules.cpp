@@ -120,10 +120,33 @@ Status CarePolicy::prepare(storage::WriteTxn& txn, rooms::EventDraft& draft) con
   return {};
 }
 
+// Guests (haven-care's users for one room) reach only that room: they may knock on it, the
+// owner may invite them without being their contact, and nobody else may knock anywhere.
+Status CarePolicy::check_guest_membership(storage::WriteTxn& txn, const rooms::Event& event,
+                                          const std::string& membership) const {
+  const std::string& sender = event.sender();
+  const std::string& target = *event.state_key();
+  auto room = guest_room(txn, target);
+  if (membership == "knock" && room != event.room_id()) {
+    return Error::forbidden("Only guests with a guest link may ask to join this conversation");
+  }
+  if (!room) return {};
+  if (*room != event.room_id() && (membership == "join" || membership == "invite")) {
+    return Error::forbidden("A guest can only take part in the conversation of their guest link");
+  }
+  if (membership == "invite" && room_owner(txn, event.room_id()) != sender) {
+    return Error::forbidden("Only the owner of the conversation can let a guest in");
+  }
+  return {};
+}
+
 Status CarePolicy::check_membership(storage::WriteTxn& txn, const rooms::Event& event) const {
   const std::string& sender = event.sender();
   const std::string& target = *event.state_key();
   std::string membership = json::get_string(event.content(), "membership");
+  if (auto s = check_guest_membership(txn, event, membership); !s.ok() || guest_room(txn, target)) {
+    return s;
+  }
   if (membership == "invite" && !are_contacts(txn, sender, target)) {
     return Error::forbidden("You can only invite your own contacts, and " + target +
                             " is not one of them");

@@ -60,6 +60,8 @@ class CarePolicy : public rooms::LocalEventPolicy {
   };
   ContactSet contact_set(storage::ReadTxn& txn, std::string_view user_id) const;
   Status check_membership(storage::WriteTxn& txn, const rooms::Event& event) const;
+  Status check_guest_membership(storage::WriteTxn& txn, const rooms::Event& event,
+                                const std::string& membership) const;
 
   conf::Care config_;
   std::string server_name_;

@@ -98,6 +98,21 @@ storage::Status set_room_owner(storage::WriteTxn& txn, std::string_view room_id,
   return txn.put(Table::kCareRoomOwners, room_id, user_id);
 }
 
+std::optional<std::string> guest_room(storage::ReadTxn& txn, std::string_view user_id) {
+  auto value = txn.get(Table::kCareGuests, user_id);
+  if (!value) return std::nullopt;
+  return std::string(*value);
+}
+
+storage::Status set_guest_room(storage::WriteTxn& txn, std::string_view user_id,
+                               std::string_view room_id) {
+  return txn.put(Table::kCareGuests, user_id, room_id);
+}
+
+storage::Status clear_guest(storage::WriteTxn& txn, std::string_view user_id) {
+  return txn.del(Table::kCareGuests, user_id);
+}
+
 Features features(storage::ReadTxn& txn, const conf::Care& config) {
   Features f{config.guest_links, config.temporary_rooms};
   auto value = txn.get(Table::kMeta, kFeaturesKey);

@@ -34,6 +34,13 @@ std::optional<std::string> room_owner(storage::ReadTxn& txn, std::string_view ro
 storage::Status set_room_owner(storage::WriteTxn& txn, std::string_view room_id,
                                std::string_view user_id);
 
+// A guest (R15-R18) is a user whose tokens may act in one room only; set by the operator API
+// for haven-care's guest users. nullopt for everyone else.
+std::optional<std::string> guest_room(storage::ReadTxn& txn, std::string_view user_id);
+storage::Status set_guest_room(storage::WriteTxn& txn, std::string_view user_id,
+                               std::string_view room_id);
+storage::Status clear_guest(storage::WriteTxn& txn, std::string_view user_id);
+
 struct Features {
   bool guest_links = false;
   bool temporary_rooms = false;

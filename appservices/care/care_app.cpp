@@ -1,0 +1,176 @@
+#include "appservices/care/care_app.h"
+
+#include "appservices/care/guest_page.h"
+
+namespace haven::care {
+
+namespace {
+
+const std::string kPrefix = "/_haven/care/v1";
+
+std::optional<std::string> bearer_token(const http::Exchange& ex) {
+  auto h = ex.header("Authorization");
+  constexpr std::string_view kBearer = "Bearer ";
+  if (h && h->size() > kBearer.size() && h->compare(0, kBearer.size(), kBearer) == 0) {
+    return h->substr(kBearer.size());
+  }
+  return ex.query("access_token");
+}
+
+Result<std::string> required_token(const http::Exchange& ex) {
+  auto t = bearer_token(ex);
+  if (!t || t->empty()) return Error::missing_token("Missing access token");
+  if (t->size() > 1024) return Error::unknown_token("Unknown access token");
+  return *t;
+}
+
+Result<json::Document> body_object(const http::Exchange& ex) {
+  if (ex.body().empty()) return json::object();
+  return json::parse_object(ex.body(), 16);
+}
+
+Result<json::Document> empty_object(const Status& s) {
+  if (!s.ok()) return s.error();
+  return json::object();
+}
+
+}  // namespace
+
+CareApp::CareApp(const CareConfig& config, Loop& loop, Clock& clock, GuestService& guests)
+    : config_(config), loop_(loop), clock_(clock), guests_(guests) {}
+
+CareApp::~CareApp() { worker_.stop(); }
+
+void CareApp::run(const http::ExchangePtr& ex, std::function<Result<json::Document>()> work) {
+  worker_.run<std::shared_ptr<Result<json::Document>>>(
+      loop_, [work = std::move(work)] { return std::make_shared<Result<json::Document>>(work()); },
+      [ex](std::shared_ptr<Result<json::Document>> r) {
+        if (!r->ok()) return ex->reply_error(r->error());
+        ex->reply_json(200, r->value());
+      });
+}
+
+void CareApp::add_routes(http::Router& router) {
+  // GET /_haven/care/v1/guest_links/{token}: the guest's page
+  router.add("GET", kPrefix + "/guest_links/{token}", [](const http::ExchangePtr& ex) {
+    ex->reply_bytes(200, "text/html; charset=utf-8", kGuestPageHtml,
+                    {{"Content-Security-Policy", "default-src 'self'; script-src 'unsafe-inline'"}});
+  });
+  // POST /_haven/care/v1/rooms/{roomId}/guest_links
+  router.add("POST", kPrefix + "/rooms/{roomId}/guest_links", [this](const http::ExchangePtr& ex) {
+    auto token = required_token(*ex);
+    if (!token.ok()) return ex->reply_error(token.error());
+    run(ex, [this, token = *token, room = ex->params[0]]() -> Result<json::Document> {
+      auto link = guests_.create_link(token, room);
+      if (!link.ok()) return std::move(link).error();
+      auto d = json::object();
+      json::set(d, "url", link->url, d.GetAllocator());
+      json::set(d, "token", link->token, d.GetAllocator());
+      json::set(d, "expires_at", link->expires_at, d.GetAllocator());
+      return d;
+    });
+  });
+  // DELETE /_haven/care/v1/rooms/{roomId}/guest_links/{token}
+  router.add("DELETE", kPrefix + "/rooms/{roomId}/guest_links/{token}",
+             [this](const http::ExchangePtr& ex) {
+               auto token = required_token(*ex);
+               if (!token.ok()) return ex->reply_error(token.error());
+               run(ex, [this, token = *token, room = ex->params[0], link = ex->params[1]] {
+                 return empty_object(guests_.revoke_link(token, room, link));
+               });
+             });
+  // POST /_haven/care/v1/guest_links/{token}/requests {"name"}
+  router.add("POST", kPrefix + "/guest_links/{token}/requests", [this](const http::ExchangePtr& ex) {
+    auto body = body_object(*ex);
+    if (!body.ok()) return ex->reply_error(body.error());
+    auto name = json::required_string(*body, "name");
+    if (!name.ok()) return ex->reply_error(name.error());
+    run(ex, [this, link = ex->params[0], name = *name]() -> Result<json::Document> {
+      auto r = guests_.ask_access(link, name);
+      if (!r.ok()) return std::move(r).error();
+      auto d = json::object();
+      json::set(d, "request_id", r->request_id, d.GetAllocator());
+      json::set(d, "poll_token", r->poll_token, d.GetAllocator());
+      return d;
+    });
+  });
+  // GET /_haven/care/v1/guest_requests/{id}?poll_token=
+  router.add("GET", kPrefix + "/guest_requests/{id}", [this](const http::ExchangePtr& ex) {
+    auto poll_token = ex->query("poll_token");
+    if (!poll_token) return ex->reply_error(Error::missing_param("Missing poll_token"));
+    run(ex, [this, id = ex->params[0], poll = *poll_token] { return guests_.poll(id, poll); });
+  });
+  // GET /_haven/care/v1/tasks
+  router.add("GET", kPrefix + "/tasks", [this](const http::ExchangePtr& ex) {
+    auto token = required_token(*ex);
+    if (!token.ok()) return ex->reply_error(token.error());
+    run(ex, [this, token = *token] { return guests_.tasks(token); });
+  });
+  // POST /_haven/care/v1/guest_requests/{id}/accept and .../reject
+  for (bool accept : {true, false}) {
+    router.add("POST", kPrefix + "/guest_requests/{id}/" + (accept ? "accept" : "reject"),
+               [this, accept](const http::ExchangePtr& ex) {
+                 auto token = required_token(*ex);
+                 if (!token.ok()) return ex->reply_error(token.error());
+                 run(ex, [this, accept, token = *token, id = ex->params[0]] {
+                   return empty_object(accept ? guests_.accept(token, id)
+                                              : guests_.reject(token, id));
+                 });
+               });
+  }
+  // POST /_haven/care/v1/testing/clock {"advance_ms"}: only with testing.fake_clock; the idle
+  // sweep runs before the answer, so a test sees its effect.
+  router.add("POST", kPrefix + "/testing/clock", [this](const http::ExchangePtr& ex) {
+    if (!clock_.fake()) return ex->reply_error(Error::unrecognized("Unrecognized request"));
+    auto body = body_object(*ex);
+    if (!body.ok()) return ex->reply_error(body.error());
+    auto ms = json::optional_int(*body, "advance_ms");
+    if (!ms.ok()) return ex->reply_error(ms.error());
+    if (!*ms || **ms < 0) return ex->reply_error(Error::invalid_param("advance_ms must be >= 0"));
+    clock_.advance(**ms);
+    run(ex, [this]() -> Result<json::Document> {
+      guests_.sweep_idle();
+      auto d = json::object();
+      json::set(d, "now_ms", clock_.now_ms(), d.GetAllocator());
+      return d;
+    });
+  });
+  // PUT /_matrix/app/v1/transactions/{txnId}: events from haven (hs_token). Only membership
+  // changes of our guests matter; they are handled in order before the answer.
+  router.add("PUT", "/_matrix/app/v1/transactions/{txnId}", [this](const http::ExchangePtr& ex) {
+    if (bearer_token(*ex) != config_.hs_token) {
+      return ex->reply_error(Error::forbidden("Bad hs_token"));
+    }
+    auto body = body_object(*ex);
+    if (!body.ok()) return ex->reply_error(body.error());
+    auto doc = std::make_shared<json::Document>(std::move(*body));
+    run(ex, [this, doc]() -> Result<json::Document> {
+      auto events = doc->FindMember("events");
+      if (events != doc->MemberEnd() && events->value.IsArray()) {
+        for (auto& e : events->value.GetArray()) {
+          if (e.IsObject() && json::get_string(e, "type") == "m.room.member") {
+            guests_.on_member_event(e);
+          }
+        }
+      }
+      return json::object();
+    });
+  });
+  router.add("POST", "/_matrix/app/v1/ping", [this](const http::ExchangePtr& ex) {
+    if (bearer_token(*ex) != config_.hs_token) {
+      return ex->reply_error(Error::forbidden("Bad hs_token"));
+    }
+    ex->reply_json(200, "{}");
+  });
+}
+
+void CareApp::start_idle_sweeps() { schedule_sweep(); }
+
+void CareApp::schedule_sweep() {
+  sweep_timer_ = loop_.after(config_.idle_check_interval_ms, [this] {
+    worker_.run<bool>(
+        loop_, [this] { guests_.sweep_idle(); return true; }, [this](bool) { schedule_sweep(); });
+  });
+}
+
+}  // namespace haven::care

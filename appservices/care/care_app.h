@@ -1,0 +1,35 @@
+// haven-care's HTTP side: its REST API under /_haven/care/v1, the guest page, and the
+// Application Service API endpoints haven calls (transactions with the hs_token). Handlers run
+// on the loop thread and hand the work to one worker thread, which answers through the loop.
+#pragma once
+
+#include <memory>
+
+#include "appservices/care/guest_service.h"
+#include "homeserver/base/loop.h"
+#include "homeserver/http/router.h"
+
+namespace haven::care {
+
+class CareApp {
+ public:
+  CareApp(const CareConfig& config, Loop& loop, Clock& clock, GuestService& guests);
+  ~CareApp();
+  void add_routes(http::Router& router);
+  // Starts the periodic idle sweep (R18).
+  void start_idle_sweeps();
+
+ private:
+  // Runs `work` on the worker and answers its result on the loop.
+  void run(const http::ExchangePtr& ex, std::function<Result<json::Document>()> work);
+  void schedule_sweep();
+
+  const CareConfig& config_;
+  Loop& loop_;
+  Clock& clock_;
+  GuestService& guests_;
+  WorkerPool worker_{1};
+  std::unique_ptr<Loop::Timer> sweep_timer_;
+};
+
+}  // namespace haven::care

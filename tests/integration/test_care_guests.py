@@ -1,0 +1,354 @@
+"""Guest access through haven-care (R13-R18): haven with haven-care's registration and the
+care rules on, haven-care started beside it with a fake clock. The whole guest story: the
+owner's link, the guest's request (a knock), the owner's task, accept (REST or a plain Matrix
+invite), chat, the guest's token confined to its room, removal after an hour without activity,
+expired and revoked links, reject, and the refusals (not the owner, a client, feature off)."""
+
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+import unittest
+
+from harness import Homeserver, HomeserverTestCase, free_port, quote, unique
+
+ADMIN = "/_haven/admin/v1"
+CARE = "/_haven/care/v1"
+V3 = "/_matrix/client/v3"
+PASSWORD = "correct horse battery"
+HOUR_MS = 3600 * 1000
+DAY_MS = 24 * HOUR_MS
+
+
+def care_bin():
+    path = os.environ.get("HAVEN_CARE_BIN")
+    if not path or not os.access(path, os.X_OK):
+        raise RuntimeError("HAVEN_CARE_BIN is not set to the haven-care binary (run via ctest)")
+    return path
+
+
+class CareService:
+    """One `haven-care serve` process configured for `server` (generated config and
+    registration, fake clock on)."""
+
+    def __init__(self, tmp, server_name, homeserver_url):
+        self.port = free_port()
+        self.tmp = tmp
+        self.registration = os.path.join(tmp, "care-registration.yaml")
+        config = subprocess.run(
+            [care_bin(), "generate-config", "--server-name", server_name, "--data-dir",
+             os.path.join(tmp, "data-care"), "--homeserver-url", homeserver_url, "--port",
+             str(self.port), "--registration", self.registration],
+            check=True, capture_output=True, text=True).stdout
+        config = config.replace("fake_clock: false", "fake_clock: true")
+        config = config.replace("idle_check_interval_ms: 60000", "idle_check_interval_ms: 3600000")
+        self.config_path = os.path.join(tmp, "care.yaml")
+        with open(self.config_path, "w") as f:
+            f.write(config)
+        self.log_path = os.path.join(tmp, "care.log")
+        self.process = None
+
+    def start(self):
+        log = open(self.log_path, "ab")
+        self.process = subprocess.Popen([care_bin(), "serve", "-c", self.config_path],
+                                        stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 20
+        import http.client
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError("haven-care exited:\n" + open(self.log_path).read())
+            try:
+                conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
+                conn.request("GET", CARE + "/guest_links/x")
+                if conn.getresponse().status == 200:
+                    return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("haven-care did not start")
+
+    def stop(self):
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            code = self.process.wait(timeout=20)
+            assert code == 0, f"haven-care exited with {code}:\n" + open(self.log_path).read()
+
+
+class CareClient:
+    def __init__(self, port):
+        self.port = port
+
+    def request(self, method, path, body=None, token=None):
+        import http.client
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
+        headers = {"Content-Type": "application/json"}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        conn.request(method, path, body=None if body is None else json.dumps(body),
+                     headers=headers)
+        r = conn.getresponse()
+        data = r.read()
+        conn.close()
+        try:
+            return r.status, json.loads(data) if data else None
+        except ValueError:
+            return r.status, data.decode("utf-8", "replace")
+
+
+class GuestLinkTests(HomeserverTestCase):
+    options = {"care.enabled": "true", "rooms.encryption_enabled_by_default": "false"}
+
+    @classmethod
+    def setUpClass(cls):
+        cls.care_tmp = tempfile.mkdtemp(prefix="haven-care-it-")
+        if not os.environ.get("HAVEN_KEEP_TMP"):
+            cls.addClassCleanup(shutil.rmtree, cls.care_tmp, True)
+        # The registration must exist before haven starts; the port of haven is fixed by the
+        # harness, so make the Homeserver first, then the care config pointing at it.
+        cls.server = Homeserver(dict(cls.options))
+        cls.addClassCleanup(cls.server.cleanup)
+        cls.care_service = CareService(cls.care_tmp, cls.server.server_name, cls.server.url)
+        with open(cls.server.config_path) as f:
+            text = f.read()
+        from harness import set_yaml_option
+        text = set_yaml_option(text, "app_service_config_files", json.dumps([cls.care_service.registration]))
+        with open(cls.server.config_path, "w") as f:
+            f.write(text)
+        cls.server.start()
+        cls.client = cls.server.client()
+        cls.care_service.start()
+        cls.addClassCleanup(cls.care_service.stop)
+        cls.care_client = CareClient(cls.care_service.port)
+        status, body = cls.client.shared_secret_register(unique("admin"), PASSWORD, admin=True)
+        assert status == 200, body
+        cls.admin = body
+
+    def setUp(self):
+        self.set_guest_links(True)
+
+    # --- helpers ---
+    def set_guest_links(self, on):
+        self.ok(self.admin, "PUT", ADMIN + "/features", {"guest_links": on})
+
+    def care(self, who, method, path, body=None):
+        token = who["access_token"] if isinstance(who, dict) else who
+        return self.care_client.request(method, CARE + path, body, token)
+
+    def care_ok(self, who, method, path, body=None):
+        status, reply = self.care(who, method, path, body)
+        self.assertEqual(status, 200, f"{method} {path}: {reply}")
+        return reply
+
+    def person(self, role, name):
+        made = self.ok(self.admin, "POST", ADMIN + "/users",
+                       {"role": role, "displayname": name, "password": PASSWORD})
+        status, session = self.client.login(made["user_id"], PASSWORD)
+        self.assertEqual(status, 200, session)
+        return session
+
+    def owner_room(self):
+        pro = self.person("professional", "Dr Pat")
+        room = self.ok(pro, "POST", V3 + "/createRoom", {"name": "care"})["room_id"]
+        return pro, room
+
+    def link(self, owner, room):
+        return self.care_ok(owner, "POST", f"/rooms/{quote(room)}/guest_links")
+
+    def ask(self, link, name="Aunt Mary"):
+        return self.care_ok(None, "POST", f"/guest_links/{link['token']}/requests", {"name": name})
+
+    def poll(self, request):
+        return self.care_ok(None, "GET", f"/guest_requests/{request['request_id']}"
+                                         f"?poll_token={request['poll_token']}")
+
+    def advance(self, ms):
+        return self.care_ok(None, "POST", "/testing/clock", {"advance_ms": ms})
+
+    def membership(self, owner, room, user_id):
+        return self.ok(owner, "GET", f"{V3}/rooms/{quote(room)}/state/m.room.member/"
+                                     f"{quote(user_id)}").get("membership")
+
+    def accepted_guest(self):
+        pro, room = self.owner_room()
+        request = self.ask(self.link(pro, room))
+        tasks = self.care_ok(pro, "GET", "/tasks")["tasks"]
+        task = [t for t in tasks if t["request_id"] == request["request_id"]][0]
+        self.care_ok(pro, "POST", f"/guest_requests/{task['request_id']}/accept", {})
+        creds = self.poll(request)
+        return pro, room, request, creds
+
+    # --- the story ---
+    def test_link_request_task_accept_and_chat(self):
+        pro, room = self.owner_room()
+        link = self.link(pro, room)
+        self.assertTrue(link["url"].endswith("/_haven/care/v1/guest_links/" + link["token"]))
+        self.assertGreater(link["expires_at"], 0)
+        status, page = self.care(None, "GET", f"/guest_links/{link['token']}")
+        self.assertEqual(status, 200)
+        self.assertIn("Ask for access", page)
+        request = self.ask(link, "Aunt Mary")
+        self.assertEqual(self.poll(request)["status"], "pending")
+        # The owner sees it as a task and, in Matrix, as a knock with the name as reason.
+        tasks = self.care_ok(pro, "GET", "/tasks")["tasks"]
+        task = [t for t in tasks if t["request_id"] == request["request_id"]][0]
+        self.assertEqual(task["name"], "Aunt Mary")
+        member = self.ok(pro, "GET", f"{V3}/rooms/{quote(room)}/state/m.room.member/"
+                                     f"{quote(task['user_id'])}")
+        self.assertEqual(member["membership"], "knock")
+        self.assertEqual(member["reason"], "Aunt Mary")
+        self.care_ok(pro, "POST", f"/guest_requests/{request['request_id']}/accept", {})
+        creds = self.poll(request)
+        self.assertEqual(creds["status"], "accepted")
+        self.assertEqual(creds["room_id"], room)
+        self.assertEqual(creds["user_id"], task["user_id"])
+        self.assertEqual(creds["homeserver_url"], self.server.url)
+        # Handed out once.
+        self.assertNotIn("access_token", self.poll(request))
+        guest = {"access_token": creds["access_token"]}
+        self.assertEqual(self.membership(pro, room, creds["user_id"]), "join")
+        nick = self.ok(pro, "GET", f"{V3}/rooms/{quote(room)}/state/m.room.member/"
+                                   f"{quote(creds['user_id'])}")
+        self.assertEqual(nick["displayname"], "Aunt Mary")
+        self.ok(guest, "PUT", f"{V3}/rooms/{quote(room)}/send/m.room.message/{unique('t')}",
+                {"msgtype": "m.text", "body": "hello"})
+        self.ok(guest, "GET", V3 + "/sync?timeout=0")
+        self.assertEqual(self.care_ok(pro, "GET", "/tasks")["tasks"], [])
+
+    def test_accept_from_a_matrix_client_by_invite(self):
+        pro, room = self.owner_room()
+        request = self.ask(self.link(pro, room))
+        task = self.care_ok(pro, "GET", "/tasks")["tasks"][0]
+        self.ok(pro, "POST", f"{V3}/rooms/{quote(room)}/invite", {"user_id": task["user_id"]})
+        deadline = time.monotonic() + 30
+        creds = self.poll(request)
+        while creds["status"] == "pending" and time.monotonic() < deadline:
+            time.sleep(0.1)
+            creds = self.poll(request)
+        self.assertEqual(creds["status"], "accepted")
+        self.assertIn("access_token", creds)
+        self.assertEqual(self.membership(pro, room, task["user_id"]), "join")
+
+    def test_guest_token_only_works_in_its_room(self):
+        pro, room, _, creds = self.accepted_guest()
+        guest = {"access_token": creds["access_token"]}
+        other = self.ok(pro, "POST", V3 + "/createRoom", {})["room_id"]
+        self.assertError(self.req(guest, "GET", f"{V3}/rooms/{quote(other)}/messages"), 403,
+                         "M_FORBIDDEN")
+        self.assertError(self.req(guest, "POST", V3 + "/createRoom", {}), 403, "M_FORBIDDEN")
+        self.assertError(self.req(guest, "POST", V3 + "/user_directory/search",
+                                  {"search_term": "Pat"}), 403, "M_FORBIDDEN")
+        self.assertError(self.req(guest, "GET", f"{V3}/profile/{quote(pro['user_id'])}"), 403,
+                         "M_FORBIDDEN")
+        self.assertError(self.req(guest, "POST", f"{V3}/join/{quote(other)}", {}), 403,
+                         "M_FORBIDDEN")
+        self.ok(guest, "GET", f"{V3}/rooms/{quote(room)}/messages?dir=b")
+        self.ok(guest, "GET", V3 + "/account/whoami")
+
+    def test_idle_guest_removed_after_an_hour_active_one_kept(self):
+        pro, room, request, creds = self.accepted_guest()
+        guest = {"access_token": creds["access_token"]}
+        self.advance(40 * 60 * 1000)
+        self.ok(guest, "GET", V3 + "/sync?timeout=0")  # activity
+        self.ok(guest, "GET", V3 + "/account/whoami")
+        self.advance(1)  # the idle check sees it now
+        self.advance(59 * 60 * 1000)  # 99 min since accept, 59 since the activity was seen
+        self.assertEqual(self.membership(pro, room, creds["user_id"]), "join")
+        self.assertEqual(self.poll(request)["status"], "accepted")
+        self.ok(guest, "GET", V3 + "/account/whoami")
+        self.advance(1)
+        self.advance(60 * 60 * 1000)  # an hour without a request
+        self.assertEqual(self.poll(request)["status"], "removed")
+        self.assertEqual(self.membership(pro, room, creds["user_id"]), "leave")
+        self.assertError(self.req(guest, "GET", V3 + "/account/whoami"), 401, "M_UNKNOWN_TOKEN")
+
+    def test_removed_guest_can_ask_again_through_a_valid_link(self):
+        pro, room = self.owner_room()
+        link = self.link(pro, room)
+        first = self.ask(link)
+        self.care_ok(pro, "POST", f"/guest_requests/{first['request_id']}/accept", {})
+        self.poll(first)
+        self.advance(61 * 60 * 1000)
+        self.assertEqual(self.poll(first)["status"], "removed")
+        second = self.ask(link)
+        self.assertEqual(self.poll(second)["status"], "pending")
+
+    def test_reject(self):
+        pro, room = self.owner_room()
+        request = self.ask(self.link(pro, room))
+        task = self.care_ok(pro, "GET", "/tasks")["tasks"][0]
+        self.care_ok(pro, "POST", f"/guest_requests/{request['request_id']}/reject", {})
+        self.assertEqual(self.poll(request), {"status": "rejected"})
+        self.assertEqual(self.membership(pro, room, task["user_id"]), "leave")
+        status, _ = self.care(pro, "POST", f"/guest_requests/{request['request_id']}/accept", {})
+        self.assertEqual(status, 409)
+
+    def test_expired_link_refused(self):
+        pro, room = self.owner_room()
+        link = self.link(pro, room)
+        self.advance(7 * DAY_MS + 1)
+        status, body = self.care(None, "POST", f"/guest_links/{link['token']}/requests",
+                                 {"name": "Late"})
+        self.assertEqual((status, body["errcode"]), (403, "M_FORBIDDEN"))
+
+    def test_revoked_link_refused(self):
+        pro, room = self.owner_room()
+        link = self.link(pro, room)
+        stranger = self.person("professional", "Other")
+        status, _ = self.care(stranger, "DELETE", f"/rooms/{quote(room)}/guest_links/{link['token']}")
+        self.assertEqual(status, 403)
+        self.care_ok(pro, "DELETE", f"/rooms/{quote(room)}/guest_links/{link['token']}")
+        status, body = self.care(None, "POST", f"/guest_links/{link['token']}/requests",
+                                 {"name": "X"})
+        self.assertEqual((status, body["errcode"]), (404, "M_NOT_FOUND"))
+
+    def test_link_refused_to_non_owner_client_and_when_off(self):
+        pro, room = self.owner_room()
+        other = self.person("professional", "Dr Other")
+        status, body = self.care(other, "POST", f"/rooms/{quote(room)}/guest_links")
+        self.assertEqual((status, body["errcode"]), (403, "M_FORBIDDEN"))
+        client = self.person("client", "Carla")
+        croom = self.ok(client, "POST", V3 + "/createRoom", {})["room_id"]
+        status, body = self.care(client, "POST", f"/rooms/{quote(croom)}/guest_links")
+        self.assertEqual((status, body["errcode"]), (403, "M_FORBIDDEN"))
+        status, body = self.care(None, "POST", f"/rooms/{quote(room)}/guest_links")
+        self.assertEqual((status, body["errcode"]), (401, "M_MISSING_TOKEN"))
+        link = self.link(pro, room)
+        self.set_guest_links(False)
+        status, body = self.care(pro, "POST", f"/rooms/{quote(room)}/guest_links")
+        self.assertEqual((status, body["errcode"]), (403, "M_FORBIDDEN"))
+        status, body = self.care(None, "POST", f"/guest_links/{link['token']}/requests",
+                                 {"name": "X"})
+        self.assertEqual((status, body["errcode"]), (403, "M_FORBIDDEN"))
+
+    def test_only_guests_may_knock(self):
+        pro, room = self.owner_room()
+        self.link(pro, room)  # the room's join rule is now knock
+        other = self.person("professional", "Dr Knock")
+        self.assertError(self.req(other, "POST", f"{V3}/knock/{quote(room)}", {}), 403,
+                         "M_FORBIDDEN")
+
+    def test_bad_requests(self):
+        pro, room = self.owner_room()
+        link = self.link(pro, room)
+        for name in ["", " ", "x" * 65, "a\nb"]:
+            status, body = self.care(None, "POST", f"/guest_links/{link['token']}/requests",
+                                     {"name": name})
+            self.assertEqual((status, body["errcode"]), (400, "M_INVALID_PARAM"), name)
+        status, body = self.care(None, "POST", f"/guest_links/{link['token']}/requests", {})
+        self.assertEqual(status, 400)
+        status, body = self.care(None, "GET", "/guest_requests/nope?poll_token=x")
+        self.assertEqual((status, body["errcode"]), (404, "M_NOT_FOUND"))
+        request = self.ask(link)
+        status, _ = self.care(None, "GET", f"/guest_requests/{request['request_id']}?poll_token=bad")
+        self.assertEqual(status, 404)
+        other = self.person("professional", "Dr Nosy")
+        status, _ = self.care(other, "POST", f"/guest_requests/{request['request_id']}/accept", {})
+        self.assertEqual(status, 403)
+        status, _ = self.care(None, "POST", f"/guest_links/{link['token']}/requests",
+                              None)
+        self.assertEqual(status, 400)
+
+
+if __name__ == "__main__":
+    unittest.main()

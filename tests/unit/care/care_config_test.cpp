@@ -1,0 +1,65 @@
+#include "appservices/care/care_config.h"
+
+#include <boost/test/unit_test.hpp>
+#include <filesystem>
+#include <fstream>
+
+using haven::care::generate_care_config;
+using haven::care::load_care_config;
+
+namespace {
+
+struct TempDir {
+  std::filesystem::path path;
+  TempDir() {
+    char tmpl[] = "/tmp/care-config-XXXXXX";
+    path = mkdtemp(tmpl);
+  }
+  ~TempDir() { std::filesystem::remove_all(path); }
+  std::string write(const std::string& name, const std::string& text) const {
+    std::ofstream(path / name) << text;
+    return (path / name).string();
+  }
+};
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(care_config)
+
+BOOST_AUTO_TEST_CASE(generated_config_loads_with_its_registration) {
+  TempDir dir;
+  auto g = generate_care_config("hs.example", "./data-care", "http://127.0.0.1:8008", 8090,
+                                "care-registration.yaml");
+  dir.write("care-registration.yaml", g.registration_yaml);
+  std::string error;
+  auto c = load_care_config(dir.write("care.yaml", g.care_yaml), &error);
+  BOOST_REQUIRE_MESSAGE(c, error);
+  BOOST_TEST(c->port == 8090);
+  BOOST_TEST(c->server_name == "hs.example");
+  BOOST_TEST(c->data_dir == (dir.path / "data-care").string());
+  BOOST_TEST(c->as_token.size() == 32u);
+  BOOST_TEST(c->as_token != c->hs_token);
+  BOOST_TEST(c->public_url == "http://127.0.0.1:8090");
+  BOOST_TEST(!c->fake_clock);
+  BOOST_TEST(g.registration_yaml.find("@care_guest_.*:hs\\\\.example") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(errors_name_the_key) {
+  TempDir dir;
+  std::string error;
+  auto reg = dir.write("r.yaml", "as_token: a\nhs_token: b\nsender_localpart: care\n");
+  auto base = "data_dir: d\nhomeserver_url: http://x\nserver_name: s\nregistration_file: " + reg + "\n";
+  BOOST_TEST(!load_care_config(dir.write("a.yaml", base + "listen: {port: 99999}\n"), &error));
+  BOOST_TEST(error.find("listen.port") != std::string::npos);
+  BOOST_TEST(!load_care_config(dir.write("b.yaml", base + "colour: red\n"), &error));
+  BOOST_TEST(error.find("colour: unknown key") != std::string::npos);
+  BOOST_TEST(!load_care_config(dir.write("c.yaml", "data_dir: d\n"), &error));
+  BOOST_TEST(error.find("homeserver_url: is required") != std::string::npos);
+  BOOST_TEST(!load_care_config(dir.write("d.yaml", base + "testing: {fake_clock: maybe}\n"), &error));
+  BOOST_TEST(error.find("testing.fake_clock") != std::string::npos);
+  auto ok = load_care_config(dir.write("e.yaml", base + "testing: {fake_clock: true}\n"), &error);
+  BOOST_REQUIRE_MESSAGE(ok, error);
+  BOOST_TEST(ok->fake_clock);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
