@@ -30,7 +30,7 @@ int check_abort(void* flag, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
 }  // namespace
 
 HttpAnswer call_service(const std::string& method, const std::string& url,
-                        const std::string& hs_token, const std::string& json_body,
+                        const std::string& bearer_token, const std::string& json_body,
                         long timeout_seconds, const std::atomic<bool>* abort) {
   HttpAnswer answer;
   std::unique_ptr<CURL, CurlDeleter> curl(curl_easy_init());
@@ -39,7 +39,7 @@ HttpAnswer call_service(const std::string& method, const std::string& url,
     return answer;
   }
   curl_slist* list = curl_slist_append(nullptr, "Content-Type: application/json");
-  list = curl_slist_append(list, ("Authorization: Bearer " + hs_token).c_str());
+  list = curl_slist_append(list, ("Authorization: Bearer " + bearer_token).c_str());
   std::unique_ptr<curl_slist, SlistDeleter> headers(list);
   curl_easy_setopt(curl.get(), CURLOPT_URL, url.c_str());
   curl_easy_setopt(curl.get(), CURLOPT_CUSTOMREQUEST, method.c_str());

@@ -1,6 +1,7 @@
-// One blocking HTTP request from the homeserver to an application service, authenticated with
-// its hs_token (Authorization: Bearer). For the senders' threads and the worker pool, never the
-// loop thread. Bodies in and out are bounded; a set `abort` flag ends the request early.
+// One blocking JSON request with a bearer token: from the homeserver to an application service
+// (its hs_token), or from haven-care to the homeserver (an as_token or a user's token). For
+// worker threads, never a loop thread. Bodies in and out are bounded; a set `abort` flag ends
+// the request early.
 #pragma once
 
 #include <atomic>
@@ -17,10 +18,10 @@ struct HttpAnswer {
   bool ok() const { return outcome == Outcome::kAnswered && status >= 200 && status < 300; }
 };
 
-constexpr size_t kMaxAnswerBytes = 64 * 1024;
+constexpr size_t kMaxAnswerBytes = 256 * 1024;
 
 HttpAnswer call_service(const std::string& method, const std::string& url,
-                        const std::string& hs_token, const std::string& json_body,
+                        const std::string& bearer_token, const std::string& json_body,
                         long timeout_seconds, const std::atomic<bool>* abort = nullptr);
 
 // Percent-encodes one path segment (user IDs, aliases, transaction ids).

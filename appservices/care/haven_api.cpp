@@ -1,30 +1,11 @@
 #include "appservices/care/haven_api.h"
 
-#include <curl/curl.h>
-
-#include <memory>
+#include "appservices/http_call.h"
 
 namespace haven::care {
 
 namespace {
-
-constexpr size_t kMaxAnswerBytes = 256 * 1024;
 constexpr long kTimeoutSeconds = 30;
-
-struct CurlDeleter {
-  void operator()(CURL* c) const { curl_easy_cleanup(c); }
-};
-struct SlistDeleter {
-  void operator()(curl_slist* l) const { curl_slist_free_all(l); }
-};
-
-size_t collect(char* data, size_t size, size_t n, void* out) {
-  auto* body = static_cast<std::string*>(out);
-  if (body->size() + size * n > kMaxAnswerBytes) return 0;
-  body->append(data, size * n);
-  return size * n;
-}
-
 }  // namespace
 
 Error HavenAnswer::error() const {
@@ -34,20 +15,7 @@ Error HavenAnswer::error() const {
   return Error::with(static_cast<int>(status), errcode, message);
 }
 
-std::string encode_segment(std::string_view s) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if (isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    }
-  }
-  return out;
-}
+std::string encode_segment(std::string_view s) { return appservice::encode_path_segment(s); }
 
 HavenAnswer HavenApi::as_service(const std::string& method, const std::string& path,
                                  const std::string& body,
@@ -77,28 +45,11 @@ HavenAnswer HavenApi::call(const std::string& method, const std::string& url,
                            const std::string& token, const std::string& body) const {
   HavenAnswer answer;
   answer.body = json::object();
-  std::unique_ptr<CURL, CurlDeleter> curl(curl_easy_init());
-  if (!curl) return answer;
-  curl_slist* list = curl_slist_append(nullptr, "Content-Type: application/json");
-  list = curl_slist_append(list, ("Authorization: Bearer " + token).c_str());
-  list = curl_slist_append(list, "User-Agent: haven-care");
-  std::unique_ptr<curl_slist, SlistDeleter> headers(list);
-  std::string text;
-  curl_easy_setopt(curl.get(), CURLOPT_URL, url.c_str());
-  curl_easy_setopt(curl.get(), CURLOPT_CUSTOMREQUEST, method.c_str());
-  if (method != "GET") {
-    const std::string& payload = body.empty() ? std::string("{}") : body;
-    curl_easy_setopt(curl.get(), CURLOPT_COPYPOSTFIELDS, payload.c_str());
-  }
-  curl_easy_setopt(curl.get(), CURLOPT_HTTPHEADER, headers.get());
-  curl_easy_setopt(curl.get(), CURLOPT_TIMEOUT, kTimeoutSeconds);
-  curl_easy_setopt(curl.get(), CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(curl.get(), CURLOPT_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(curl.get(), CURLOPT_WRITEFUNCTION, &collect);
-  curl_easy_setopt(curl.get(), CURLOPT_WRITEDATA, &text);
-  if (curl_easy_perform(curl.get()) != CURLE_OK) return answer;
-  curl_easy_getinfo(curl.get(), CURLINFO_RESPONSE_CODE, &answer.status);
-  json::Document d = json::parse_trusted(text);
+  auto http = appservice::call_service(method, url, token, body.empty() ? "{}" : body,
+                                       kTimeoutSeconds);
+  if (http.outcome != appservice::HttpAnswer::Outcome::kAnswered) return answer;
+  answer.status = http.status;
+  json::Document d = json::parse_trusted(http.body);
   if (d.IsObject()) answer.body = std::move(d);
   return answer;
 }

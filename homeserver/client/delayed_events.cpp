@@ -6,9 +6,9 @@
 #include <charconv>
 
 #include "crypto/random.h"
-#include "homeserver/base/rate_limiter.h"
 #include "homeserver/base/write.h"
 #include "homeserver/client/delayed_scheduler.h"
+#include "homeserver/client/room_send.h"
 #include "homeserver/client/routes.h"
 #include "homeserver/delayed/delayed_store.h"
 #include "homeserver/rooms/ids.h"
@@ -38,16 +38,6 @@ Result<int64_t> check_delay(const ServerContext& ctx, int64_t delay_ms) {
   if (delay_ms <= 0) return Error::invalid_param("The delay must be a positive number of ms");
   if (delay_ms > max) return max_delay_exceeded(max);
   return delay_ms;
-}
-
-bool rate_limited(ServerContext& ctx, const http::ExchangePtr& ex, const Requester& who) {
-  if (!who.rate_limited) return false;
-  int64_t retry = 0;
-  if (ctx.rate_limiter->allow("message", who.user_id, ctx.config.rc_message, now_ms(), &retry)) {
-    return false;
-  }
-  ex->reply_error(Error::limit_exceeded(retry));
-  return true;
 }
 
 std::string txn_key(const Requester& who, const std::string& txn_id) {
@@ -177,7 +167,7 @@ void send_now(ServerContext& ctx, const http::ExchangePtr& ex, const Requester& 
   if (e.outcome != Outcome::kScheduled) {
     return ex->reply_error(Error::with(409, "M_UNKNOWN", "The delayed event was cancelled"));
   }
-  if (rate_limited(ctx, ex, who)) return;
+  if (send_rate_limited(ctx, ex, who)) return;
   ctx.delayed_events->send(e.delay_id, true, [&ctx, ex](Result<std::string> r) {
     ctx.delayed_events->rearm();
     if (!r.ok()) return ex->reply_error(r.error());
@@ -251,7 +241,7 @@ void schedule_delayed_event(ServerContext& ctx, const http::ExchangePtr& ex, con
     return ex->reply_error(Error::invalid_param("Invalid event type"));
   if (request.state_key && request.state_key->size() > 255)
     return ex->reply_error(Error::invalid_param("State key too long"));
-  if (rate_limited(ctx, ex, who)) return;
+  if (send_rate_limited(ctx, ex, who)) return;
   DelayedEvent e;
   e.delay_id = "syd_" + crypto::random_token(20);
   e.user_id = who.user_id;

@@ -2,7 +2,6 @@
 // context and paginated messages.
 #include <limits>
 
-#include "homeserver/base/rate_limiter.h"
 #include "homeserver/client/delayed_events.h"
 #include "homeserver/client/event_format.h"
 #include "homeserver/client/relations.h"
@@ -29,16 +28,6 @@ Status check_type(const std::string& type) {
 Result<json::Document> event_content(ServerContext& ctx, const http::Exchange& ex) {
   if (ex.body().size() > 65536) return Error::too_large("Event content is too large");
   return parse_body(ctx, ex);
-}
-
-bool send_rate_limited(ServerContext& ctx, const http::ExchangePtr& ex, const Requester& who) {
-  if (!who.rate_limited) return false;
-  int64_t retry = 0;
-  if (ctx.rate_limiter->allow("message", who.user_id, ctx.config.rc_message, now_ms(), &retry)) {
-    return false;
-  }
-  ex->reply_error(Error::limit_exceeded(retry));
-  return true;
 }
 
 // PUT /rooms/{roomId}/send/{eventType}/{txnId}

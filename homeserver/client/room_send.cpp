@@ -1,6 +1,7 @@
 #include "homeserver/client/room_send.h"
 
 #include "appservices/appservices.h"
+#include "homeserver/base/rate_limiter.h"
 #include "homeserver/base/write.h"
 #include "homeserver/client/delayed_scheduler.h"
 #include "homeserver/client/pushers.h"
@@ -105,6 +106,16 @@ void leave_all_rooms(ServerContext& ctx, const std::string& user_id) {
     send_event(ctx, make_draft(room_id, user_id, "m.room.member", user_id, std::move(content)),
                std::nullopt, [](Result<std::string>) {});
   }
+}
+
+bool send_rate_limited(ServerContext& ctx, const http::ExchangePtr& ex, const Requester& who) {
+  if (!who.rate_limited) return false;
+  int64_t retry = 0;
+  if (ctx.rate_limiter->allow("message", who.user_id, ctx.config.rc_message, now_ms(), &retry)) {
+    return false;
+  }
+  ex->reply_error(Error::limit_exceeded(retry));
+  return true;
 }
 
 void reply_event_id(const http::ExchangePtr& ex, const Result<std::string>& r) {

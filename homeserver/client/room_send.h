@@ -44,6 +44,10 @@ void notify_sent(ServerContext& ctx, const rooms::Event& event);
 void leave_all_rooms(ServerContext& ctx, const std::string& user_id);
 
 // Answers {"event_id": ...} or the error.
+// Applies the rc_message limit to a sender (not to an appservice's unlimited users); answers
+// M_LIMIT_EXCEEDED and returns true when it is passed.
+bool send_rate_limited(ServerContext& ctx, const http::ExchangePtr& ex, const Requester& who);
+
 void reply_event_id(const http::ExchangePtr& ex, const Result<std::string>& r);
 
 }  // namespace haven::client
