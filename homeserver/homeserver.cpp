@@ -131,7 +131,15 @@ int serve(const conf::Config& config) {
         [](Result<bool>) {});
   });
   std::optional<policy::CarePolicy> care;
-  if (config.care.enabled) care.emplace(config.care, config.server_name);
+  if (config.care.enabled) {
+    std::vector<std::string> service_users;
+    for (const auto& registration : config.app_services) {
+      if (registration.operator_api) {
+        service_users.push_back("@" + registration.sender_localpart + ":" + config.server_name);
+      }
+    }
+    care.emplace(config.care, config.server_name, std::move(service_users));
+  }
   ServerContext ctx;
   ctx.config = config;
   ctx.server_name = config.server_name;

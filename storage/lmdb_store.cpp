@@ -154,6 +154,8 @@ const char* table_name(Table t) {
       return "care_guest_requests";
     case Table::kCareRequestIndex:
       return "care_request_index";
+    case Table::kCareTemporaryRooms:
+      return "care_temporary_rooms";
     case Table::kCount:
       break;
   }

@@ -85,6 +85,7 @@ enum class Table : uint8_t {
   kCareGuestLinks,     // sha256(link token) -> guest link record JSON
   kCareGuestRequests,  // request_id -> guest access request record JSON
   kCareRequestIndex,   // "g" \0 guest user_id -> request_id
+  kCareTemporaryRooms,  // room_id -> temporary conversation record JSON (deadline, owner)
   kCount
 };
 

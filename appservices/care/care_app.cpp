@@ -36,8 +36,29 @@ Result<json::Document> empty_object(const Status& s) {
 
 }  // namespace
 
-CareApp::CareApp(const CareConfig& config, Loop& loop, Clock& clock, GuestService& guests)
-    : config_(config), loop_(loop), clock_(clock), guests_(guests) {}
+CareApp::CareApp(const CareConfig& config, Loop& loop, Clock& clock, GuestService& guests,
+                 TemporaryService& temporary)
+    : config_(config), loop_(loop), clock_(clock), guests_(guests), temporary_(temporary) {}
+
+void CareApp::add_temporary_routes(http::Router& router) {
+  // POST /_haven/care/v1/temporary_rooms {"name"?, "invite"?: [user ids]} (R19-R21)
+  router.add("POST", kPrefix + "/temporary_rooms", [this](const http::ExchangePtr& ex) {
+    auto token = required_token(*ex);
+    if (!token.ok()) return ex->reply_error(token.error());
+    auto body = body_object(*ex);
+    if (!body.ok()) return ex->reply_error(body.error());
+    auto request = parse_temporary_request(*body);
+    if (!request.ok()) return ex->reply_error(request.error());
+    run(ex, [this, token = *token, request = *request]() -> Result<json::Document> {
+      auto made = temporary_.create(token, request);
+      if (!made.ok()) return std::move(made).error();
+      auto d = json::object();
+      json::set(d, "room_id", made->room_id, d.GetAllocator());
+      json::set(d, "deletes_at", made->deletes_at, d.GetAllocator());
+      return d;
+    });
+  });
+}
 
 CareApp::~CareApp() { worker_.stop(); }
 
@@ -51,6 +72,7 @@ void CareApp::run(const http::ExchangePtr& ex, std::function<Result<json::Docume
 }
 
 void CareApp::add_routes(http::Router& router) {
+  add_temporary_routes(router);
   // GET /_haven/care/v1/guest_links/{token}: the guest's page
   router.add("GET", kPrefix + "/guest_links/{token}", [](const http::ExchangePtr& ex) {
     ex->reply_bytes(200, "text/html; charset=utf-8", kGuestPageHtml,
@@ -119,7 +141,8 @@ void CareApp::add_routes(http::Router& router) {
                });
   }
   // POST /_haven/care/v1/testing/clock {"advance_ms"}: only with testing.fake_clock; the idle
-  // sweep runs before the answer, so a test sees its effect.
+  // sweep and the deletion of due temporary conversations run before the answer, so a test
+  // sees their effect.
   router.add("POST", kPrefix + "/testing/clock", [this](const http::ExchangePtr& ex) {
     if (!clock_.fake()) return ex->reply_error(Error::unrecognized("Unrecognized request"));
     auto body = body_object(*ex);
@@ -130,6 +153,7 @@ void CareApp::add_routes(http::Router& router) {
     clock_.advance(**ms);
     run(ex, [this]() -> Result<json::Document> {
       guests_.sweep_idle();
+      temporary_.delete_due();
       auto d = json::object();
       json::set(d, "now_ms", clock_.now_ms(), d.GetAllocator());
       return d;
@@ -169,7 +193,13 @@ void CareApp::start_idle_sweeps() { schedule_sweep(); }
 void CareApp::schedule_sweep() {
   sweep_timer_ = loop_.after(config_.idle_check_interval_ms, [this] {
     worker_.run<bool>(
-        loop_, [this] { guests_.sweep_idle(); return true; }, [this](bool) { schedule_sweep(); });
+        loop_,
+        [this] {
+          guests_.sweep_idle();
+          temporary_.delete_due();
+          return true;
+        },
+        [this](bool) { schedule_sweep(); });
   });
 }
 

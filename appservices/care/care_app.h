@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "appservices/care/guest_service.h"
+#include "appservices/care/temporary_service.h"
 #include "homeserver/base/loop.h"
 #include "homeserver/http/router.h"
 
@@ -13,21 +14,24 @@ namespace haven::care {
 
 class CareApp {
  public:
-  CareApp(const CareConfig& config, Loop& loop, Clock& clock, GuestService& guests);
+  CareApp(const CareConfig& config, Loop& loop, Clock& clock, GuestService& guests,
+          TemporaryService& temporary);
   ~CareApp();
   void add_routes(http::Router& router);
-  // Starts the periodic idle sweep (R18).
+  // Starts the periodic sweep: idle guests (R18) and due temporary conversations (R22).
   void start_idle_sweeps();
 
  private:
   // Runs `work` on the worker and answers its result on the loop.
   void run(const http::ExchangePtr& ex, std::function<Result<json::Document>()> work);
   void schedule_sweep();
+  void add_temporary_routes(http::Router& router);
 
   const CareConfig& config_;
   Loop& loop_;
   Clock& clock_;
   GuestService& guests_;
+  TemporaryService& temporary_;
   WorkerPool worker_{1};
   std::unique_ptr<Loop::Timer> sweep_timer_;
 };

@@ -40,10 +40,12 @@ int serve(const std::string& config_path) {
   care::HavenApi haven_api(config->homeserver_url, config->as_token);
   care::GuestStore guest_store(*store);
   care::GuestService guests(*config, clock, haven_api, guest_store);
+  care::TemporaryStore temporary_store(*store);
+  care::TemporaryService temporary(*config, clock, haven_api, temporary_store);
   http::Router router;
   int exit_code = 0;
   {
-    care::CareApp app(*config, loop, clock, guests);
+    care::CareApp app(*config, loop, clock, guests, temporary);
     app.add_routes(router);
     http::Server server(loop, router, 64 * 1024);
     if (!server.listen(config->bind_address, config->port, &error)) {

@@ -9,6 +9,7 @@
 #include "homeserver/client/routes.h"
 #include "homeserver/policy/care_rules.h"
 #include "homeserver/policy/conversation_template.h"
+#include "homeserver/policy/temporary_rooms.h"
 #include "homeserver/rooms/create_room.h"
 #include "homeserver/rooms/event_store.h"
 #include "homeserver/rooms/ids.h"
@@ -97,6 +98,7 @@ void create_room(ServerContext& ctx, const http::ExchangePtr& ex, const Requeste
   if (ctx.care) {
     auto applied = policy::apply_conversation_template(ctx.care->config(), *request, who.user_id);
     if (!applied.ok()) return ex->reply_error(applied.error());
+    policy::force_unfederated_if_temporary(*request);
   }
   std::string version_id = request->room_version.value_or(ctx.config.default_room_version);
   const rooms::RoomVersion* version = rooms::find_room_version(version_id);

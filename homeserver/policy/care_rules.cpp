@@ -7,6 +7,7 @@
 
 #include "homeserver/accounts/account_store.h"
 #include "homeserver/base/json.h"
+#include "homeserver/policy/temporary_rooms.h"
 #include "homeserver/rooms/event_store.h"
 #include "homeserver/rooms/ids.h"
 #include "homeserver/rooms/room_access.h"
@@ -140,12 +141,55 @@ Status CarePolicy::check_guest_membership(storage::WriteTxn& txn, const rooms::E
   return {};
 }
 
+// In a temporary conversation only the owner's professional contacts take part (guests are
+// handled before); the owner may also let haven-care's own user in, which deletes it when due.
+Status CarePolicy::check_temporary_membership(storage::WriteTxn& txn, const rooms::Event& event,
+                                              const std::string& membership) const {
+  if (membership != "invite" && membership != "join") return {};
+  const std::string& target = *event.state_key();
+  auto owner = room_owner(txn, event.room_id());
+  if (service_users_.contains(target)) {
+    if (membership == "invite" && owner != event.sender()) {
+      return Error::forbidden("Only the owner of the conversation can let the care service in");
+    }
+    return {};
+  }
+  bool professional = is_local(target) && role_of(txn, target) == Role::kProfessional;
+  if (!professional) {
+    return Error::forbidden(
+        "Only professionals and guests can take part in a temporary conversation, and " + target +
+        " is not a professional");
+  }
+  if (owner && !are_contacts(txn, *owner, target)) {
+    return Error::forbidden(target + " is not a contact of the conversation's owner");
+  }
+  return {};
+}
+
+Status CarePolicy::check_temporary_create(storage::WriteTxn& txn, const rooms::Event& event) const {
+  if (!features(txn, config_).temporary_rooms) {
+    return Error::forbidden("Temporary conversations are switched off on this server");
+  }
+  if (role_of(txn, event.sender()) != Role::kProfessional) {
+    return Error::forbidden("Only professionals can start a temporary conversation");
+  }
+  if (json::get_bool(event.content(), "m.federate", true)) {
+    return Error::forbidden("A temporary conversation must not be federated (m.federate: false)");
+  }
+  return {};
+}
+
 Status CarePolicy::check_membership(storage::WriteTxn& txn, const rooms::Event& event) const {
   const std::string& sender = event.sender();
   const std::string& target = *event.state_key();
   std::string membership = json::get_string(event.content(), "membership");
   if (auto s = check_guest_membership(txn, event, membership); !s.ok() || guest_room(txn, target)) {
     return s;
+  }
+  bool temporary = is_temporary_room(txn, event.room_id());
+  if (temporary) {
+    HAVEN_TRY(check_temporary_membership(txn, event, membership));
+    if (service_users_.contains(target)) return {};
   }
   if (membership == "invite" && !are_contacts(txn, sender, target)) {
     return Error::forbidden("You can only invite your own contacts, and " + target +
@@ -175,6 +219,9 @@ Status CarePolicy::check_membership(storage::WriteTxn& txn, const rooms::Event& 
 Status CarePolicy::check(storage::WriteTxn& txn, const rooms::Event& event) const {
   if (!is_local(event.sender())) return {};
   if (event.type() == "m.room.member" && event.state_key()) return check_membership(txn, event);
+  if (event.type() == "m.room.create" && is_temporary_create_content(event.content())) {
+    return check_temporary_create(txn, event);
+  }
   return {};
 }
 

@@ -26,8 +26,13 @@ inline constexpr std::string_view kAnonymousName = "Anonymous";
 
 class CarePolicy : public rooms::LocalEventPolicy {
  public:
-  CarePolicy(conf::Care config, std::string server_name)
-      : config_(std::move(config)), server_name_(std::move(server_name)) {}
+  // `service_users`: the senders of operator application services (haven-care), which the
+  // owner of a temporary conversation lets in so that they can delete it when due.
+  CarePolicy(conf::Care config, std::string server_name,
+             std::vector<std::string> service_users = {})
+      : config_(std::move(config)),
+        server_name_(std::move(server_name)),
+        service_users_(service_users.begin(), service_users.end()) {}
 
   const conf::Care& config() const { return config_; }
   bool is_local(std::string_view user_id) const;
@@ -62,9 +67,15 @@ class CarePolicy : public rooms::LocalEventPolicy {
   Status check_membership(storage::WriteTxn& txn, const rooms::Event& event) const;
   Status check_guest_membership(storage::WriteTxn& txn, const rooms::Event& event,
                                 const std::string& membership) const;
+  // R20: who may take part in a temporary conversation.
+  Status check_temporary_membership(storage::WriteTxn& txn, const rooms::Event& event,
+                                    const std::string& membership) const;
+  // R19, R20: only professionals create temporary conversations, while the operator allows it.
+  Status check_temporary_create(storage::WriteTxn& txn, const rooms::Event& event) const;
 
   conf::Care config_;
   std::string server_name_;
+  std::unordered_set<std::string> service_users_;
 };
 
 }  // namespace haven::policy

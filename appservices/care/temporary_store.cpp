@@ -1,0 +1,67 @@
+#include "appservices/care/temporary_store.h"
+
+#include "homeserver/base/json.h"
+
+namespace haven::care {
+
+namespace {
+
+using storage::Table;
+
+std::optional<TemporaryRoom> decode(std::string_view room_id, std::string_view text) {
+  auto d = json::parse_trusted(text);
+  if (!d.IsObject()) return std::nullopt;
+  TemporaryRoom r;
+  r.room_id = std::string(room_id);
+  r.owner = json::get_string(d, "owner");
+  r.created_ms = json::get_int(d, "created_ms");
+  r.deletes_ms = json::get_int(d, "deletes_ms");
+  return r;
+}
+
+Status from_storage(const storage::Status& s) {
+  if (s.ok()) return {};
+  return Error::unknown("haven-care could not write its records");
+}
+
+}  // namespace
+
+std::optional<TemporaryRoom> TemporaryStore::room(const std::string& room_id) const {
+  auto txn = store_.begin_read();
+  if (!txn) return std::nullopt;
+  auto v = txn->get(Table::kCareTemporaryRooms, room_id);
+  if (!v) return std::nullopt;
+  return decode(room_id, *v);
+}
+
+std::vector<TemporaryRoom> TemporaryStore::due(int64_t now_ms, size_t limit) const {
+  std::vector<TemporaryRoom> out;
+  auto txn = store_.begin_read();
+  if (!txn) return out;
+  txn->scan(Table::kCareTemporaryRooms, "", "", storage::Direction::kForward,
+            [&](std::string_view key, std::string_view value) {
+              auto r = decode(key, value);
+              if (r && r->deletes_ms <= now_ms) out.push_back(std::move(*r));
+              return out.size() < limit;
+            });
+  return out;
+}
+
+Status TemporaryStore::put(const TemporaryRoom& r) {
+  auto d = json::object();
+  auto& a = d.GetAllocator();
+  json::set(d, "owner", r.owner, a);
+  json::set(d, "created_ms", r.created_ms, a);
+  json::set(d, "deletes_ms", r.deletes_ms, a);
+  std::string value = json::to_string(d);
+  return from_storage(store_.run([key = r.room_id, value](storage::WriteTxn& txn) {
+    return txn.put(Table::kCareTemporaryRooms, key, value);
+  }));
+}
+
+Status TemporaryStore::remove(const std::string& room_id) {
+  return from_storage(store_.run(
+      [room_id](storage::WriteTxn& txn) { return txn.del(Table::kCareTemporaryRooms, room_id); }));
+}
+
+}  // namespace haven::care

@@ -1,0 +1,23 @@
+#include "homeserver/policy/temporary_rooms.h"
+
+#include "homeserver/rooms/event_store.h"
+
+namespace haven::policy {
+
+bool is_temporary_create_content(const json::Value& content) {
+  return content.IsObject() && json::get_bool(content, std::string(kTemporaryMarker).c_str());
+}
+
+bool is_temporary_room(storage::ReadTxn& txn, std::string_view room_id) {
+  auto create = rooms::current_state_event(txn, room_id, "m.room.create", "");
+  return create && is_temporary_create_content(create->content());
+}
+
+void force_unfederated_if_temporary(rooms::CreateRoomRequest& request) {
+  if (!is_temporary_create_content(request.creation_content)) return;
+  auto& content = request.creation_content;
+  content.RemoveMember("m.federate");
+  json::set(content, "m.federate", false, content.GetAllocator());
+}
+
+}  // namespace haven::policy
