@@ -28,9 +28,10 @@ class Loop {
   event_base* base() const { return base_; }
   // Runs `fn` on the loop thread soon. Safe from any thread.
   void post(std::function<void()> fn);
-  // Runs `fn` on the loop thread once no network I/O or timer is waiting, one deferred
-  // function per turn of the loop: for work that fans out (waking every /sync of a room), so
-  // the answers already built are written before the next one is built. Loop thread only.
+  // Runs `fn` on the loop thread once no network I/O or timer is waiting, in slices of at most
+  // a few milliseconds per turn of the loop: for work that fans out (waking every /sync of a
+  // room), so the answer already made (the sender's 200) is written before that work starts,
+  // and other requests get their turn between slices. Loop thread only.
   void defer(std::function<void()> fn);
   // Runs until stop(); returns on the loop thread.
   void run();

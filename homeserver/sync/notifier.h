@@ -19,9 +19,9 @@ class Notifier {
   Notifier(storage::Store& store, Loop& loop) : store_(store), loop_(loop) {}
   using Wake = std::function<void()>;
   // Registers a waiter for `user_id`; returns an id for cancel(). The callback runs at most
-  // once, after which the waiter is gone. Woken callbacks run through Loop::defer, one per
-  // turn of the loop, so each answer is written before the next is built; a waiter woken but
-  // not yet run is no longer cancellable (its callback must cope with having finished).
+  // once, after which the waiter is gone. Woken callbacks run through Loop::defer, after the
+  // answer to the request that caused the change is written; a waiter woken but not yet run
+  // is no longer cancellable (its callback must cope with having finished).
   uint64_t wait(const std::string& user_id, Wake wake);
   void cancel(uint64_t id);
   // Something changed for these users.
