@@ -115,7 +115,7 @@ int serve(const conf::Config& config) {
 
   RateLimiter rate_limiter;
   client::UiaSessions uia;
-  Notifier notifier(*store, loop);
+  Notifier notifier(*store);
   streams::Typing typing;
   push::UnreadCache unread;
   // State ids start at the start time in microseconds: a pos from before a restart names none.

@@ -10,30 +10,14 @@
 
 namespace haven {
 
-namespace {
-// Event priorities: libevent gives every event the middle one (kPriorities / 2, so the HTTP
-// layer's events are kNormalPriority); deferred work runs only in turns of the loop where no
-// event of a higher priority is active.
-constexpr int kPriorities = 3;
-constexpr int kNormalPriority = kPriorities / 2;
-constexpr int kDeferredPriority = kPriorities - 1;
-// How long deferred work may run in one turn of the loop before I/O gets its turn again.
-constexpr auto kDeferredSlice = std::chrono::milliseconds(5);
-}  // namespace
-
 Loop::Loop() {
   static const int threads_ready = evthread_use_pthreads();
   (void)threads_ready;
   base_ = event_base_new();
-  event_base_priority_init(base_, kPriorities);
   wakeup_ = event_new(base_, -1, 0, &Loop::drain, this);
-  event_priority_set(wakeup_, kNormalPriority);
-  deferred_event_ = event_new(base_, -1, 0, &Loop::run_deferred, this);
-  event_priority_set(deferred_event_, kDeferredPriority);
 }
 
 Loop::~Loop() {
-  event_free(deferred_event_);
   event_free(wakeup_);
   event_base_free(base_);
 }
@@ -54,25 +38,6 @@ void Loop::drain(int, short, void* self) {
     batch.swap(loop->posted_);
   }
   for (auto& fn : batch) fn();
-}
-
-void Loop::defer(std::function<void()> fn) {
-  deferred_.push_back(std::move(fn));
-  if (deferred_.size() == 1) event_active(deferred_event_, 0, 0);
-}
-
-void Loop::run_deferred(int, short, void* self) {
-  auto* loop = static_cast<Loop*>(self);
-  // A slice of the queue per turn: long enough that a turn of the loop (epoll and all) is not
-  // paid per function, short enough that the answers built so far are written soon.
-  const auto slice_end = std::chrono::steady_clock::now() + kDeferredSlice;
-  while (!loop->deferred_.empty()) {
-    auto fn = std::move(loop->deferred_.front());
-    loop->deferred_.pop_front();
-    fn();  // may defer more work: it joins the queue
-    if (std::chrono::steady_clock::now() >= slice_end) break;
-  }
-  if (!loop->deferred_.empty()) event_active(loop->deferred_event_, 0, 0);
 }
 
 void Loop::run() { event_base_loop(base_, EVLOOP_NO_EXIT_ON_EMPTY); }

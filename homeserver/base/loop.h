@@ -28,11 +28,6 @@ class Loop {
   event_base* base() const { return base_; }
   // Runs `fn` on the loop thread soon. Safe from any thread.
   void post(std::function<void()> fn);
-  // Runs `fn` on the loop thread once no network I/O or timer is waiting, in slices of at most
-  // a few milliseconds per turn of the loop: for work that fans out (waking every /sync of a
-  // room), so the answer already made (the sender's 200) is written before that work starts,
-  // and other requests get their turn between slices. Loop thread only.
-  void defer(std::function<void()> fn);
   // Runs until stop(); returns on the loop thread.
   void run();
   void stop();
@@ -64,11 +59,8 @@ class Loop {
 
  private:
   static void drain(int, short, void* self);
-  static void run_deferred(int, short, void* self);
   event_base* base_ = nullptr;
   struct event* wakeup_ = nullptr;
-  struct event* deferred_event_ = nullptr;
-  std::deque<std::function<void()>> deferred_;
   std::mutex mu_;
   std::deque<std::function<void()>> posted_;
   std::set<Timer*> clock_timers_;

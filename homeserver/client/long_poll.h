@@ -41,7 +41,7 @@ class LongPoll : public std::enable_shared_from_this<LongPoll> {
   Attempt attempt_;
   uint64_t waiter_ = 0;
   std::unique_ptr<Loop::Timer> timer_;
-  // Set once answered: a wake-up the notifier deferred before that must do nothing.
+  // Set once answered (or given up): a wake-up or timer still on its way does nothing.
   bool finished_ = false;
 };
 

@@ -1,5 +1,6 @@
 #include "homeserver/sync/notifier.h"
 
+#include <vector>
 
 #include "homeserver/rooms/event_store.h"
 
@@ -26,14 +27,17 @@ void Notifier::cancel(uint64_t id) {
 }
 
 void Notifier::notify_user(const std::string& user_id) {
+  std::vector<Wake> to_wake;
   auto [lo, hi] = by_user_.equal_range(user_id);
   for (auto it = lo; it != hi; ++it) {
     auto w = waiters_.find(it->second);
     if (w == waiters_.end()) continue;
-    loop_.defer(std::move(w->second.second));
+    to_wake.push_back(std::move(w->second.second));
     waiters_.erase(w);
   }
   by_user_.erase(lo, hi);
+  // Wake after the bookkeeping: a woken request may register again right away.
+  for (auto& wake : to_wake) wake();
 }
 
 void Notifier::notify_users(const std::set<std::string>& user_ids) {

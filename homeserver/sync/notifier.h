@@ -9,19 +9,16 @@
 #include <string>
 #include <unordered_map>
 
-#include "homeserver/base/loop.h"
 #include "storage/store.h"
 
 namespace haven {
 
 class Notifier {
  public:
-  Notifier(storage::Store& store, Loop& loop) : store_(store), loop_(loop) {}
+  explicit Notifier(storage::Store& store) : store_(store) {}
   using Wake = std::function<void()>;
   // Registers a waiter for `user_id`; returns an id for cancel(). The callback runs at most
-  // once, after which the waiter is gone. Woken callbacks run through Loop::defer, after the
-  // answer to the request that caused the change is written; a waiter woken but not yet run
-  // is no longer cancellable (its callback must cope with having finished).
+  // once, after which the waiter is gone.
   uint64_t wait(const std::string& user_id, Wake wake);
   void cancel(uint64_t id);
   // Something changed for these users.
@@ -34,7 +31,6 @@ class Notifier {
 
  private:
   storage::Store& store_;
-  Loop& loop_;
   uint64_t next_id_ = 1;
   std::unordered_map<uint64_t, std::pair<std::string, Wake>> waiters_;
   std::unordered_multimap<std::string, uint64_t> by_user_;
