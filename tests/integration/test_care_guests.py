@@ -4,15 +4,11 @@ owner's link, the guest's request (a knock), the owner's task, accept (REST or a
 invite), chat, the guest's token confined to its room, removal after an hour without activity,
 expired and revoked links, reject, and the refusals (not the owner, a client, feature off)."""
 
-import json
-import os
-import shutil
-import subprocess
-import tempfile
 import time
 import unittest
 
-from harness import Homeserver, HomeserverTestCase, free_port, quote, unique
+from care_harness import CareTestCase
+from harness import quote, unique
 
 ADMIN = "/_haven/admin/v1"
 CARE = "/_haven/care/v1"
@@ -22,107 +18,8 @@ HOUR_MS = 3600 * 1000
 DAY_MS = 24 * HOUR_MS
 
 
-def care_bin():
-    path = os.environ.get("HAVEN_CARE_BIN")
-    if not path or not os.access(path, os.X_OK):
-        raise RuntimeError("HAVEN_CARE_BIN is not set to the haven-care binary (run via ctest)")
-    return path
-
-
-class CareService:
-    """One `haven-care serve` process configured for `server` (generated config and
-    registration, fake clock on)."""
-
-    def __init__(self, tmp, server_name, homeserver_url):
-        self.port = free_port()
-        self.tmp = tmp
-        self.registration = os.path.join(tmp, "care-registration.yaml")
-        config = subprocess.run(
-            [care_bin(), "generate-config", "--server-name", server_name, "--data-dir",
-             os.path.join(tmp, "data-care"), "--homeserver-url", homeserver_url, "--port",
-             str(self.port), "--registration", self.registration],
-            check=True, capture_output=True, text=True).stdout
-        config = config.replace("fake_clock: false", "fake_clock: true")
-        config = config.replace("idle_check_interval_ms: 60000", "idle_check_interval_ms: 3600000")
-        self.config_path = os.path.join(tmp, "care.yaml")
-        with open(self.config_path, "w") as f:
-            f.write(config)
-        self.log_path = os.path.join(tmp, "care.log")
-        self.process = None
-
-    def start(self):
-        log = open(self.log_path, "ab")
-        self.process = subprocess.Popen([care_bin(), "serve", "-c", self.config_path],
-                                        stdout=log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 20
-        import http.client
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError("haven-care exited:\n" + open(self.log_path).read())
-            try:
-                conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
-                conn.request("GET", CARE + "/guest_links/x")
-                if conn.getresponse().status == 200:
-                    return
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError("haven-care did not start")
-
-    def stop(self):
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            code = self.process.wait(timeout=20)
-            assert code == 0, f"haven-care exited with {code}:\n" + open(self.log_path).read()
-
-
-class CareClient:
-    def __init__(self, port):
-        self.port = port
-
-    def request(self, method, path, body=None, token=None):
-        import http.client
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
-        headers = {"Content-Type": "application/json"}
-        if token:
-            headers["Authorization"] = f"Bearer {token}"
-        conn.request(method, path, body=None if body is None else json.dumps(body),
-                     headers=headers)
-        r = conn.getresponse()
-        data = r.read()
-        conn.close()
-        try:
-            return r.status, json.loads(data) if data else None
-        except ValueError:
-            return r.status, data.decode("utf-8", "replace")
-
-
-class GuestLinkTests(HomeserverTestCase):
+class GuestLinkTests(CareTestCase):
     options = {"care.enabled": "true", "rooms.encryption_enabled_by_default": "false"}
-
-    @classmethod
-    def setUpClass(cls):
-        cls.care_tmp = tempfile.mkdtemp(prefix="haven-care-it-")
-        if not os.environ.get("HAVEN_KEEP_TMP"):
-            cls.addClassCleanup(shutil.rmtree, cls.care_tmp, True)
-        # The registration must exist before haven starts; the port of haven is fixed by the
-        # harness, so make the Homeserver first, then the care config pointing at it.
-        cls.server = Homeserver(dict(cls.options))
-        cls.addClassCleanup(cls.server.cleanup)
-        cls.care_service = CareService(cls.care_tmp, cls.server.server_name, cls.server.url)
-        with open(cls.server.config_path) as f:
-            text = f.read()
-        from harness import set_yaml_option
-        text = set_yaml_option(text, "app_service_config_files", json.dumps([cls.care_service.registration]))
-        with open(cls.server.config_path, "w") as f:
-            f.write(text)
-        cls.server.start()
-        cls.client = cls.server.client()
-        cls.care_service.start()
-        cls.addClassCleanup(cls.care_service.stop)
-        cls.care_client = CareClient(cls.care_service.port)
-        status, body = cls.client.shared_secret_register(unique("admin"), PASSWORD, admin=True)
-        assert status == 200, body
-        cls.admin = body
 
     def setUp(self):
         self.set_guest_links(True)
@@ -130,10 +27,6 @@ class GuestLinkTests(HomeserverTestCase):
     # --- helpers ---
     def set_guest_links(self, on):
         self.ok(self.admin, "PUT", ADMIN + "/features", {"guest_links": on})
-
-    def care(self, who, method, path, body=None):
-        token = who["access_token"] if isinstance(who, dict) else who
-        return self.care_client.request(method, CARE + path, body, token)
 
     def care_ok(self, who, method, path, body=None):
         status, reply = self.care(who, method, path, body)
@@ -164,6 +57,19 @@ class GuestLinkTests(HomeserverTestCase):
 
     def advance(self, ms):
         return self.care_ok(None, "POST", "/testing/clock", {"advance_ms": ms})
+
+    def act_and_wait_until_seen(self, guest, user_id):
+        """A request with the guest's token, then waits until haven's whois shows it: haven
+        records last_seen in a write of its own after answering, and haven-care's idle check
+        reads it from whois, so the clock may only move on once it is there."""
+        whois = f"/_synapse/admin/v1/whois/{quote(user_id)}"
+        before = self.ok(self.admin, "GET", whois)
+        time.sleep(0.002)  # a last_seen in a later millisecond than the one before
+        self.ok(guest, "GET", V3 + "/account/whoami")
+        deadline = time.monotonic() + 10
+        while self.ok(self.admin, "GET", whois) == before:
+            self.assertLess(time.monotonic(), deadline, "haven never recorded the activity")
+            time.sleep(0.02)
 
     def membership(self, owner, room, user_id):
         return self.ok(owner, "GET", f"{V3}/rooms/{quote(room)}/state/m.room.member/"
@@ -250,12 +156,12 @@ class GuestLinkTests(HomeserverTestCase):
         guest = {"access_token": creds["access_token"]}
         self.advance(40 * 60 * 1000)
         self.ok(guest, "GET", V3 + "/sync?timeout=0")  # activity
-        self.ok(guest, "GET", V3 + "/account/whoami")
+        self.act_and_wait_until_seen(guest, creds["user_id"])
         self.advance(1)  # the idle check sees it now
         self.advance(59 * 60 * 1000)  # 99 min since accept, 59 since the activity was seen
         self.assertEqual(self.membership(pro, room, creds["user_id"]), "join")
         self.assertEqual(self.poll(request)["status"], "accepted")
-        self.ok(guest, "GET", V3 + "/account/whoami")
+        self.act_and_wait_until_seen(guest, creds["user_id"])
         self.advance(1)
         self.advance(60 * 60 * 1000)  # an hour without a request
         self.assertEqual(self.poll(request)["status"], "removed")

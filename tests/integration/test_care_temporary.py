@@ -6,14 +6,11 @@ org.haven.temporary {deletes_at} state event and the deletion 7 days later: ever
 redacted, then the room purged from haven, leaving nothing of it in the data files. haven and
 haven-care run with fake clocks."""
 
-import json
 import os
-import shutil
-import tempfile
 import unittest
 
-from harness import Homeserver, HomeserverTestCase, quote, set_yaml_option, unique
-from test_care_guests import CareClient, CareService
+from care_harness import CareTestCase
+from harness import quote, unique
 
 ADMIN = "/_haven/admin/v1"
 SYNAPSE_ADMIN = "/_synapse/admin/v1"
@@ -24,32 +21,9 @@ MARKER = {"org.haven.temporary": True}
 DAY_MS = 24 * 3600 * 1000
 
 
-class TemporaryRoomTests(HomeserverTestCase):
+class TemporaryRoomTests(CareTestCase):
     options = {"care.enabled": "true", "rooms.encryption_enabled_by_default": "false",
                "testing.fake_clock": "true"}
-
-    @classmethod
-    def setUpClass(cls):
-        cls.care_tmp = tempfile.mkdtemp(prefix="haven-care-tmp-it-")
-        if not os.environ.get("HAVEN_KEEP_TMP"):
-            cls.addClassCleanup(shutil.rmtree, cls.care_tmp, True)
-        cls.server = Homeserver(dict(cls.options))
-        cls.addClassCleanup(cls.server.cleanup)
-        cls.care_service = CareService(cls.care_tmp, cls.server.server_name, cls.server.url)
-        with open(cls.server.config_path) as f:
-            text = f.read()
-        text = set_yaml_option(text, "app_service_config_files",
-                               json.dumps([cls.care_service.registration]))
-        with open(cls.server.config_path, "w") as f:
-            f.write(text)
-        cls.server.start()
-        cls.client = cls.server.client()
-        cls.care_service.start()
-        cls.addClassCleanup(cls.care_service.stop)
-        cls.care_client = CareClient(cls.care_service.port)
-        status, body = cls.client.shared_secret_register(unique("admin"), PASSWORD, admin=True)
-        assert status == 200, body
-        cls.admin = body
 
     def setUp(self):
         self.set_temporary_rooms(True)
@@ -64,10 +38,6 @@ class TemporaryRoomTests(HomeserverTestCase):
         status, session = self.client.login(made["user_id"], PASSWORD)
         self.assertEqual(status, 200, session)
         return session
-
-    def care(self, who, method, path, body=None):
-        token = who["access_token"] if isinstance(who, dict) else who
-        return self.care_client.request(method, CARE + path, body, token)
 
     def create_marked(self, who, extra=None):
         body = {"name": "temporary", "creation_content": dict(MARKER)}
