@@ -3,6 +3,7 @@
 #include "crypto/base64.h"
 #include "crypto/hash.h"
 #include "homeserver/base/json.h"
+#include "homeserver/base/write.h"
 
 namespace haven::care {
 
@@ -59,11 +60,6 @@ std::optional<GuestRequest> decode_request(std::string_view text) {
   return r;
 }
 
-Status from_storage(const storage::Status& s) {
-  if (s.ok()) return {};
-  return Error::unknown("haven-care could not write its records");
-}
-
 }  // namespace
 
 std::string_view status_name(RequestStatus s) {
@@ -110,7 +106,7 @@ Status GuestStore::put_link(const GuestLink& l) {
   json::set(d, "expires_ms", l.expires_ms, a);
   json::set(d, "revoked", l.revoked, a);
   std::string value = json::to_string(d);
-  return from_storage(store_.run([key = l.token_hash, value](storage::WriteTxn& txn) {
+  return check(store_.run([key = l.token_hash, value](storage::WriteTxn& txn) {
     return txn.put(Table::kCareGuestLinks, key, value);
   }));
 }
@@ -156,7 +152,7 @@ size_t GuestStore::pending_in_room(const std::string& room_id) const {
 
 Status GuestStore::put_request(const GuestRequest& r) {
   std::string value = encode_request(r);
-  return from_storage(store_.run([r, value](storage::WriteTxn& txn) {
+  return check(store_.run([r, value](storage::WriteTxn& txn) {
     auto s = txn.put(Table::kCareGuestRequests, r.id, value);
     if (!s.ok()) return s;
     return txn.put(Table::kCareRequestIndex, guest_key(r.guest_user_id), r.id);

@@ -1,6 +1,7 @@
 #include "appservices/care/temporary_store.h"
 
 #include "homeserver/base/json.h"
+#include "homeserver/base/write.h"
 
 namespace haven::care {
 
@@ -17,11 +18,6 @@ std::optional<TemporaryRoom> decode(std::string_view room_id, std::string_view t
   r.created_ms = json::get_int(d, "created_ms");
   r.deletes_ms = json::get_int(d, "deletes_ms");
   return r;
-}
-
-Status from_storage(const storage::Status& s) {
-  if (s.ok()) return {};
-  return Error::unknown("haven-care could not write its records");
 }
 
 }  // namespace
@@ -54,13 +50,13 @@ Status TemporaryStore::put(const TemporaryRoom& r) {
   json::set(d, "created_ms", r.created_ms, a);
   json::set(d, "deletes_ms", r.deletes_ms, a);
   std::string value = json::to_string(d);
-  return from_storage(store_.run([key = r.room_id, value](storage::WriteTxn& txn) {
+  return check(store_.run([key = r.room_id, value](storage::WriteTxn& txn) {
     return txn.put(Table::kCareTemporaryRooms, key, value);
   }));
 }
 
 Status TemporaryStore::remove(const std::string& room_id) {
-  return from_storage(store_.run(
+  return check(store_.run(
       [room_id](storage::WriteTxn& txn) { return txn.del(Table::kCareTemporaryRooms, room_id); }));
 }
 

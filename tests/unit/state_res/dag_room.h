@@ -14,6 +14,11 @@
 
 namespace haven::rooms::test {
 
+// `user` joining (their own m.room.member join).
+inline EventSpec join(const std::string& user) {
+  return {user, "m.room.member", user, R"({"membership":"join"})"};
+}
+
 class DagRoom : public EventSource {
  public:
   // The room with `creator`'s create event, named "CREATE".

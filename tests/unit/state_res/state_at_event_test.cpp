@@ -13,15 +13,12 @@ namespace haven::rooms {
 
 using test::DagRoom;
 using test::EventSpec;
+using test::join;
 
 namespace {
 
 const std::string kAlice = "@alice:a.org";
 const std::string kBob = "@bob:b.org";
-
-EventSpec join(const std::string& user) {
-  return {user, "m.room.member", user, R"({"membership":"join"})"};
-}
 
 // A forked room: Bob joins; then Alice demotes... Alice's fork changes the join rule to invite
 // and sets a topic, Bob's fork sets the topic and Bob's name; M merges them.

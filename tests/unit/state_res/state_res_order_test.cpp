@@ -12,16 +12,13 @@ namespace haven::rooms {
 using state_res::EventIdSet;
 using test::DagRoom;
 using test::EventSpec;
+using test::join;
 
 namespace {
 
 const std::string kAlice = "@alice:a.org";
 const std::string kBob = "@bob:b.org";
 const std::string kCarol = "@carol:c.org";
-
-EventSpec join(const std::string& user) {
-  return {user, "m.room.member", user, R"({"membership":"join"})"};
-}
 
 EventSpec power_levels(const RoomVersion& v, const std::string& users,
                        const std::string& sender = kAlice) {

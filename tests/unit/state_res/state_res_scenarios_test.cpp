@@ -12,6 +12,7 @@ namespace haven::rooms {
 
 using test::DagRoom;
 using test::EventSpec;
+using test::join;
 
 namespace {
 
@@ -38,9 +39,6 @@ std::string user_level(const std::string& user, int level) {
   return "\"" + user + "\":" + std::to_string(level);
 }
 
-EventSpec join(const std::string& user) {
-  return {user, "m.room.member", user, R"({"membership":"join"})"};
-}
 EventSpec member(const std::string& sender, const std::string& target, const std::string& m) {
   return {sender, "m.room.member", target, "{\"membership\":\"" + m + "\"}"};
 }
