@@ -8,11 +8,9 @@
 // Run: HAVEN_BIN=.../haven tests/clients/run-test.sh tests/clients/care_story.test.mjs
 
 import assert from "node:assert/strict";
-import crypto from "node:crypto";
-import fs from "node:fs";
 import { after, before, describe } from "node:test";
 
-import { HavenServer } from "./lib/haven.mjs";
+import { HavenServer, havenRequest as request, registerAdmin } from "./lib/haven.mjs";
 import {
   describeError, liveEvents, loginUser, makeSteps, sdk, startSyncingClient, waitFor, withTimeout,
 } from "./lib/matrix.mjs";
@@ -21,29 +19,6 @@ const STEP_TIMEOUT_MS = 60_000;
 const PASSWORD = "correct horse battery staple";
 
 const step = makeSteps(STEP_TIMEOUT_MS);
-
-/** JSON request to the server; resolves to { status, body }. */
-async function request(server, method, path, body, token) {
-  const headers = { "Content-Type": "application/json" };
-  if (token) headers.Authorization = `Bearer ${token}`;
-  const res = await fetch(server.baseUrl + path, {
-    method, headers, body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  return { status: res.status, body: await res.json() };
-}
-
-/** An admin account through shared-secret registration, as register_new_matrix_user makes one. */
-async function registerAdmin(server) {
-  const config = fs.readFileSync(server.configPath, "utf8");
-  const secret = /registration_shared_secret: "([^"]*)"/.exec(config)[1];
-  const { body: { nonce } } = await request(server, "GET", "/_synapse/admin/v1/register");
-  const mac = crypto.createHmac("sha1", secret)
-    .update(`${nonce}\0operator\0${PASSWORD}\0admin`).digest("hex");
-  const { status, body } = await request(server, "POST", "/_synapse/admin/v1/register",
-    { nonce, username: "operator", password: PASSWORD, admin: true, mac });
-  assert.equal(status, 200, JSON.stringify(body));
-  return body.access_token;
-}
 
 /** Rejects with the server's errcode when `promise` does not fail as expected. */
 async function assertRefused(what, promise, errcode) {
@@ -93,7 +68,7 @@ describe("the care story with matrix-js-sdk", () => {
   }
 
   step("the operator provisions roles and contacts; everyone logs in", async () => {
-    adminToken = await registerAdmin(server);
+    adminToken = await registerAdmin(server, "operator", PASSWORD);
     for (const [name, role, displayname] of [
       ["pro", "professional", "Dr Pat Jansen"], ["colleague", "professional", "Dr Quinn"],
       ["client", "client", "Carla de Vries"], ["relative", "client", "Rob de Vries"],

@@ -87,12 +87,15 @@ export class HavenServer {
   /**
    * Generates a config, starts `haven serve` and waits until /_matrix/client/versions answers.
    * options: dotted config keys -> YAML value text, applied after registration is enabled and
-   * the rate limits are relaxed.
+   * the rate limits are relaxed. `beforeLaunch(server)`, when given, runs once the port and
+   * server name are known and may return more options (e.g. an appservice registration that
+   * names this server).
    */
-  static async start(options = {}) {
+  static async start(options = {}, { beforeLaunch } = {}) {
     const server = new HavenServer();
     try {
       await server.#configure(options);
+      if (beforeLaunch) await server.#reconfigure(await beforeLaunch(server));
       await server.#launch();
     } catch (err) {
       await server.cleanup();
@@ -134,6 +137,14 @@ export class HavenServer {
       ...options,
     };
     for (const [key, value] of Object.entries(settings)) {
+      text = setYamlOption(text, key, value);
+    }
+    await fsp.writeFile(this.configPath, text);
+  }
+
+  async #reconfigure(options = {}) {
+    let text = await fsp.readFile(this.configPath, "utf8");
+    for (const [key, value] of Object.entries(options)) {
       text = setYamlOption(text, key, value);
     }
     await fsp.writeFile(this.configPath, text);
@@ -229,4 +240,31 @@ export class HavenServer {
       return "(no log)";
     }
   }
+}
+
+/** A JSON request to the server's client port; resolves to { status, body }. */
+export async function havenRequest(server, method, apiPath, body, token) {
+  const headers = { "Content-Type": "application/json" };
+  if (token) headers.Authorization = `Bearer ${token}`;
+  const res = await fetch(server.baseUrl + apiPath, {
+    method, headers, body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  return { status: res.status, body: await res.json() };
+}
+
+/**
+ * A server admin through shared-secret registration, as register_new_matrix_user makes one;
+ * resolves to its access token.
+ */
+export async function registerAdmin(server, username, password) {
+  const config = fs.readFileSync(server.configPath, "utf8");
+  const secret = /registration_shared_secret: "([^"]*)"/.exec(config)[1];
+  const { body: { nonce } } = await havenRequest(server, "GET", "/_synapse/admin/v1/register");
+  const { createHmac } = await import("node:crypto");
+  const mac = createHmac("sha1", secret)
+    .update(`${nonce}\0${username}\0${password}\0admin`).digest("hex");
+  const { status, body } = await havenRequest(server, "POST", "/_synapse/admin/v1/register",
+    { nonce, username, password, admin: true, mac });
+  if (status !== 200) throw new Error(`admin registration: ${status} ${JSON.stringify(body)}`);
+  return body.access_token;
 }
