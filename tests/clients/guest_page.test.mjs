@@ -3,7 +3,9 @@
 // owns an encrypted conversation and makes a guest link; the guest opens it, types a name and
 // asks for access; the professional lets them in from their Matrix client (an invite); the
 // page decrypts the professional's message and sends a reply that the professional's client
-// decrypts. Also: the page says so when the owner declines, and when the link was revoked.
+// decrypts. A message from before the guest joined shows as unreadable (the guest's new
+// device never got its key). Also: the page says so when the owner declines, and when the
+// link was revoked.
 // Run: HAVEN_BIN=.../haven HAVEN_CARE_BIN=.../haven-care tests/clients/run-test.sh \
 //        tests/clients/guest_page.test.mjs
 
@@ -115,6 +117,8 @@ describe("the guest page in headless Chromium", () => {
     await waitFor("the room in the professional's client", () => pro.getRoom(roomId),
       { clients: [pro] });
     assert.ok(await pro.getCrypto().isEncryptionEnabledInRoom(roomId), "room not encrypted");
+    await withTimeout("a message before any guest", pro.sendTextMessage(roomId, "Notes before"),
+      30_000);
     link = await careOk("POST", `/rooms/${encodeURIComponent(roomId)}/guest_links`);
     assert.ok(link.url.startsWith(care.baseUrl), link.url);
   });
@@ -161,6 +165,10 @@ describe("the guest page in headless Chromium", () => {
     // The guest is not the professional's contact: the care rules show "Anonymous" (no
     // per-room nickname set), never the professional's name.
     assert.match(await item.textContent(), /^Anonymous/);
+    // A message from before the guest's device existed has no key for it: the page says so
+    // instead of showing nothing or breaking.
+    await guestPage.locator("#timeline li.unreadable", { hasText: "cannot be read" }).waitFor();
+    assert.equal(await guestPage.locator("#timeline li").count(), 2);
     assert.doesNotMatch(await guestPage.locator("body").textContent(), /Pat Jansen/);
   });
 
