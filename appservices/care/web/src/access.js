@@ -59,8 +59,8 @@ export function askAccess(name) {
 
 /**
  * Polls GET .../guest_requests/{id}?poll_token= until the status is no longer "pending" and
- * resolves to the last answer. Network failures are retried with a growing pause; an error
- * answer from haven-care (e.g. 404 for an unknown request) rejects.
+ * resolves to the last answer. Network failures and server errors (5xx) are retried with a
+ * growing pause; any other error answer (e.g. 404 for an unknown request) rejects.
  */
 export async function waitForAnswer({ request_id: id, poll_token: pollToken }) {
   const path = `/guest_requests/${encodeURIComponent(id)}?poll_token=` +
@@ -72,7 +72,7 @@ export async function waitForAnswer({ request_id: id, poll_token: pollToken }) {
       if (answer.status !== "pending") return answer;
       pause = POLL_INTERVAL_MS;
     } catch (err) {
-      if (err instanceof CareError) throw err;
+      if (err instanceof CareError && err.status < 500) throw err;
       pause = Math.min(pause * 2, POLL_RETRY_MAX_MS);
     }
     await new Promise((resolve) => setTimeout(resolve, pause));
