@@ -2,6 +2,7 @@
 # Installs the packages Haven needs to build, run and test on Debian 12 (bookworm).
 # Only what is missing is installed; when everything is present apt is not touched at all,
 # so repeated runs are fast and work offline. Runs apt as root, or through sudo otherwise.
+# Node.js and npm also build haven-care's guest page (a web client, with npm ci at build time).
 # Node.js and npm are skipped when `node` and `npm` are already on PATH (e.g. from nvm or
 # NodeSource), even though the Debian packages are not installed.
 set -euo pipefail
@@ -12,6 +13,7 @@ packages=(
   libevent-dev liblmdb-dev lmdb-utils libsodium-dev rapidjson-dev libcurl4-openssl-dev
   libssl-dev libboost-test-dev libyaml-cpp-dev libspdlog-dev libcli11-dev libvips-dev
   coturn  # tests: a real TURN server for the VoIP credentials
+  chromium  # tests: the guest page in a headless browser (playwright-core drives it)
 )
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
   packages+=(nodejs npm)

@@ -1,7 +1,5 @@
 #include "appservices/care/care_app.h"
 
-#include "appservices/care/guest_page.h"
-
 namespace haven::care {
 
 namespace {
@@ -34,11 +32,31 @@ Result<json::Document> empty_object(const Status& s) {
   return json::object();
 }
 
+void reply_page_file(const http::ExchangePtr& ex, Result<GuestPageFiles::File> file) {
+  if (!file.ok()) return ex->reply_error(file.error());
+  ex->reply_file(200, file->content_type(), file->release(), 0, file->size(), file->headers);
+}
+
 }  // namespace
 
 CareApp::CareApp(const CareConfig& config, Loop& loop, Clock& clock, GuestService& guests,
-                 TemporaryService& temporary)
-    : config_(config), loop_(loop), clock_(clock), guests_(guests), temporary_(temporary) {}
+                 TemporaryService& temporary, const GuestPageFiles& page_files)
+    : config_(config),
+      loop_(loop),
+      clock_(clock),
+      guests_(guests),
+      temporary_(temporary),
+      page_files_(page_files) {}
+
+void CareApp::add_guest_page_routes(http::Router& router) {
+  // GET /_haven/care/v1/guest_links/{token}: the guest's page; it reads the token from its URL
+  router.add("GET", kPrefix + "/guest_links/{token}",
+             [this](const http::ExchangePtr& ex) { reply_page_file(ex, page_files_.page()); });
+  // GET /_haven/care/v1/guest_page/{file}: the page's script, style sheet and crypto wasm
+  router.add("GET", kPrefix + "/guest_page/{file}", [this](const http::ExchangePtr& ex) {
+    reply_page_file(ex, page_files_.asset(ex->params[0]));
+  });
+}
 
 void CareApp::add_temporary_routes(http::Router& router) {
   // POST /_haven/care/v1/temporary_rooms {"name"?, "invite"?: [user ids]} (R19-R21)
@@ -73,11 +91,7 @@ void CareApp::run(const http::ExchangePtr& ex, std::function<Result<json::Docume
 
 void CareApp::add_routes(http::Router& router) {
   add_temporary_routes(router);
-  // GET /_haven/care/v1/guest_links/{token}: the guest's page
-  router.add("GET", kPrefix + "/guest_links/{token}", [](const http::ExchangePtr& ex) {
-    ex->reply_bytes(200, "text/html; charset=utf-8", kGuestPageHtml,
-                    {{"Content-Security-Policy", "default-src 'self'; script-src 'unsafe-inline'"}});
-  });
+  add_guest_page_routes(router);
   // POST /_haven/care/v1/rooms/{roomId}/guest_links
   router.add("POST", kPrefix + "/rooms/{roomId}/guest_links", [this](const http::ExchangePtr& ex) {
     auto token = required_token(*ex);

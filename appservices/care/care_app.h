@@ -5,6 +5,7 @@
 
 #include <memory>
 
+#include "appservices/care/guest_page.h"
 #include "appservices/care/guest_service.h"
 #include "appservices/care/temporary_service.h"
 #include "homeserver/base/loop.h"
@@ -15,7 +16,7 @@ namespace haven::care {
 class CareApp {
  public:
   CareApp(const CareConfig& config, Loop& loop, Clock& clock, GuestService& guests,
-          TemporaryService& temporary);
+          TemporaryService& temporary, const GuestPageFiles& page_files);
   ~CareApp();
   void add_routes(http::Router& router);
   // Starts the periodic sweep: idle guests (R18) and due temporary conversations (R22).
@@ -26,12 +27,14 @@ class CareApp {
   void run(const http::ExchangePtr& ex, std::function<Result<json::Document>()> work);
   void schedule_sweep();
   void add_temporary_routes(http::Router& router);
+  void add_guest_page_routes(http::Router& router);
 
   const CareConfig& config_;
   Loop& loop_;
   Clock& clock_;
   GuestService& guests_;
   TemporaryService& temporary_;
+  const GuestPageFiles& page_files_;
   WorkerPool worker_{1};
   std::unique_ptr<Loop::Timer> sweep_timer_;
 };

@@ -6,6 +6,7 @@
 #include <set>
 #include <stdexcept>
 
+#include "appservices/care/guest_page.h"
 #include "crypto/random.h"
 
 namespace haven::care {
@@ -84,7 +85,7 @@ CareConfig parse(const YAML::Node& root, const std::filesystem::path& base) {
   if (!root.IsMap()) throw ConfigError("(top level)", "expected a mapping");
   check_keys(root, "",
              {"listen", "public_url", "data_dir", "homeserver_url", "server_name",
-              "registration_file", "guest_prefix", "guests", "testing"});
+              "registration_file", "guest_prefix", "guests", "guest_page", "testing"});
   CareConfig c;
   if (const YAML::Node listen = root["listen"]; listen && !listen.IsNull()) {
     if (!listen.IsMap()) throw ConfigError("listen", "expected a mapping");
@@ -108,6 +109,15 @@ CareConfig parse(const YAML::Node& root, const std::filesystem::path& base) {
                                         "idle_check_interval_ms", c.idle_check_interval_ms, 100,
                                         3600 * 1000);
   }
+  if (const YAML::Node g = root["guest_page"]; g && !g.IsNull()) {
+    if (!g.IsMap()) throw ConfigError("guest_page", "expected a mapping");
+    check_keys(g, "guest_page.", {"dir"});
+    if (const YAML::Node d = g["dir"]; d && !d.IsNull()) {
+      if (!d.IsScalar()) throw ConfigError("guest_page.dir", "expected a string");
+      c.guest_page_dir = resolve(base, d.Scalar());
+    }
+  }
+  if (c.guest_page_dir.empty()) c.guest_page_dir = default_guest_page_dir();
   if (const YAML::Node t = root["testing"]; t && !t.IsNull()) {
     if (!t.IsMap()) throw ConfigError("testing", "expected a mapping");
     check_keys(t, "testing.", {"fake_clock"});
@@ -168,6 +178,10 @@ GeneratedCareConfig generate_care_config(const std::string& server_name,
       "registration_file: " + registration_file + "\n" +
       "guests:\n"
       "  idle_check_interval_ms: 60000\n"
+      "# The guest page's files (the web client built from appservices/care/web); by default\n"
+      "# the web/ folder beside the haven-care program, where the build puts them.\n"
+      "# guest_page:\n"
+      "#   dir: /usr/share/haven-care/web\n"
       "testing:\n"
       "  fake_clock: false\n";
   return g;

@@ -16,6 +16,7 @@ struct CareConfig {
   std::string homeserver_url;  // where haven's Client-Server and admin APIs answer
   std::string server_name;     // haven's server name (guest user ids)
   std::string registration_file;
+  std::string guest_page_dir;  // the built guest page; default: web/ beside the executable
   // From the registration file:
   std::string as_token, hs_token, sender_localpart;
   std::string guest_prefix = "care_guest_";  // localpart prefix of guest users

@@ -1,47 +1,66 @@
-// The guest's web page (R15): asks the name, requests access and polls for the owner's answer.
-// A static text; the in-browser Matrix chat client is a later step.
+// The guest's web page (R15): the files of the built web client (appservices/care/web) that
+// haven-care serves from guest_page.dir. Immutable after construction; any thread may read it.
 #pragma once
 
+#include <optional>
+#include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
+
+#include "homeserver/base/result.h"
 
 namespace haven::care {
 
-inline constexpr std::string_view kGuestPageHtml = R"HTML(<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Join the conversation</title>
-<meta name="viewport" content="width=device-width, initial-scale=1"></head>
-<body>
-<h1>Join the conversation</h1>
-<form id="ask"><label>Your name <input id="name" maxlength="64" required></label>
-<button type="submit">Ask for access</button></form>
-<p id="state" role="status"></p>
-<script>
-const token = location.pathname.split('/').pop();
-const base = '/_haven/care/v1';
-const state = document.getElementById('state');
-async function poll(id, pollToken) {
-  const r = await fetch(`${base}/guest_requests/${encodeURIComponent(id)}?poll_token=${encodeURIComponent(pollToken)}`);
-  const body = await r.json();
-  if (body.status === 'pending') { setTimeout(() => poll(id, pollToken), 3000); return; }
-  if (body.status === 'accepted') {
-    if (body.access_token) sessionStorage.setItem('haven-guest', JSON.stringify(body));
-    state.textContent = 'You are in. The chat opens here in a later version.';
-  } else if (body.status === 'rejected') {
-    state.textContent = 'Your request was declined.';
-  } else {
-    state.textContent = 'Your access has ended. Ask again with the link if it is still valid.';
-  }
-}
-document.getElementById('ask').addEventListener('submit', async (e) => {
-  e.preventDefault();
-  const r = await fetch(`${base}/guest_links/${encodeURIComponent(token)}/requests`, {
-    method: 'POST', headers: {'Content-Type': 'application/json'},
-    body: JSON.stringify({name: document.getElementById('name').value})});
-  const body = await r.json();
-  if (!r.ok) { state.textContent = body.error || 'This link cannot be used.'; return; }
-  state.textContent = 'Waiting for the owner of the conversation to let you in...';
-  poll(body.request_id, body.poll_token);
-});
-</script></body></html>
-)HTML";
+// The MIME type haven-care serves a file of the guest page with, by its extension; nullopt
+// for any other kind of file, which is then not served.
+std::optional<std::string_view> guest_page_content_type(std::string_view file_name);
+
+// A plain file name: letters, digits, '.', '_' and '-', not starting with '.', at most 128
+// bytes; so no path separators and no "..".
+bool is_safe_guest_page_file(std::string_view file_name);
+
+class GuestPageFiles {
+ public:
+  // `dir` holds the build output (index.html, guest.js, guest.css, the crypto .wasm).
+  // `homeserver_url` is where the page's Matrix client connects (the page's CSP allows it).
+  GuestPageFiles(std::string dir, std::string_view homeserver_url);
+
+  // Start-up check: the folder exists and holds index.html; the error names the folder.
+  Status check() const;
+
+  // One open file of the page; closes it unless release() handed it on.
+  class File {
+   public:
+    File(int fd, int64_t size, std::string_view content_type)
+        : fd_(fd), size_(size), content_type_(content_type) {}
+    File(File&& other) noexcept;
+    File& operator=(File&&) = delete;
+    ~File();
+    int release() { return std::exchange(fd_, -1); }  // for Exchange::reply_file
+    int64_t size() const { return size_; }
+    std::string_view content_type() const { return content_type_; }
+    std::vector<std::pair<std::string, std::string>> headers;
+
+   private:
+    int fd_;
+    int64_t size_;
+    std::string_view content_type_;
+  };
+  // The page itself (index.html) with its security headers.
+  Result<File> page() const;
+  // One asset of the page by its file name; 404 M_NOT_FOUND for anything unsafe or absent.
+  Result<File> asset(std::string_view file_name) const;
+
+ private:
+  Result<File> open_file(std::string_view file_name) const;
+
+  std::string dir_;
+  std::string content_security_policy_;
+};
+
+// The folder guest_page.dir defaults to: "web" beside the haven-care executable, where the
+// build puts the web client.
+std::string default_guest_page_dir();
 
 }  // namespace haven::care

@@ -36,6 +36,11 @@ int serve(const std::string& config_path) {
     std::cerr << "data_dir: " << error << "\n";
     return 1;
   }
+  care::GuestPageFiles page_files(config->guest_page_dir, config->homeserver_url);
+  if (auto checked = page_files.check(); !checked.ok()) {
+    std::cerr << "guest_page.dir: " << checked.error().message << "\n";
+    return 1;
+  }
   care::Clock clock(config->fake_clock);
   care::HavenApi haven_api(config->homeserver_url, config->as_token);
   care::GuestStore guest_store(*store);
@@ -45,7 +50,7 @@ int serve(const std::string& config_path) {
   http::Router router;
   int exit_code = 0;
   {
-    care::CareApp app(*config, loop, clock, guests, temporary);
+    care::CareApp app(*config, loop, clock, guests, temporary, page_files);
     app.add_routes(router);
     http::Server server(loop, router, 64 * 1024);
     if (!server.listen(config->bind_address, config->port, &error)) {

@@ -4,6 +4,7 @@ owner's link, the guest's request (a knock), the owner's task, accept (REST or a
 invite), chat, the guest's token confined to its room, removal after an hour without activity,
 expired and revoked links, reject, and the refusals (not the owner, a client, feature off)."""
 
+import http.client
 import time
 import unittest
 
@@ -233,6 +234,35 @@ class GuestLinkTests(CareTestCase):
         other = self.person("professional", "Dr Knock")
         self.assertError(self.req(other, "POST", f"{V3}/knock/{quote(room)}", {}), 403,
                          "M_FORBIDDEN")
+
+    def get_raw(self, path):
+        conn = http.client.HTTPConnection("127.0.0.1", self.care_service.port, timeout=30)
+        conn.request("GET", path)
+        r = conn.getresponse()
+        body = r.read()
+        conn.close()
+        return r.status, r.getheader("Content-Type"), r.getheader("Content-Security-Policy"), body
+
+    def test_guest_page_files_served_with_their_types_and_nothing_else(self):
+        status, ctype, csp, page = self.get_raw(CARE + "/guest_links/anything")
+        self.assertEqual((status, ctype), (200, "text/html; charset=utf-8"))
+        self.assertIn(b"Ask for access", page)
+        self.assertIn(b"guest_page/guest.js", page)
+        self.assertIn("connect-src 'self' " + self.server.url, csp)
+        for name, wanted in [("guest.js", "text/javascript; charset=utf-8"),
+                             ("guest.css", "text/css; charset=utf-8"),
+                             ("matrix_sdk_crypto_wasm_bg.wasm", "application/wasm")]:
+            status, ctype, _, body = self.get_raw(CARE + "/guest_page/" + name)
+            self.assertEqual((status, ctype), (200, wanted), name)
+            self.assertGreater(len(body), 100, name)
+        self.assertEqual(self.get_raw(CARE + "/guest_page/matrix_sdk_crypto_wasm_bg.wasm")[3][:4],
+                         b"\0asm")
+        # Nothing outside the folder, and nothing but the page's kinds of file in it.
+        for path in ["..%2Fhaven-care", "..%2F..%2F..%2Fcare.yaml", "%2e%2e", ".gitignore",
+                     "care.yaml", "nothing.js", "%2Fetc%2Fpasswd", "..", "x%00.js"]:
+            status, ctype, _, body = self.get_raw(CARE + "/guest_page/" + path)
+            self.assertEqual(status, 404, path)
+            self.assertEqual(ctype, "application/json", path)
 
     def test_bad_requests(self):
         pro, room = self.owner_room()

@@ -1,5 +1,7 @@
 #include "appservices/care/care_config.h"
 
+#include "appservices/care/guest_page.h"
+
 #include <boost/test/unit_test.hpp>
 #include <filesystem>
 #include <fstream>
@@ -60,6 +62,24 @@ BOOST_AUTO_TEST_CASE(errors_name_the_key) {
   auto ok = load_care_config(dir.write("e.yaml", base + "testing: {fake_clock: true}\n"), &error);
   BOOST_REQUIRE_MESSAGE(ok, error);
   BOOST_TEST(ok->fake_clock);
+}
+
+BOOST_AUTO_TEST_CASE(guest_page_dir_defaults_beside_the_program_and_resolves_relative) {
+  TempDir dir;
+  std::string error;
+  auto reg = dir.write("r.yaml", "as_token: a\nhs_token: b\nsender_localpart: care\n");
+  auto base = "data_dir: d\nhomeserver_url: http://x\nserver_name: s\nregistration_file: " + reg + "\n";
+  auto by_default = load_care_config(dir.write("a.yaml", base), &error);
+  BOOST_REQUIRE_MESSAGE(by_default, error);
+  BOOST_TEST(by_default->guest_page_dir == haven::care::default_guest_page_dir());
+  BOOST_TEST(by_default->guest_page_dir.ends_with("/web"));
+  auto relative = load_care_config(dir.write("b.yaml", base + "guest_page: {dir: site}\n"), &error);
+  BOOST_REQUIRE_MESSAGE(relative, error);
+  BOOST_TEST(relative->guest_page_dir == (dir.path / "site").string());
+  BOOST_TEST(!load_care_config(dir.write("c.yaml", base + "guest_page: {dir: [a]}\n"), &error));
+  BOOST_TEST(error.find("guest_page.dir: expected a string") != std::string::npos);
+  BOOST_TEST(!load_care_config(dir.write("d.yaml", base + "guest_page: {path: x}\n"), &error));
+  BOOST_TEST(error.find("guest_page.path: unknown key") != std::string::npos);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
