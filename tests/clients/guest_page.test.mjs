@@ -86,6 +86,17 @@ describe("the guest page in headless Chromium", () => {
     return page;
   }
 
+  /** Waits until `page` shows `text`; on timeout says what its status line shows instead. */
+  async function pageShows(page, text) {
+    try {
+      await page.getByText(text).waitFor();
+    } catch (err) {
+      const state = await page.locator("#state").textContent().catch(() => "?");
+      throw new Error(`the page never showed "${text}"; its status: "${state}"` +
+        (pageProblems.length ? `; problems: ${pageProblems.join("; ")}` : ""), { cause: err });
+    }
+  }
+
   async function askAccess(page, name) {
     await page.getByLabel("Your name").fill(name);
     await page.getByRole("button", { name: "Ask for access" }).click();
@@ -127,7 +138,7 @@ describe("the guest page in headless Chromium", () => {
   step("the guest opens the link in Chromium, types a name and asks for access", async () => {
     guestPage = await openPage(link.url);
     await askAccess(guestPage, "Aunt Mary");
-    await guestPage.getByText("Waiting for the owner").waitFor();
+    await pageShows(guestPage, "Waiting for the owner");
     const task = await taskFor("Aunt Mary");
     guestId = task.user_id;
     await waitFor("the knock in the professional's client", () =>
@@ -138,7 +149,7 @@ describe("the guest page in headless Chromium", () => {
   step("the professional lets the guest in from their Matrix client; the page opens the " +
        "conversation and its crypto uploads the guest's device keys", async () => {
     await withTimeout("invite the guest", pro.invite(roomId, guestId));
-    await guestPage.getByText("You are in the conversation").waitFor();
+    await pageShows(guestPage, "You are in the conversation");
     assert.equal(await guestPage.getByRole("heading").textContent(), "Care plan");
     await waitFor("the guest's device keys", async () => {
       const devices = await pro.getCrypto().getUserDeviceInfo([guestId], true);
@@ -190,10 +201,10 @@ describe("the guest page in headless Chromium", () => {
   step("a declined guest reads that the request was declined", async () => {
     const page = await openPage(link.url);
     await askAccess(page, "Uncle Bob");
-    await page.getByText("Waiting for the owner").waitFor();
+    await pageShows(page, "Waiting for the owner");
     const task = await taskFor("Uncle Bob");
     await careOk("POST", `/guest_requests/${encodeURIComponent(task.request_id)}/reject`, {});
-    await page.getByText("Your request was declined.").waitFor();
+    await pageShows(page, "Your request was declined.");
     await page.context().close();
   });
 
@@ -202,7 +213,7 @@ describe("the guest page in headless Chromium", () => {
       `/rooms/${encodeURIComponent(roomId)}/guest_links/${encodeURIComponent(link.token)}`);
     const page = await openPage(link.url);
     await askAccess(page, "Cousin Ann");
-    await page.getByText("does not exist or was revoked").waitFor();
+    await pageShows(page, "does not exist or was revoked");
     assert.equal(await page.getByLabel("Your name").isVisible(), false);
     await page.context().close();
     assert.deepEqual(pageProblems, []);
