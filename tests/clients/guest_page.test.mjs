@@ -198,6 +198,20 @@ describe("the guest page in headless Chromium", () => {
     assert.deepEqual(pageProblems, []);
   });
 
+  step("after a reload the page resumes the conversation and still reads it", async () => {
+    await guestPage.reload();
+    await pageShows(guestPage, "You are in the conversation");
+    for (const text of ["Welcome Mary, how is your mother today?",
+      "Much better, thank you. She slept well."]) {
+      await guestPage.locator("#timeline li:not(.unreadable)", { hasText: text }).waitFor();
+    }
+    const answer = "I will come by on Tuesday.";
+    await guestPage.getByLabel("Message", { exact: true }).fill(answer);
+    await guestPage.keyboard.press("Enter");
+    await waitFor("the professional to decrypt the message sent after the reload",
+      () => decrypted(pro, roomId, guestId, answer), { clients: [pro], timeoutMs: PAGE_TIMEOUT_MS });
+  });
+
   step("a declined guest reads that the request was declined", async () => {
     const page = await openPage(link.url);
     await askAccess(page, "Uncle Bob");

@@ -57,7 +57,12 @@ async function ask(event) {
   }
 }
 
+let chat = null; // { client, roomId } while the conversation is open
+
 function ended() {
+  chat = null;
+  $("message").disabled = true;
+  $("send").disabled = true;
   saved.forget();
   showAskForm(ENDED);
 }
@@ -72,33 +77,36 @@ async function openChat(creds) {
     if (err?.errcode === "M_UNKNOWN_TOKEN") return; // ended() has said so
     return say(`Could not open the conversation: ${err.message}`);
   }
+  chat = { client, roomId: creds.room_id };
   const room = client.getRoom(creds.room_id);
   if (room?.name) $("title").textContent = room.name;
   $("chat").hidden = false;
   watchTimeline(client, creds.room_id, () => renderTimeline(client, creds.room_id, $("timeline")));
-  const message = $("message");
-  message.disabled = false;
+  $("message").disabled = false;
   $("send").disabled = false;
   say("You are in the conversation. Messages are end-to-end encrypted.");
-  $("compose").addEventListener("submit", (event) => {
-    event.preventDefault();
-    const text = message.value.trim();
-    if (!text) return;
-    message.value = "";
-    client.sendTextMessage(creds.room_id, text)
-      .catch((err) => say(`Your message was not sent: ${err.message}`));
-  });
-  message.addEventListener("keydown", (event) => {
+  $("message").focus();
+}
+
+function send(event) {
+  event.preventDefault();
+  const message = $("message");
+  const text = message.value.trim();
+  if (!chat || !text) return;
+  message.value = "";
+  chat.client.sendTextMessage(chat.roomId, text)
+    .catch((err) => say(`Your message was not sent: ${err.message}`));
+}
+
+function start() {
+  $("ask").addEventListener("submit", ask);
+  $("compose").addEventListener("submit", send);
+  $("message").addEventListener("keydown", (event) => {
     if (event.key === "Enter" && !event.shiftKey) {
       event.preventDefault();
       $("compose").requestSubmit();
     }
   });
-  message.focus();
-}
-
-function start() {
-  $("ask").addEventListener("submit", ask);
   const creds = saved.credentials();
   if (creds) return openChat(creds);
   const request = saved.request();
