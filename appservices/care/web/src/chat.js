@@ -64,34 +64,61 @@ function describe(event) {
   return typeof body === "string" ? { text: body } : null;
 }
 
-/** Renders the room's live timeline into the <ol> `list`; call again on every change. */
+const items = new WeakMap(); // MatrixEvent -> its <li>, kept while the event is shown
+
+/** Makes `item` show `event`; leaves it alone when it already does. */
+function fillItem(item, event, shown, senderName, mine) {
+  const signature = JSON.stringify([event.getId(), shown.text, senderName, event.status ?? ""]);
+  if (item.dataset.signature === signature) return;
+  item.dataset.signature = signature;
+  item.dataset.eventId = event.getId() ?? "";
+  item.classList.toggle("mine", mine);
+  item.classList.toggle("unreadable", Boolean(shown.unreadable));
+  const sender = document.createElement("span");
+  sender.className = "sender";
+  sender.textContent = senderName;
+  const body = document.createElement("span");
+  body.className = "body";
+  body.textContent = shown.text;
+  item.replaceChildren(sender, body);
+  if (event.status) {
+    const pending = document.createElement("span");
+    pending.className = "pending";
+    pending.textContent = event.status === "not_sent" ? " (not sent)" : " (sending…)";
+    item.append(pending);
+  }
+}
+
+/**
+ * Renders the room's live timeline into the <ol> `list`; call again on every change. Items
+ * of events already shown are updated in place and new ones inserted, so that assistive
+ * technology announces only what is new.
+ */
 export function renderTimeline(client, roomId, list) {
   const room = client.getRoom(roomId);
-  const items = [];
+  let position = list.firstElementChild;
   for (const event of room?.getLiveTimeline().getEvents() ?? []) {
     const shown = describe(event);
     if (!shown) continue;
-    const item = document.createElement("li");
-    item.dataset.eventId = event.getId() ?? "";
     const mine = event.getSender() === client.getUserId();
-    if (mine) item.classList.add("mine");
-    if (shown.unreadable) item.classList.add("unreadable");
-    const sender = document.createElement("span");
-    sender.className = "sender";
-    sender.textContent = mine ? "You" : (room.getMember(event.getSender())?.name ?? "Someone");
-    const body = document.createElement("span");
-    body.className = "body";
-    body.textContent = shown.text;
-    item.append(sender, body);
-    if (event.status) {
-      const pending = document.createElement("span");
-      pending.className = "pending";
-      pending.textContent = event.status === "not_sent" ? " (not sent)" : " (sending…)";
-      item.append(pending);
+    const senderName = mine ? "You" : (room.getMember(event.getSender())?.name ?? "Someone");
+    let item = items.get(event);
+    if (!item) {
+      item = document.createElement("li");
+      items.set(event, item);
     }
-    items.push(item);
+    fillItem(item, event, shown, senderName, mine);
+    if (item === position) {
+      position = position.nextElementSibling;
+    } else {
+      list.insertBefore(item, position);
+    }
   }
-  list.replaceChildren(...items);
+  while (position) {
+    const next = position.nextElementSibling;
+    position.remove();
+    position = next;
+  }
 }
 
 /** Calls `render()` (at most once a frame) whenever the room's timeline changes. */
