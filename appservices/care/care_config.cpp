@@ -111,13 +111,21 @@ CareConfig parse(const YAML::Node& root, const std::filesystem::path& base) {
   }
   if (const YAML::Node g = root["guest_page"]; g && !g.IsNull()) {
     if (!g.IsMap()) throw ConfigError("guest_page", "expected a mapping");
-    check_keys(g, "guest_page.", {"dir"});
+    check_keys(g, "guest_page.", {"dir", "homeserver_url"});
     if (const YAML::Node d = g["dir"]; d && !d.IsNull()) {
       if (!d.IsScalar()) throw ConfigError("guest_page.dir", "expected a string");
       c.guest_page_dir = resolve(base, d.Scalar());
     }
+    if (const YAML::Node u = g["homeserver_url"]; u && !u.IsNull()) {
+      if (!u.IsScalar()) throw ConfigError("guest_page.homeserver_url", "expected a string");
+      c.guest_homeserver_url = u.Scalar();
+    }
   }
   if (c.guest_page_dir.empty()) c.guest_page_dir = default_guest_page_dir();
+  while (!c.guest_homeserver_url.empty() && c.guest_homeserver_url.back() == '/') {
+    c.guest_homeserver_url.pop_back();
+  }
+  if (c.guest_homeserver_url.empty()) c.guest_homeserver_url = c.homeserver_url;
   if (const YAML::Node t = root["testing"]; t && !t.IsNull()) {
     if (!t.IsMap()) throw ConfigError("testing", "expected a mapping");
     check_keys(t, "testing.", {"fake_clock"});
@@ -180,8 +188,10 @@ GeneratedCareConfig generate_care_config(const std::string& server_name,
       "  idle_check_interval_ms: 60000\n"
       "# The guest page's files (the web client built from appservices/care/web); by default\n"
       "# the web/ folder beside the haven-care program, where the build puts them.\n"
+      "# homeserver_url is where the guests' browsers reach haven too, unless set here.\n"
       "# guest_page:\n"
       "#   dir: /usr/share/haven-care/web\n"
+      "#   homeserver_url: https://matrix.example.org\n"
       "testing:\n"
       "  fake_clock: false\n";
   return g;

@@ -17,6 +17,9 @@ struct CareConfig {
   std::string server_name;     // haven's server name (guest user ids)
   std::string registration_file;
   std::string guest_page_dir;  // the built guest page; default: web/ beside the executable
+  // Where guests' browsers reach haven (handed to the page, allowed by its CSP); default
+  // homeserver_url, which may be an address only haven-care can reach.
+  std::string guest_homeserver_url;
   // From the registration file:
   std::string as_token, hs_token, sender_localpart;
   std::string guest_prefix = "care_guest_";  // localpart prefix of guest users

@@ -171,7 +171,7 @@ Result<json::Document> GuestService::poll(const std::string& request_id,
     json::set(d, "access_token", r->access_token, a);
     json::set(d, "device_id", r->device_id, a);
     json::set(d, "room_id", r->room_id, a);
-    json::set(d, "homeserver_url", config_.homeserver_url, a);
+    json::set(d, "homeserver_url", config_.guest_homeserver_url, a);
     r->access_token.clear();  // handed out once
     HAVEN_TRY(store_.put_request(*r));
   }

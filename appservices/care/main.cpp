@@ -36,7 +36,7 @@ int serve(const std::string& config_path) {
     std::cerr << "data_dir: " << error << "\n";
     return 1;
   }
-  care::GuestPageFiles page_files(config->guest_page_dir, config->homeserver_url);
+  care::GuestPageFiles page_files(config->guest_page_dir, config->guest_homeserver_url);
   if (auto checked = page_files.check(); !checked.ok()) {
     std::cerr << "guest_page.dir: " << checked.error().message << "\n";
     return 1;

@@ -73,9 +73,15 @@ BOOST_AUTO_TEST_CASE(guest_page_dir_defaults_beside_the_program_and_resolves_rel
   BOOST_REQUIRE_MESSAGE(by_default, error);
   BOOST_TEST(by_default->guest_page_dir == haven::care::default_guest_page_dir());
   BOOST_TEST(by_default->guest_page_dir.ends_with("/web"));
+  BOOST_TEST(by_default->guest_homeserver_url == "http://x");
   auto relative = load_care_config(dir.write("b.yaml", base + "guest_page: {dir: site}\n"), &error);
   BOOST_REQUIRE_MESSAGE(relative, error);
   BOOST_TEST(relative->guest_page_dir == (dir.path / "site").string());
+  auto public_url = load_care_config(
+      dir.write("p.yaml", base + "guest_page: {homeserver_url: 'https://hs.example/'}\n"), &error);
+  BOOST_REQUIRE_MESSAGE(public_url, error);
+  BOOST_TEST(public_url->guest_homeserver_url == "https://hs.example");
+  BOOST_TEST(public_url->homeserver_url == "http://x");
   BOOST_TEST(!load_care_config(dir.write("c.yaml", base + "guest_page: {dir: [a]}\n"), &error));
   BOOST_TEST(error.find("guest_page.dir: expected a string") != std::string::npos);
   BOOST_TEST(!load_care_config(dir.write("d.yaml", base + "guest_page: {path: x}\n"), &error));
