@@ -37,8 +37,41 @@ Result<json::Document> empty_object(const Status& s) {
 }  // namespace
 
 CareApp::CareApp(const CareConfig& config, Loop& loop, Clock& clock, GuestService& guests,
-                 TemporaryService& temporary)
-    : config_(config), loop_(loop), clock_(clock), guests_(guests), temporary_(temporary) {}
+                 TemporaryService& temporary, CallService& calls)
+    : config_(config),
+      loop_(loop),
+      clock_(clock),
+      guests_(guests),
+      temporary_(temporary),
+      calls_(calls) {}
+
+void CareApp::add_call_routes(http::Router& router) {
+  // GET /_haven/care/v1/call_minutes?from=&to= (R23): the calls of the professional's own
+  // temporary conversations.
+  router.add("GET", kPrefix + "/call_minutes", [this](const http::ExchangePtr& ex) {
+    auto token = required_token(*ex);
+    if (!token.ok()) return ex->reply_error(token.error());
+    auto range = parse_call_range(ex->query("from"), ex->query("to"));
+    if (!range.ok()) return ex->reply_error(range.error());
+    run(ex, [this, token = *token, range = *range] { return calls_.own_minutes(token, range); });
+  });
+  // GET /_haven/care/v1/admin/call_minutes?from=&to=&user_id= (R23): the organisation's calls
+  // with totals per professional, for the server's administrators.
+  router.add("GET", kPrefix + "/admin/call_minutes", [this](const http::ExchangePtr& ex) {
+    auto token = required_token(*ex);
+    if (!token.ok()) return ex->reply_error(token.error());
+    auto range = parse_call_range(ex->query("from"), ex->query("to"));
+    if (!range.ok()) return ex->reply_error(range.error());
+    auto owner = ex->query("user_id");
+    if (owner && (owner->size() < 3 || owner->size() > 255 || (*owner)[0] != '@' ||
+                  owner->find(':') == std::string::npos)) {
+      return ex->reply_error(Error::invalid_param("user_id must be a Matrix user id"));
+    }
+    run(ex, [this, token = *token, range = *range, owner] {
+      return calls_.organisation_minutes(token, range, owner);
+    });
+  });
+}
 
 void CareApp::add_temporary_routes(http::Router& router) {
   // POST /_haven/care/v1/temporary_rooms {"name"?, "invite"?: [user ids]} (R19-R21)
@@ -73,6 +106,7 @@ void CareApp::run(const http::ExchangePtr& ex, std::function<Result<json::Docume
 
 void CareApp::add_routes(http::Router& router) {
   add_temporary_routes(router);
+  add_call_routes(router);
   // GET /_haven/care/v1/guest_links/{token}: the guest's page
   router.add("GET", kPrefix + "/guest_links/{token}", [](const http::ExchangePtr& ex) {
     ex->reply_bytes(200, "text/html; charset=utf-8", kGuestPageHtml,
@@ -152,15 +186,15 @@ void CareApp::add_routes(http::Router& router) {
     if (!*ms || **ms < 0) return ex->reply_error(Error::invalid_param("advance_ms must be >= 0"));
     clock_.advance(**ms);
     run(ex, [this]() -> Result<json::Document> {
-      guests_.sweep_idle();
-      temporary_.delete_due();
+      sweep_now();
       auto d = json::object();
       json::set(d, "now_ms", clock_.now_ms(), d.GetAllocator());
       return d;
     });
   });
-  // PUT /_matrix/app/v1/transactions/{txnId}: events from haven (hs_token). Only membership
-  // changes of our guests matter; they are handled in order before the answer.
+  // PUT /_matrix/app/v1/transactions/{txnId}: events from haven (hs_token). Membership changes
+  // of our guests and call signals in temporary conversations matter; they are handled in
+  // order before the answer.
   router.add("PUT", "/_matrix/app/v1/transactions/{txnId}", [this](const http::ExchangePtr& ex) {
     if (bearer_token(*ex) != config_.hs_token) {
       return ex->reply_error(Error::forbidden("Bad hs_token"));
@@ -172,9 +206,9 @@ void CareApp::add_routes(http::Router& router) {
       auto events = doc->FindMember("events");
       if (events != doc->MemberEnd() && events->value.IsArray()) {
         for (auto& e : events->value.GetArray()) {
-          if (e.IsObject() && json::get_string(e, "type") == "m.room.member") {
-            guests_.on_member_event(e);
-          }
+          if (!e.IsObject()) continue;
+          if (json::get_string(e, "type") == "m.room.member") guests_.on_member_event(e);
+          calls_.on_event(e);
         }
       }
       return json::object();
@@ -188,15 +222,28 @@ void CareApp::add_routes(http::Router& router) {
   });
 }
 
-void CareApp::start_idle_sweeps() { schedule_sweep(); }
+void CareApp::sweep_now() {
+  guests_.sweep_idle();
+  calls_.sweep();
+  temporary_.delete_due();
+}
+
+void CareApp::start_idle_sweeps() {
+  worker_.run<bool>(
+      loop_,
+      [this] {
+        sweep_now();
+        return true;
+      },
+      [this](bool) { schedule_sweep(); });
+}
 
 void CareApp::schedule_sweep() {
   sweep_timer_ = loop_.after(config_.idle_check_interval_ms, [this] {
     worker_.run<bool>(
         loop_,
         [this] {
-          guests_.sweep_idle();
-          temporary_.delete_due();
+          sweep_now();
           return true;
         },
         [this](bool) { schedule_sweep(); });
