@@ -209,6 +209,34 @@ class CallMinutesTests(CareTestCase):
         self.assertEqual(call["minutes"], 3)
         self.assertEqual(self.ok(owner, "GET", self.member_path(room, self.slot(owner))), {})
 
+    def restart_care(self):
+        """Stops and starts haven-care; its fake clock starts from the wall clock again, so it
+        is moved on to haven's."""
+        self.care_service.stop()
+        self.care_service.start()
+        haven_now = self.ok(self.admin, "GET", ADMIN + "/testing/clock")["now_ms"]
+        behind = haven_now - self.care_now()
+        if behind > 0:
+            self.care_ok(None, "POST", "/testing/clock", {"advance_ms": behind})
+
+    def test_calls_survive_a_restart_of_haven_care(self):
+        owner = self.person("professional", "Dr Restart")
+        room = self.temporary_room(owner)
+        self.join_call(owner, room)
+        self.wait_ongoing(owner, room)
+        self.restart_care()
+        self.assertTrue(any(c["room_id"] == room for c in self.minutes(owner)["ongoing"]))
+        self.advance_both(3 * MINUTE_MS)
+        # The leave while haven-care is down reaches it when haven sends the transaction again.
+        self.care_service.stop()
+        self.leave_call(owner, room)
+        self.restart_care()
+        [call] = self.ended_call(owner, room)
+        self.assertGreaterEqual(call["ended_at"] - call["started_at"], 3 * MINUTE_MS)
+        self.assertEqual(self.deletes_at(owner, room), call["ended_at"] + HOUR_MS)
+        self.advance_both(HOUR_MS + MINUTE_MS)
+        self.assertFalse(self.room_exists(room))
+
     # --- legacy 1:1 VoIP ---
     def test_legacy_call_recorded_from_answer_to_hangup(self):
         owner = self.person("professional", "Dr Legacy")
