@@ -9,6 +9,7 @@ namespace {
 // Bounds what one call record can hold, whatever clients send.
 constexpr size_t kMaxSlotsPerCall = 200;
 constexpr size_t kMaxParticipants = 200;
+constexpr size_t kMaxCallsPerRoom = 20;
 
 void add_participant(LiveCall& call, const std::string& user_id) {
   auto& p = call.participants;
@@ -24,8 +25,10 @@ LiveCall* find_call(RoomCalls& room, CallKind kind, const std::string& call_id) 
   return nullptr;
 }
 
-LiveCall& new_call(RoomCalls& room, const std::string& room_id, CallKind kind,
+// A new call, or nullptr when the room already holds as many as a room may.
+LiveCall* new_call(RoomCalls& room, const std::string& room_id, CallKind kind,
                    const std::string& call_id, int64_t ts, const std::string& owner) {
+  if (room.calls.size() >= kMaxCallsPerRoom) return nullptr;
   LiveCall c;
   c.room_id = room_id;
   c.kind = kind;
@@ -34,7 +37,7 @@ LiveCall& new_call(RoomCalls& room, const std::string& room_id, CallKind kind,
   c.owner = owner;
   room.calls.push_back(std::move(c));
   room.changed = true;
-  return room.calls.back();
+  return &room.calls.back();
 }
 
 // Moves calls[i] into the ledger list; a ringing one just goes.
@@ -101,8 +104,8 @@ void apply_membership(RoomCalls& room, const RtcMembership& m, const std::string
   remove_slots_if(room, [&](const CallSlot& s) { return s.state_key == m.state_key; });
   for (const auto& d : m.devices) {
     LiveCall* call = find_call(room, CallKind::kMatrixRtc, d.call_id);
-    if (!call) call = &new_call(room, m.room_id, CallKind::kMatrixRtc, d.call_id, m.ts, owner);
-    if (call->slots.size() >= kMaxSlotsPerCall) continue;
+    if (!call) call = new_call(room, m.room_id, CallKind::kMatrixRtc, d.call_id, m.ts, owner);
+    if (!call || call->slots.size() >= kMaxSlotsPerCall) continue;
     call->slots.push_back(CallSlot{d.slot, m.state_key, m.sender, d.expires_ms});
     add_participant(*call, m.sender);
     room.changed = true;
@@ -115,14 +118,16 @@ void apply_voip(RoomCalls& room, const VoipSignal& s, const std::string& owner) 
   switch (s.action) {
     case VoipAction::kInvite:
       if (call) return;
-      call = &new_call(room, s.room_id, CallKind::kLegacy, s.call_id, s.ts, owner);
+      call = new_call(room, s.room_id, CallKind::kLegacy, s.call_id, s.ts, owner);
+      if (!call) return;
       call->ringing = true;
       call->ring_expires_ms = s.ts + s.lifetime_ms;
       add_participant(*call, s.sender);
       return;
     case VoipAction::kAnswer:
       // An answer to an invite haven-care never saw still starts the call.
-      if (!call) call = &new_call(room, s.room_id, CallKind::kLegacy, s.call_id, s.ts, owner);
+      if (!call) call = new_call(room, s.room_id, CallKind::kLegacy, s.call_id, s.ts, owner);
+      if (!call) return;
       if (call->ringing) {
         call->ringing = false;
         call->started_ms = s.ts;

@@ -119,4 +119,14 @@ BOOST_AUTO_TEST_CASE(legacy_call_without_hangup_ends_at_the_cap) {
   BOOST_TEST(room.ended[0].ended_ms == 1000 + kMaxLegacyCallMs);
 }
 
+BOOST_AUTO_TEST_CASE(a_room_holds_a_bounded_number_of_calls) {
+  RoomCalls room;
+  for (int i = 0; i < 100; ++i) {
+    apply_voip(room, VoipSignal{kRoom, "c" + std::to_string(i), "@a:hs", VoipAction::kAnswer,
+                                1000, 0},
+               kOwner);
+  }
+  BOOST_TEST(room.calls.size() == 20u);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
