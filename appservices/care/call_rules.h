@@ -34,12 +34,12 @@ struct LiveCall {
   std::string room_id;
   CallKind kind = CallKind::kMatrixRtc;
   std::string call_id;
-  bool ringing = false;         // legacy: invited, not answered
-  int64_t started_ms = 0;       // ringing: when the invite was sent
-  int64_t ring_expires_ms = 0;  // ringing: when the invite lapses
-  std::vector<CallSlot> slots;  // matrixrtc: the devices in it now
+  bool ringing = false;                   // legacy: invited, not answered
+  int64_t started_ms = 0;                 // ringing: when the invite was sent
+  int64_t ring_expires_ms = 0;            // ringing: when the invite lapses
+  std::vector<CallSlot> slots;            // matrixrtc: the devices in it now
   std::vector<std::string> participants;  // everyone who took part, in order of joining
-  std::string owner;            // the conversation's owner when the call started
+  std::string owner;                      // the conversation's owner when the call started
 };
 
 // A finished call, as the ledger keeps it.

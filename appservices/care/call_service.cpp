@@ -177,8 +177,8 @@ Status CallService::require_professional(const std::string& user_token) {
 }
 
 Status CallService::require_server_admin(const std::string& user_id) {
-  auto a = haven_.as_service("GET",
-                             "/_synapse/admin/v1/users/" + encode_segment(user_id) + "/admin");
+  auto a =
+      haven_.as_service("GET", "/_synapse/admin/v1/users/" + encode_segment(user_id) + "/admin");
   if (a.status == 0) return a.error();
   if (!a.ok() || !json::get_bool(a.body, "admin")) {
     return Error::forbidden("Only the server's administrators see the organisation's calls");

@@ -46,8 +46,7 @@ class CallService {
   // GET /_haven/care/v1/call_minutes: the calls of the professional's conversations.
   Result<json::Document> own_minutes(const std::string& user_token, const CallRange& range);
   // GET /_haven/care/v1/admin/call_minutes: every call, totals per professional (server admins).
-  Result<json::Document> organisation_minutes(const std::string& user_token,
-                                              const CallRange& range,
+  Result<json::Document> organisation_minutes(const std::string& user_token, const CallRange& range,
                                               const std::optional<std::string>& owner);
 
  private:

@@ -82,8 +82,7 @@ std::optional<LiveCall> decode_live(std::string_view text) {
     for (const auto& v : it->value.GetArray()) {
       if (!v.IsObject()) continue;
       c.slots.push_back(CallSlot{json::get_string(v, "slot"), json::get_string(v, "state_key"),
-                                 json::get_string(v, "user_id"),
-                                 json::get_int(v, "expires_ms")});
+                                 json::get_string(v, "user_id"), json::get_int(v, "expires_ms")});
     }
   }
   c.participants = strings_of(d, "participants");

@@ -82,20 +82,24 @@ BOOST_AUTO_TEST_CASE(unreadable_memberships_are_ignored) {
 
 BOOST_AUTO_TEST_CASE(voip_events_are_read) {
   auto invite = parse_voip(event(R"({"type":"m.call.invite","sender":"@a:hs","room_id":"!r:hs",
-    "origin_server_ts":5,"content":{"call_id":"c1","lifetime":30000,"version":"1"}})"), kNow);
+    "origin_server_ts":5,"content":{"call_id":"c1","lifetime":30000,"version":"1"}})"),
+                           kNow);
   BOOST_REQUIRE(invite);
   BOOST_TEST((invite->action == VoipAction::kInvite));
   BOOST_TEST(invite->lifetime_ms == 30000);
   BOOST_TEST(invite->ts == 5);
   auto answer = parse_voip(event(R"({"type":"m.call.answer","sender":"@b:hs","room_id":"!r:hs",
-    "content":{"call_id":"c1"}})"), kNow);
+    "content":{"call_id":"c1"}})"),
+                           kNow);
   BOOST_REQUIRE(answer);
   BOOST_TEST((answer->action == VoipAction::kAnswer));
   BOOST_TEST(answer->ts == kNow);  // no origin_server_ts: haven-care's time
   BOOST_TEST(!parse_voip(event(R"({"type":"m.call.hangup","sender":"@b:hs","room_id":"!r:hs",
-    "content":{}})"), kNow));
+    "content":{}})"),
+                         kNow));
   BOOST_TEST(!parse_voip(event(R"({"type":"m.call.candidates","sender":"@b:hs",
-    "room_id":"!r:hs","content":{"call_id":"c1"}})"), kNow));
+    "room_id":"!r:hs","content":{"call_id":"c1"}})"),
+                         kNow));
 }
 
 BOOST_AUTO_TEST_CASE(minutes_count_every_started_minute) {

@@ -122,8 +122,8 @@ BOOST_AUTO_TEST_CASE(legacy_call_without_hangup_ends_at_the_cap) {
 BOOST_AUTO_TEST_CASE(a_room_holds_a_bounded_number_of_calls) {
   RoomCalls room;
   for (int i = 0; i < 100; ++i) {
-    apply_voip(room, VoipSignal{kRoom, "c" + std::to_string(i), "@a:hs", VoipAction::kAnswer,
-                                1000, 0},
+    apply_voip(room,
+               VoipSignal{kRoom, "c" + std::to_string(i), "@a:hs", VoipAction::kAnswer, 1000, 0},
                kOwner);
   }
   BOOST_TEST(room.calls.size() == 20u);
