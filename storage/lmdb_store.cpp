@@ -156,6 +156,12 @@ const char* table_name(Table t) {
       return "care_request_index";
     case Table::kCareTemporaryRooms:
       return "care_temporary_rooms";
+    case Table::kCareLiveCalls:
+      return "care_live_calls";
+    case Table::kCareCallLedger:
+      return "care_call_ledger";
+    case Table::kCareCallsByOwner:
+      return "care_calls_by_owner";
     case Table::kCount:
       break;
   }

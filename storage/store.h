@@ -86,6 +86,9 @@ enum class Table : uint8_t {
   kCareGuestRequests,  // request_id -> guest access request record JSON
   kCareRequestIndex,   // "g" \0 guest user_id -> request_id
   kCareTemporaryRooms,  // room_id -> temporary conversation record JSON (deadline, owner)
+  kCareLiveCalls,      // room_id \0 kind \0 call_id -> call in progress (or ringing) JSON
+  kCareCallLedger,     // u64 started_ms u64 seq -> ended call record JSON (kept after deletion)
+  kCareCallsByOwner,   // owner \0 u64 started_ms u64 seq -> "" (the ledger by professional)
   kCount
 };
 

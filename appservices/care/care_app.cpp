@@ -40,12 +40,14 @@ void reply_page_file(const http::ExchangePtr& ex, Result<GuestPageFiles::File> f
 }  // namespace
 
 CareApp::CareApp(const CareConfig& config, Loop& loop, Clock& clock, GuestService& guests,
-                 TemporaryService& temporary, const GuestPageFiles& page_files)
+                 TemporaryService& temporary, CallService& calls,
+                 const GuestPageFiles& page_files)
     : config_(config),
       loop_(loop),
       clock_(clock),
       guests_(guests),
       temporary_(temporary),
+      calls_(calls),
       page_files_(page_files) {}
 
 void CareApp::add_guest_page_routes(http::Router& router) {
@@ -55,6 +57,34 @@ void CareApp::add_guest_page_routes(http::Router& router) {
   // GET /_haven/care/v1/guest_page/{file}: the page's script, style sheet and crypto wasm
   router.add("GET", kPrefix + "/guest_page/{file}", [this](const http::ExchangePtr& ex) {
     reply_page_file(ex, page_files_.asset(ex->params[0]));
+  });
+}
+
+void CareApp::add_call_routes(http::Router& router) {
+  // GET /_haven/care/v1/call_minutes?from=&to= (R23): the calls of the professional's own
+  // temporary conversations.
+  router.add("GET", kPrefix + "/call_minutes", [this](const http::ExchangePtr& ex) {
+    auto token = required_token(*ex);
+    if (!token.ok()) return ex->reply_error(token.error());
+    auto range = parse_call_range(ex->query("from"), ex->query("to"));
+    if (!range.ok()) return ex->reply_error(range.error());
+    run(ex, [this, token = *token, range = *range] { return calls_.own_minutes(token, range); });
+  });
+  // GET /_haven/care/v1/admin/call_minutes?from=&to=&user_id= (R23): the organisation's calls
+  // with totals per professional, for the server's administrators.
+  router.add("GET", kPrefix + "/admin/call_minutes", [this](const http::ExchangePtr& ex) {
+    auto token = required_token(*ex);
+    if (!token.ok()) return ex->reply_error(token.error());
+    auto range = parse_call_range(ex->query("from"), ex->query("to"));
+    if (!range.ok()) return ex->reply_error(range.error());
+    auto owner = ex->query("user_id");
+    if (owner && (owner->size() < 3 || owner->size() > 255 || (*owner)[0] != '@' ||
+                  owner->find(':') == std::string::npos)) {
+      return ex->reply_error(Error::invalid_param("user_id must be a Matrix user id"));
+    }
+    run(ex, [this, token = *token, range = *range, owner] {
+      return calls_.organisation_minutes(token, range, owner);
+    });
   });
 }
 
@@ -92,6 +122,7 @@ void CareApp::run(const http::ExchangePtr& ex, std::function<Result<json::Docume
 void CareApp::add_routes(http::Router& router) {
   add_temporary_routes(router);
   add_guest_page_routes(router);
+  add_call_routes(router);
   // POST /_haven/care/v1/rooms/{roomId}/guest_links
   router.add("POST", kPrefix + "/rooms/{roomId}/guest_links", [this](const http::ExchangePtr& ex) {
     auto token = required_token(*ex);
@@ -166,15 +197,15 @@ void CareApp::add_routes(http::Router& router) {
     if (!*ms || **ms < 0) return ex->reply_error(Error::invalid_param("advance_ms must be >= 0"));
     clock_.advance(**ms);
     run(ex, [this]() -> Result<json::Document> {
-      guests_.sweep_idle();
-      temporary_.delete_due();
+      sweep_now();
       auto d = json::object();
       json::set(d, "now_ms", clock_.now_ms(), d.GetAllocator());
       return d;
     });
   });
-  // PUT /_matrix/app/v1/transactions/{txnId}: events from haven (hs_token). Only membership
-  // changes of our guests matter; they are handled in order before the answer.
+  // PUT /_matrix/app/v1/transactions/{txnId}: events from haven (hs_token). Membership changes
+  // of our guests and call signals in temporary conversations matter; they are handled in
+  // order before the answer.
   router.add("PUT", "/_matrix/app/v1/transactions/{txnId}", [this](const http::ExchangePtr& ex) {
     if (bearer_token(*ex) != config_.hs_token) {
       return ex->reply_error(Error::forbidden("Bad hs_token"));
@@ -186,9 +217,9 @@ void CareApp::add_routes(http::Router& router) {
       auto events = doc->FindMember("events");
       if (events != doc->MemberEnd() && events->value.IsArray()) {
         for (auto& e : events->value.GetArray()) {
-          if (e.IsObject() && json::get_string(e, "type") == "m.room.member") {
-            guests_.on_member_event(e);
-          }
+          if (!e.IsObject()) continue;
+          if (json::get_string(e, "type") == "m.room.member") guests_.on_member_event(e);
+          calls_.on_event(e);
         }
       }
       return json::object();
@@ -202,15 +233,28 @@ void CareApp::add_routes(http::Router& router) {
   });
 }
 
-void CareApp::start_idle_sweeps() { schedule_sweep(); }
+void CareApp::sweep_now() {
+  guests_.sweep_idle();
+  calls_.sweep();
+  temporary_.delete_due();
+}
+
+void CareApp::start_idle_sweeps() {
+  worker_.run<bool>(
+      loop_,
+      [this] {
+        sweep_now();
+        return true;
+      },
+      [this](bool) { schedule_sweep(); });
+}
 
 void CareApp::schedule_sweep() {
   sweep_timer_ = loop_.after(config_.idle_check_interval_ms, [this] {
     worker_.run<bool>(
         loop_,
         [this] {
-          guests_.sweep_idle();
-          temporary_.delete_due();
+          sweep_now();
           return true;
         },
         [this](bool) { schedule_sweep(); });

@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "appservices/care/guest_page.h"
+#include "appservices/care/call_service.h"
 #include "appservices/care/guest_service.h"
 #include "appservices/care/temporary_service.h"
 #include "homeserver/base/loop.h"
@@ -16,10 +17,12 @@ namespace haven::care {
 class CareApp {
  public:
   CareApp(const CareConfig& config, Loop& loop, Clock& clock, GuestService& guests,
-          TemporaryService& temporary, const GuestPageFiles& page_files);
+          TemporaryService& temporary, CallService& calls,
+          const GuestPageFiles& page_files);
   ~CareApp();
   void add_routes(http::Router& router);
-  // Starts the periodic sweep: idle guests (R18) and due temporary conversations (R22).
+  // Starts the periodic sweep: idle guests (R18), lapsed calls and due temporary conversations
+  // (R22); the first runs at once, for what fell due while haven-care was down.
   void start_idle_sweeps();
 
  private:
@@ -28,12 +31,16 @@ class CareApp {
   void schedule_sweep();
   void add_temporary_routes(http::Router& router);
   void add_guest_page_routes(http::Router& router);
+  void add_call_routes(http::Router& router);
+  // Everything that falls due with time, in order; on the worker.
+  void sweep_now();
 
   const CareConfig& config_;
   Loop& loop_;
   Clock& clock_;
   GuestService& guests_;
   TemporaryService& temporary_;
+  CallService& calls_;
   const GuestPageFiles& page_files_;
   WorkerPool worker_{1};
   std::unique_ptr<Loop::Timer> sweep_timer_;

@@ -47,10 +47,12 @@ int serve(const std::string& config_path) {
   care::GuestService guests(*config, clock, haven_api, guest_store);
   care::TemporaryStore temporary_store(*store);
   care::TemporaryService temporary(*config, clock, haven_api, temporary_store);
+  care::CallStore call_store(*store);
+  care::CallService calls(clock, haven_api, call_store, temporary_store, temporary);
   http::Router router;
   int exit_code = 0;
   {
-    care::CareApp app(*config, loop, clock, guests, temporary, page_files);
+    care::CareApp app(*config, loop, clock, guests, temporary, calls, page_files);
     app.add_routes(router);
     http::Server server(loop, router, 64 * 1024);
     if (!server.listen(config->bind_address, config->port, &error)) {

@@ -34,6 +34,21 @@ bool already_redacted(const json::Value& event) {
   return u != event.MemberEnd() && u->value.IsObject() && u->value.HasMember("redacted_because");
 }
 
+// Every member (guests included) may join a call: its MatrixRTC membership is a state event,
+// which would otherwise need state_default.
+void allow_calls(json::Document& levels) {
+  auto& a = levels.GetAllocator();
+  auto events = levels.FindMember("events");
+  if (events == levels.MemberEnd() || !events->value.IsObject()) {
+    levels.RemoveMember("events");
+    json::set(levels, "events", json::Value(rapidjson::kObjectType), a);
+    events = levels.FindMember("events");
+  }
+  for (const char* type : {"m.call.member", "org.matrix.msc3401.call.member"}) {
+    json::set(events->value, type, int64_t{0}, a);
+  }
+}
+
 }  // namespace
 
 Result<TemporaryRequest> parse_temporary_request(const json::Value& body) {
@@ -72,7 +87,8 @@ Status TemporaryService::require_temporary_rooms_on() {
 }
 
 // haven-care's user joins (the owner invited it in createRoom) and gets the room's redact
-// level from the owner, the least it needs to redact everyone's events.
+// level from the owner, the least it needs to redact everyone's events; calls are opened to
+// every member.
 Status TemporaryService::let_service_in(const std::string& user_token, const std::string& room_id) {
   auto join = haven_.as_service("POST", room_path(room_id, "/join"), "{}");
   if (!join.ok()) return join.error();
@@ -87,6 +103,7 @@ Status TemporaryService::let_service_in(const std::string& user_token, const std
   }
   users->value.RemoveMember(service_user().c_str());
   json::set(users->value, service_user(), redact, content.GetAllocator());
+  allow_calls(content);
   auto put =
       haven_.as_user_token(user_token, "PUT", room_path(room_id, "/state/m.room.power_levels/"),
                            json::to_string(content));
@@ -128,7 +145,7 @@ Result<CreatedTemporaryRoom> TemporaryService::create(const std::string& user_to
   if (!made.ok()) return made.error();
   std::string room_id = json::get_string(made.body, "room_id");
   // Recorded before anything else can fail, so a half-made room is still deleted when due.
-  HAVEN_TRY(store_.put(TemporaryRoom{room_id, *user, created, deletes_at}));
+  HAVEN_TRY(store_.put(TemporaryRoom{room_id, *user, created, deletes_at, false, deletes_at}));
   HAVEN_TRY(let_service_in(user_token, room_id));
   return CreatedTemporaryRoom{room_id, deletes_at};
 }
@@ -165,6 +182,30 @@ Status TemporaryService::purge(const std::string& room_id) {
   if (a.status == 404) return {};  // already gone
   if (!a.ok()) return a.error();
   return {};
+}
+
+// R21: the state event tells every member's client the new time. A failed announcement is
+// tried again next sweep (the record remembers what was last announced).
+Status TemporaryService::announce(const std::string& room_id) {
+  auto room = store_.room(room_id);
+  if (!room || room->in_call || room->announced_ms == room->deletes_ms) return {};
+  auto content = json::object();
+  json::set(content, "deletes_at", room->deletes_ms, content.GetAllocator());
+  auto put = haven_.as_service(
+      "PUT", room_path(room_id, "/state/" + std::string(kTemporaryStateType) + "/"),
+      json::to_string(content));
+  if (!put.ok()) return put.error();
+  room->announced_ms = room->deletes_ms;
+  return store_.put(*room);
+}
+
+void TemporaryService::announce_pending() {
+  for (const auto& room : store_.unannounced(kRoomsPerSweep)) {
+    if (auto s = announce(room.room_id); !s.ok()) {
+      spdlog::warn("temporary room {}: deletion time not announced: {}", room.room_id,
+                   s.error().message);
+    }
+  }
 }
 
 // R22: redaction first (every server and client that saw the events is told to drop them),

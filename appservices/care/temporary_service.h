@@ -40,6 +40,10 @@ class TemporaryService {
   Result<CreatedTemporaryRoom> create(const std::string& user_token, const TemporaryRequest& req);
   // Deletes the conversations whose time has come (R22).
   void delete_due();
+  // Updates the org.haven.temporary state event of a room whose deletion time moved.
+  Status announce(const std::string& room_id);
+  // announce() for every room whose new time is not announced yet (a crash or a failed PUT).
+  void announce_pending();
 
  private:
   std::string service_user() const;

@@ -18,6 +18,9 @@ struct TemporaryRoom {
   std::string owner;
   int64_t created_ms = 0;
   int64_t deletes_ms = 0;  // haven-care's clock
+  bool in_call = false;    // a call is in progress: not deleted, whatever deletes_ms says
+  // The deletes_ms last announced in the org.haven.temporary state event.
+  int64_t announced_ms = 0;
 };
 
 class TemporaryStore {
@@ -25,10 +28,14 @@ class TemporaryStore {
   explicit TemporaryStore(storage::Store& store) : store_(store) {}
 
   std::optional<TemporaryRoom> room(const std::string& room_id) const;
-  // The rooms whose deletion is due at `now_ms`, at most `limit`.
+  // The rooms whose deletion is due at `now_ms` (and no call is in progress), at most `limit`.
   std::vector<TemporaryRoom> due(int64_t now_ms, size_t limit) const;
+  // The rooms whose deletion time moved since it was last announced, at most `limit`.
+  std::vector<TemporaryRoom> unannounced(size_t limit) const;
   Status put(const TemporaryRoom& room);
   Status remove(const std::string& room_id);
+  // put() inside a caller's write transaction (to change the record with other records).
+  static storage::Status put_in(storage::WriteTxn& txn, const TemporaryRoom& room);
 
  private:
   storage::Store& store_;

@@ -40,9 +40,10 @@ void DelayedScheduler::rearm() {
     timer_.reset();
     return;
   }
-  int64_t wait = std::max<int64_t>(*due - now_ms(), 0);
-  if (batch_failed_) wait = std::max(wait, kRetryAfterFailureMs);
-  timer_ = ctx_.loop->after(wait, [this] { fire(); });
+  // A deadline on the server's clock (at, not after): moving the test clock sends what fell due.
+  int64_t when = *due;
+  if (batch_failed_) when = std::max(when, now_ms() + kRetryAfterFailureMs);
+  timer_ = ctx_.loop->at(when, [this] { fire(); });
 }
 
 void DelayedScheduler::fire() {
