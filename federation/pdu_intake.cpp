@@ -181,10 +181,12 @@ void PduIntake::process(const std::string& origin, const std::string& pdu_json, 
     if (!*alive) return;
     if (!checked.ok()) return done({id, checked.error().message, std::nullopt});
     Checked c = std::move(*checked);
-    fill_gaps(origin, c.event, fill, [this, alive, c, id, done](Status filled) {
+    fill_gaps(origin, c.event, fill, [this, alive, origin, c, id, done](Status filled) {
       if (!*alive) return;
       if (!filled.ok()) return done({id, filled.error().message, std::nullopt});
-      commit(c, done);
+      fetch_auth_events(origin, c.event, [this, alive, c, done] {
+        if (*alive) commit(c, done);
+      });
     });
   });
 }
@@ -266,6 +268,23 @@ void PduIntake::fill_gaps(const std::string& origin, const rooms::EventPtr& even
       });
 }
 
+void PduIntake::fetch_auth_events(const std::string& origin, const rooms::EventPtr& event,
+                                  std::function<void()> done) {
+  auto missing = std::make_shared<std::vector<std::string>>();
+  for (const std::string& id : event->auth_events()) {
+    if (!known(id, true)) missing->push_back(id);
+  }
+  if (missing->empty()) return done();
+  auto fetched = std::make_shared<std::vector<Checked>>();
+  auto alive = alive_;
+  fetch_events(origin, event->version(), event->room_id(), missing, 0, fetched,
+               [this, alive, fetched, done] {
+                 if (!*alive) return;
+                 // Whatever could not be had leaves the event's check to say so.
+                 store_outliers(fetched, "", {}, [done](Status) { done(); });
+               });
+}
+
 void PduIntake::process_in_order(const std::string& origin, IdList pdus, size_t index,
                                  std::function<void()> done) {
   if (index == pdus->size()) return done();
@@ -334,7 +353,7 @@ void PduIntake::fetch_events(const std::string& origin, const rooms::RoomVersion
   auto next = [this, alive, origin, &version, room_id, ids, index, fetched, done] {
     if (*alive) fetch_events(origin, version, room_id, ids, index + 1, fetched, done);
   };
-  remote_.event(origin, id, [this, alive, id, &version, room_id, fetched, next](
+  remote_.event(origin, id, [this, alive, id, &version, room_id, ids, fetched, next](
                                 Result<std::string> pdu) {
     if (!*alive) return;
     if (!pdu.ok()) return next();
@@ -342,8 +361,16 @@ void PduIntake::fetch_events(const std::string& origin, const rooms::RoomVersion
     if (!event.ok() || (*event)->event_id() != id || (*event)->room_id() != room_id) {
       return next();
     }
-    check_signatures(*event, [fetched, next](Result<Checked> checked) {
-      if (checked.ok()) fetched->push_back(std::move(*checked));
+    check_signatures(*event, [this, ids, fetched, next](Result<Checked> checked) {
+      if (!checked.ok()) return next();
+      // Its auth events this server lacks are fetched too (the auth chain, bounded).
+      for (const std::string& auth_id : checked->event->auth_events()) {
+        if (ids->size() >= kMaxFetchedEvents) break;
+        if (std::find(ids->begin(), ids->end(), auth_id) == ids->end() && !known(auth_id, true)) {
+          ids->push_back(auth_id);
+        }
+      }
+      fetched->push_back(std::move(*checked));
       next();
     });
   });
@@ -379,6 +406,7 @@ void PduIntake::store_outliers(std::shared_ptr<std::vector<Checked>> fetched,
           if (later.size() == pending.size()) break;  // the rest cite events nobody gave
           pending = std::move(later);
         }
+        if (prev_id.empty()) return true;
         if (!rooms::get_event(txn, prev_id)) {
           return Error::unknown("The prev event " + prev_id + " could not be had");
         }

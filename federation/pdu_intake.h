@@ -84,15 +84,23 @@ class PduIntake {
   // Makes sure every prev event of `event` has a known state, asking `origin`.
   void fill_gaps(const std::string& origin, const rooms::EventPtr& event, bool ask_missing_events,
                  StatusDone done);
+  // Fetches the auth events of `event` this server lacks (and their auth chains) from
+  // `origin` and stores them as outliers; `done` either way.
+  void fetch_auth_events(const std::string& origin, const rooms::EventPtr& event,
+                         std::function<void()> done);
   void process_in_order(const std::string& origin, std::shared_ptr<std::vector<std::string>> pdus,
                         size_t index, std::function<void()> done);
   void state_from_remote(const std::string& origin, const rooms::EventPtr& event,
                          std::shared_ptr<std::vector<std::string>> missing, size_t index,
                          StatusDone done);
+  // Fetches `ids` from `origin` one by one with /event, keeping those that parse as events of
+  // the room and pass the signature checks; their unknown auth events join `ids` (bounded).
   void fetch_events(const std::string& origin, const rooms::RoomVersion& version,
                     const std::string& room_id, std::shared_ptr<std::vector<std::string>> ids,
                     size_t index, std::shared_ptr<std::vector<Checked>> fetched,
                     std::function<void()> done);
+  // Stores fetched events as outliers, auth events first; with a `prev_id`, then records the
+  // state after it from `state_ids` (the state before it).
   void store_outliers(std::shared_ptr<std::vector<Checked>> fetched, const std::string& prev_id,
                       std::vector<std::string> state_ids, StatusDone done);
   void commit(const Checked& checked, Done done);

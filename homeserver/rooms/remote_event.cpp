@@ -41,7 +41,8 @@ Status check_against_auth_events(storage::ReadTxn& txn, const Event& event) {
   std::vector<EventPtr> auth_events;
   for (const std::string& id : event.auth_events()) {
     auto stored = get_event(txn, id);
-    if (!stored) return Error::forbidden("Unknown or rejected auth event " + id);
+    if (!stored && rejected_event(txn, id)) return Error::forbidden("Rejected auth event " + id);
+    if (!stored) return Error::not_found("Unknown auth event " + id);
     auth_events.push_back(stored->event);
   }
   EventPtr room_create;
@@ -86,6 +87,7 @@ Result<ReceivedEvent> receive_event(storage::WriteTxn& txn, const EventPtr& even
   if (event->type() == "m.room.create") return rejected("The room already has a create event");
 
   if (auto s = check_against_auth_events(txn, *event); !s.ok()) {
+    if (s.error().errcode == "M_NOT_FOUND") return std::move(s).error();  // fetch them first
     HAVEN_TRY(check(put_rejected(txn, event->event_id(), 0)));
     return rejected(s.error().message);
   }
@@ -115,6 +117,9 @@ Result<ReceivedEvent> receive_outlier(storage::WriteTxn& txn, const EventPtr& ev
   Status allowed = event->type() == "m.room.create"
                        ? check_auth(*event, StateMap{}, event->version())
                        : check_against_auth_events(txn, *event);
+  if (!allowed.ok() && allowed.error().errcode == "M_NOT_FOUND") {
+    return std::move(allowed).error();
+  }
   if (!allowed.ok()) {
     HAVEN_TRY(check(put_rejected(txn, event->event_id(), 0)));
     return rejected(allowed.error().message);

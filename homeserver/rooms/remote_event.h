@@ -30,14 +30,15 @@ struct ReceivedEvent {
 
 // Checks 4 to 6 of "Checks performed on receipt of a PDU" and stores the event accordingly
 // (append_event_at_state; an accepted m.room.redaction is applied when its sender may redact
-// the target). M_NOT_FOUND for a room this server does not hold or for prev events whose state
-// is not known (fill the gap first); a rejection is an outcome, not an error.
+// the target). M_NOT_FOUND for a room this server does not hold, for prev events whose state
+// is not known or auth events it does not hold (fetch them first): nothing is remembered then.
+// A rejection is an outcome, not an error.
 // `redacted`: the event is the redacted form of the PDU, whose content hash did not match.
 Result<ReceivedEvent> receive_event(storage::WriteTxn& txn, const EventPtr& event, bool redacted);
 
 // Stores an event known only as an auth or state event of others (an outlier: no place in the
-// timeline) after checking it against its auth events, which must be stored already.
-// kAccepted, kRejected (remembered) or kAlreadyKnown.
+// timeline) after checking it against its auth events, which must be stored already
+// (M_NOT_FOUND otherwise). kAccepted, kRejected (remembered) or kAlreadyKnown.
 Result<ReceivedEvent> receive_outlier(storage::WriteTxn& txn, const EventPtr& event, bool redacted);
 
 // Records the state after a stored outlier, from the state before it that another server gave

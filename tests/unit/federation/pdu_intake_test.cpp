@@ -147,7 +147,8 @@ class Rig {
   std::string remote_pdu(const std::string& sender, const std::string& type,
                          std::optional<std::string> state_key, const std::string& content,
                          std::vector<std::string> prevs = {},
-                         const crypto::SigningKey& key = remote_key()) {
+                         const crypto::SigningKey& key = remote_key(),
+                         std::optional<std::vector<std::string>> auth_ids = std::nullopt) {
     auto txn = store.read();
     if (prevs.empty()) prevs = rooms::get_room(*txn, room_id)->extremities;
     auto state = rooms::state_before_event(*txn, version_, prevs);
@@ -161,6 +162,10 @@ class Rig {
     json::Value auth(rapidjson::kArrayType), prev(rapidjson::kArrayType);
     for (auto& k : rooms::auth_types_for_event(type, sender, state_key, body, version_)) {
       if (auto it = ids.find(k); it != ids.end()) auth.PushBack(json::str(it->second, a), a);
+    }
+    if (auth_ids) {
+      auth.Clear();
+      for (auto& id : *auth_ids) auth.PushBack(json::str(id, a), a);
     }
     for (auto& p : prevs) prev.PushBack(json::str(p, a), a);
     json::set(doc, "auth_events", std::move(auth), a);
@@ -465,6 +470,39 @@ BOOST_AUTO_TEST_CASE(without_missing_events_the_state_comes_from_state_ids) {
   BOOST_CHECK(!rooms::get_event(*txn, rig.id_of(m1)));
   BOOST_CHECK_EQUAL(rig.timeline().back(), rig.id_of(m3));
   BOOST_CHECK(!contains(rig.timeline(), rig.id_of(m2)));
+}
+
+BOOST_AUTO_TEST_CASE(missing_auth_events_are_fetched_as_outliers) {
+  Rig rig;
+  rig.create_room();
+  std::string bob_join = rig.join_remote(kBob);
+  // bob's profile change, which this server never got, authorises his next message.
+  std::string rename = rig.remote_pdu(kBob, "m.room.member", kBob,
+                                      R"({"membership":"join","displayname":"Bob"})");
+  rig.remote.events[rig.id_of(rename)] = rename;
+  auto txn = rig.store.read();
+  std::vector<std::string> auth;
+  for (const auto& id : rooms::get_event(*txn, bob_join)->event->auth_events()) {
+    if (rooms::get_event(*txn, id)->event->type() != "m.room.join_rules") auth.push_back(id);
+  }
+  txn.reset();
+  auth.push_back(rig.id_of(rename));
+  std::string message = rig.remote_pdu(kBob, "m.room.message", std::nullopt,
+                                       R"({"body":"as Bob"})", {}, remote_key(), auth);
+  rig.accept(message);
+  BOOST_CHECK(rig.remote.fetched == std::vector<std::string>{rig.id_of(rename)});
+  auto stored = rooms::get_event(*rig.store.read(), rig.id_of(rename));
+  BOOST_REQUIRE(stored);
+  BOOST_CHECK(stored->outlier);
+  BOOST_CHECK_EQUAL(rig.current("m.room.member", kBob), bob_join);
+
+  // An auth event nobody can give: the event is left out, and not remembered as rejected.
+  auth.back() = "$unknown";
+  std::string orphan = rig.remote_pdu(kBob, "m.room.message", std::nullopt, R"({"body":"?"})",
+                                      {}, remote_key(), auth);
+  auto out = rig.receive(orphan);
+  BOOST_REQUIRE(out.error);
+  BOOST_CHECK(!rooms::rejected_event(*rig.store.read(), rig.id_of(orphan)));
 }
 
 BOOST_AUTO_TEST_CASE(a_gap_nobody_fills_leaves_the_event_out) {
