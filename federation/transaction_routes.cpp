@@ -1,7 +1,10 @@
 // Federation API: inbound transactions. PDUs go to the PDU intake, EDUs to their handlers;
-// a transaction id seen before from the same origin gets the first answer again.
+// a repeated transaction gets the first answer again. A server sends its next transaction
+// only once the last one was answered, so the last transaction of each origin is what is kept
+// for that (kFederationTxns: origin -> {txn_id, answer}).
 #include <map>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "federation/routes.h"
@@ -50,8 +53,22 @@ Result<Transaction> parse_transaction(std::string_view body, int max_depth) {
   return t;
 }
 
-std::string txn_key(const std::string& origin, const std::string& txn_id) {
+std::string running_key(const std::string& origin, const std::string& txn_id) {
   return storage::KeyBuilder().str(origin).tail(txn_id).take();
+}
+
+// The answer given to `origin`'s transaction `txn_id`, if it was its last one.
+std::optional<std::string> stored_answer(storage::Store& store, const std::string& origin,
+                                         const std::string& txn_id) {
+  auto txn = store.begin_read();
+  if (!txn) return std::nullopt;
+  auto record = txn->get(storage::Table::kFederationTxns, origin);
+  if (!record) return std::nullopt;
+  auto doc = json::parse_trusted(*record);
+  if (!doc.IsObject() || json::get_string(doc, "txn_id") != txn_id) return std::nullopt;
+  auto answer = doc.FindMember("answer");
+  if (answer == doc.MemberEnd() || !answer->value.IsObject()) return std::nullopt;
+  return json::to_string(answer->value);
 }
 
 // Transactions being processed, so that a retry while the first is running waits for its
@@ -68,12 +85,8 @@ class InboundTransactions {
     if (txn_id.size() > kMaxTxnIdBytes) {
       return ex->reply_error(Error::invalid_param("Transaction id too long"));
     }
-    const std::string key = txn_key(origin, txn_id);
-    if (auto txn = store_.begin_read()) {
-      if (auto answer = txn->get(storage::Table::kFederationTxns, key)) {
-        return ex->reply_json(200, *answer);
-      }
-    }
+    if (auto answer = stored_answer(store_, origin, txn_id)) return ex->reply_json(200, *answer);
+    const std::string key = running_key(origin, txn_id);
     if (auto running = running_.find(key); running != running_.end()) {
       running->second.push_back(ex);
       return;
@@ -84,9 +97,9 @@ class InboundTransactions {
     auto shared = std::make_shared<Transaction>(std::move(*transaction));
     auto results = std::make_shared<json::Document>(json::object());
     auto remaining = std::make_shared<size_t>(shared->pdus.size());
-    auto finish = [this, key, origin, shared, results] {
+    auto finish = [this, key, origin, txn_id, shared, results] {
       for (const auto& [type, content] : shared->edus) edus_.dispatch(origin, type, content);
-      answer(key, *results);
+      answer(key, origin, txn_id, *results);
     };
     if (shared->pdus.empty()) return finish();
     for (std::string& pdu : shared->pdus) {
@@ -109,16 +122,21 @@ class InboundTransactions {
   }
 
   // Stores the answer (the dedupe record) and gives it to every waiting request.
-  void answer(const std::string& key, const json::Document& results) {
-    auto body = json::object();
-    json::Value pdus;
-    pdus.CopyFrom(results, body.GetAllocator());
-    json::set(body, "pdus", std::move(pdus), body.GetAllocator());
+  void answer(const std::string& key, const std::string& origin, const std::string& txn_id,
+              const json::Document& results) {
+    auto record = json::object();
+    auto& a = record.GetAllocator();
+    json::Value body(rapidjson::kObjectType), pdus;
+    pdus.CopyFrom(results, a);
+    json::set(body, "pdus", std::move(pdus), a);
     auto text = std::make_shared<std::string>(json::to_string(body));
+    json::set(record, "txn_id", txn_id, a);
+    json::set(record, "answer", std::move(body), a);
+    auto stored = std::make_shared<std::string>(json::to_string(record));
     write<bool>(
         store_,
-        [key, text](storage::WriteTxn& txn) -> Result<bool> {
-          HAVEN_TRY(check(txn.put(storage::Table::kFederationTxns, key, *text)));
+        [origin, stored](storage::WriteTxn& txn) -> Result<bool> {
+          HAVEN_TRY(check(txn.put(storage::Table::kFederationTxns, origin, *stored)));
           return true;
         },
         [this, key, text](Result<bool> stored) {

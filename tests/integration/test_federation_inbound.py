@@ -16,6 +16,7 @@ import os
 import shutil
 import ssl
 import tempfile
+import threading
 import time
 import unittest
 
@@ -244,6 +245,38 @@ class FederationInboundTest(unittest.TestCase):
         self.assertEqual(self.send([message], txn_id=txn_id), first)
         ids = [e["event_id"] for e in self.messages(room)]
         self.assertEqual(ids.count(event_id_of(message)), 1)
+
+    def test_a_received_message_wakes_a_waiting_sync(self):
+        alice, room, bob, join_id = self.joined_room()
+        since = self.sync(alice)["next_batch"]
+        result = {}
+
+        def long_poll():
+            # Each sync waits up to 90 s for news, but the client gives up after 30 s: only
+            # wake-ups answer in time (other news may come first; then it syncs again).
+            token = since
+            for _ in range(10):
+                status, reply = self.hs1.request(
+                    "GET", f"/_matrix/client/v3/sync?timeout=90000&since={token}",
+                    token=alice["access_token"], timeout=30)
+                if status != 200:
+                    result["error"] = reply
+                    return
+                token = reply["next_batch"]
+                timeline = reply.get("rooms", {}).get("join", {}).get(room, {})
+                events = timeline.get("timeline", {}).get("events", [])
+                result.setdefault("seen", []).extend(e["event_id"] for e in events)
+                if events:
+                    return
+
+        waiter = threading.Thread(target=long_poll)
+        waiter.start()
+        time.sleep(0.5)  # let the sync start waiting; it answers either way
+        message = self.pdu(room, bob, "m.room.message", {"msgtype": "m.text", "body": "wake"})
+        self.send([message])
+        waiter.join()
+        self.assertNotIn("error", result)
+        self.assertIn(event_id_of(message), result.get("seen", []))
 
     def test_forged_signatures_are_dropped_and_tampered_content_is_redacted(self):
         alice, room, bob, join_id = self.joined_room()
