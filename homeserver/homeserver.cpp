@@ -16,6 +16,8 @@
 #include "homeserver/base/rate_limiter.h"
 #include "homeserver/base/write.h"
 #include "homeserver/client/delayed_scheduler.h"
+#include "homeserver/client/federation_edus.h"
+#include "homeserver/client/room_send.h"
 #include "homeserver/client/routes.h"
 #include "homeserver/client/uia.h"
 #include "homeserver/email/notifier.h"
@@ -193,6 +195,11 @@ int serve(const conf::Config& config) {
       spdlog::error("federation: {}", fed->error());
       return 1;
     }
+    // Events received from other servers wake syncs, appservices and pushers as local ones do.
+    fed->start_inbound(workers, [&ctx](const rooms::EventPtr& event) {
+      client::notify_sent(ctx, *event);
+    });
+    client::register_federation_edus(fed->edus(), ctx);
     fed->register_routes(fed_router);
     fed_server.emplace(loop, fed_router, kFederationMaxBodyBytes);
     const bool tls = !config.tls_certificate_path.empty();
