@@ -36,7 +36,7 @@ BOOST_AUTO_TEST_CASE(decodes_in_any_pieces) {
   const std::string encoded = "5\r\nhello\r\n1;name=value\r\n \r\nA\r\n0123456789\r\n0\r\n\r\nNEXT";
   for (size_t step : {1u, 2u, 3u, 7u, 100u}) {
     auto d = decode(encoded, step);
-    BOOST_TEST(d.state == State::kDone, "step " << step);
+    BOOST_TEST((d.state == State::kDone), "step " << step);
     BOOST_TEST(d.body == "hello 0123456789", "step " << step);
     BOOST_TEST(encoded.substr(d.used) == "NEXT", "step " << step);
   }
@@ -44,19 +44,19 @@ BOOST_AUTO_TEST_CASE(decodes_in_any_pieces) {
 
 BOOST_AUTO_TEST_CASE(trailers_are_consumed) {
   auto d = decode("3\r\nabc\r\n0\r\nX-Sum: 1\r\nY: 2\r\n\r\n", 4);
-  BOOST_TEST(d.state == State::kDone);
+  BOOST_TEST((d.state == State::kDone));
   BOOST_TEST(d.body == "abc");
 }
 
 BOOST_AUTO_TEST_CASE(an_empty_body_is_just_the_last_chunk) {
   auto d = decode("0\r\n\r\n", 1);
-  BOOST_TEST(d.state == State::kDone);
+  BOOST_TEST((d.state == State::kDone));
   BOOST_TEST(d.body.empty());
 }
 
 BOOST_AUTO_TEST_CASE(incomplete_input_keeps_reading) {
   auto d = decode("5\r\nhel", 2);
-  BOOST_TEST(d.state == State::kReading);
+  BOOST_TEST((d.state == State::kReading));
   BOOST_TEST(d.body == "hel");
 }
 
@@ -72,7 +72,7 @@ BOOST_AUTO_TEST_CASE(malformed_framing_is_refused) {
 
 BOOST_AUTO_TEST_CASE(a_refusing_sink_stops_decoding) {
   auto d = decode("4\r\nabcd\r\n4\r\nefgh\r\n0\r\n\r\n", 3, 5);
-  BOOST_TEST(d.state == State::kStopped);
+  BOOST_TEST((d.state == State::kStopped));
   BOOST_TEST(d.body.size() <= 5u);
 }
 
