@@ -25,41 +25,50 @@ constexpr size_t kMaxBufferedWhileHandling = 64 * 1024;
 // Body bytes gathered before they are written to a spool file (fewer, larger writes).
 constexpr size_t kSpoolBatchBytes = 64 * 1024;
 
+struct StatusReason {
+  int status;
+  const char* reason;
+};
+constexpr StatusReason kReasons[] = {
+    {100, "Continue"},
+    {200, "OK"},
+    {201, "Created"},
+    {202, "Accepted"},
+    {204, "No Content"},
+    {206, "Partial Content"},
+    {301, "Moved Permanently"},
+    {302, "Found"},
+    {304, "Not Modified"},
+    {307, "Temporary Redirect"},
+    {308, "Permanent Redirect"},
+    {400, "Bad Request"},
+    {401, "Unauthorized"},
+    {403, "Forbidden"},
+    {404, "Not Found"},
+    {405, "Method Not Allowed"},
+    {408, "Request Timeout"},
+    {409, "Conflict"},
+    {411, "Length Required"},
+    {413, "Content Too Large"},
+    {415, "Unsupported Media Type"},
+    {416, "Range Not Satisfiable"},
+    {417, "Expectation Failed"},
+    {429, "Too Many Requests"},
+    {431, "Request Header Fields Too Large"},
+    {500, "Internal Server Error"},
+    {501, "Not Implemented"},
+    {502, "Bad Gateway"},
+    {503, "Service Unavailable"},
+    {504, "Gateway Timeout"},
+    {505, "HTTP Version Not Supported"},
+};
+
+// Clients ignore the reason phrase; it is there for people reading traffic.
 const char* reason_phrase(int status) {
-  switch (status) {
-    case 100: return "Continue";
-    case 200: return "OK";
-    case 201: return "Created";
-    case 202: return "Accepted";
-    case 204: return "No Content";
-    case 206: return "Partial Content";
-    case 301: return "Moved Permanently";
-    case 302: return "Found";
-    case 304: return "Not Modified";
-    case 307: return "Temporary Redirect";
-    case 308: return "Permanent Redirect";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 408: return "Request Timeout";
-    case 409: return "Conflict";
-    case 411: return "Length Required";
-    case 413: return "Content Too Large";
-    case 415: return "Unsupported Media Type";
-    case 416: return "Range Not Satisfiable";
-    case 417: return "Expectation Failed";
-    case 429: return "Too Many Requests";
-    case 431: return "Request Header Fields Too Large";
-    case 500: return "Internal Server Error";
-    case 501: return "Not Implemented";
-    case 502: return "Bad Gateway";
-    case 503: return "Service Unavailable";
-    case 504: return "Gateway Timeout";
-    case 505: return "HTTP Version Not Supported";
-    default: return "Unknown";
+  for (const auto& r : kReasons) {
+    if (r.status == status) return r.reason;
   }
+  return "Unknown";
 }
 
 std::string http_date() {
@@ -73,8 +82,7 @@ std::string http_date() {
 
 }  // namespace
 
-Connection::Connection(ConnectionOwner& owner, bufferevent* bev, std::string peer_address,
-                       bool tls)
+Connection::Connection(ConnectionOwner& owner, bufferevent* bev, std::string peer_address, bool tls)
     : owner_(owner), bev_(bev), peer_(std::move(peer_address)), tls_(tls) {}
 
 Connection::~Connection() {
@@ -92,8 +100,7 @@ Connection::~Connection() {
 }
 
 void Connection::start() {
-  bufferevent_setcb(bev_, &Connection::on_read, &Connection::on_write, &Connection::on_event,
-                    this);
+  bufferevent_setcb(bev_, &Connection::on_read, &Connection::on_write, &Connection::on_event, this);
   set_read_timeout(kReadTimeout);
   bufferevent_enable(bev_, EV_READ | EV_WRITE);
 }
@@ -220,9 +227,9 @@ bool Connection::read_body() {
   if (phase_ != Phase::kBody) return false;  // refused while reading
   if (!complete) {
     // Wake up again once a batch has arrived, or the rest of a shorter body.
-    size_t low = head_.chunked || !spool_ ? 0
-                                          : static_cast<size_t>(std::min<uint64_t>(
-                                                body_left_, kSpoolBatchBytes));
+    size_t low = head_.chunked || !spool_
+                     ? 0
+                     : static_cast<size_t>(std::min<uint64_t>(body_left_, kSpoolBatchBytes));
     bufferevent_setwatermark(bev_, EV_READ, low, 0);
     return false;
   }
@@ -294,8 +301,7 @@ bool Connection::read_chunked_body(evbuffer* in) {
 }
 
 Error Connection::too_large() const {
-  return Error::too_large("Request body is larger than " + std::to_string(plan_.limit) +
-                          " bytes");
+  return Error::too_large("Request body is larger than " + std::to_string(plan_.limit) + " bytes");
 }
 
 void Connection::finish_body() {
@@ -327,8 +333,8 @@ void Connection::refuse(const Error& error) {
   ExchangePtr ex = reading_;
   if (!ex) {
     // Nothing usable arrived (a malformed head): answer as well as we can.
-    ex = std::make_shared<Exchange>(this, head_.method.empty() ? "-" : head_.method,
-                                    head_.target, head_.headers, peer_);
+    ex = std::make_shared<Exchange>(this, head_.method.empty() ? "-" : head_.method, head_.target,
+                                    head_.headers, peer_);
     current_ = ex;
   }
   reading_.reset();
@@ -345,8 +351,8 @@ void Connection::send_response(Response response) {
   if (!body_done_) keep_alive_ = false;
   const size_t length = response.body ? evbuffer_get_length(response.body) : 0;
   const bool bodiless_status = response.status == 204 || response.status == 304;
-  std::string head = "HTTP/1.1 " + std::to_string(response.status) + " " +
-                     reason_phrase(response.status) + "\r\n";
+  std::string head =
+      "HTTP/1.1 " + std::to_string(response.status) + " " + reason_phrase(response.status) + "\r\n";
   for (const auto& [name, value] : response.headers) head += name + ": " + value + "\r\n";
   if (!bodiless_status) head += "Content-Length: " + std::to_string(length) + "\r\n";
   head += "Date: " + http_date() + "\r\n";

@@ -28,9 +28,9 @@ class Connection;
 
 // How the body of a request is read, decided on its head.
 struct BodyPlan {
-  uint64_t limit = 0;      // more body bytes than this: 413 M_TOO_LARGE
-  bool to_file = false;    // spool it into a SpooledBody instead of memory
-  Router::Match route;     // handed back with the request
+  uint64_t limit = 0;    // more body bytes than this: 413 M_TOO_LARGE
+  bool to_file = false;  // spool it into a SpooledBody instead of memory
+  Router::Match route;   // handed back with the request
 };
 
 // What a Connection asks of its server.
@@ -98,12 +98,12 @@ class Connection {
   // The request being read or answered.
   RequestHead head_;
   BodyPlan plan_;
-  ExchangePtr reading_;               // until its body is complete
-  std::weak_ptr<Exchange> current_;   // from its head until its answer is written
+  ExchangePtr reading_;              // until its body is complete
+  std::weak_ptr<Exchange> current_;  // from its head until its answer is written
   bool keep_alive_ = true;
-  bool body_done_ = false;            // the request's body has been read to its end
+  bool body_done_ = false;  // the request's body has been read to its end
   bool response_queued_ = false;
-  uint64_t body_left_ = 0;            // Content-Length framing
+  uint64_t body_left_ = 0;  // Content-Length framing
   std::optional<ChunkedDecoder> chunked_;
   bool too_large_ = false;
   Status spool_status_;

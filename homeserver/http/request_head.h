@@ -18,13 +18,13 @@ constexpr size_t kMaxRequestHeadBytes = 64 * 1024;
 
 struct RequestHead {
   std::string method;
-  std::string target;  // as received: path and "?query"
-  int minor_version = 1;  // HTTP/1.x
+  std::string target;                                        // as received: path and "?query"
+  int minor_version = 1;                                     // HTTP/1.x
   std::vector<std::pair<std::string, std::string>> headers;  // names as received, values trimmed
 
-  bool chunked = false;         // Transfer-Encoding: chunked
-  uint64_t content_length = 0;  // the body's length when not chunked (0: no body)
-  bool keep_alive = true;       // the client may send another request on this connection
+  bool chunked = false;          // Transfer-Encoding: chunked
+  uint64_t content_length = 0;   // the body's length when not chunked (0: no body)
+  bool keep_alive = true;        // the client may send another request on this connection
   bool expect_continue = false;  // Expect: 100-continue
 
   // The first field named `name` (compared case-insensitively).

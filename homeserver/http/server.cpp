@@ -75,10 +75,10 @@ bool Server::listen(const std::string& address, int port, std::string* error) {
     *error = "cannot resolve the listen address " + address;
     return false;
   }
-  listener_ = evconnlistener_new_bind(
-      loop_.base(), &Server::on_accept, this,
-      LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, found->ai_addr,
-      static_cast<int>(found->ai_addrlen));
+  listener_ =
+      evconnlistener_new_bind(loop_.base(), &Server::on_accept, this,
+                              LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1,
+                              found->ai_addr, static_cast<int>(found->ai_addrlen));
   freeaddrinfo(found);
   if (!listener_) {
     *error = "cannot listen on " + address + ":" + std::to_string(port);

@@ -20,8 +20,9 @@ BOOST_AUTO_TEST_CASE(the_head_ends_at_the_first_blank_line) {
 }
 
 BOOST_AUTO_TEST_CASE(request_line_and_fields_are_read) {
-  auto r = parse("POST /_matrix/media/v3/upload?filename=a HTTP/1.1\r\nHost: x\r\n"
-                 "content-length:  12 \r\nX-Empty:\r\n\r\n");
+  auto r = parse(
+      "POST /_matrix/media/v3/upload?filename=a HTTP/1.1\r\nHost: x\r\n"
+      "content-length:  12 \r\nX-Empty:\r\n\r\n");
   BOOST_REQUIRE(r.ok());
   BOOST_TEST(r->method == "POST");
   BOOST_TEST(r->target == "/_matrix/media/v3/upload?filename=a");
@@ -62,8 +63,9 @@ BOOST_AUTO_TEST_CASE(expect_continue_is_noted_only_for_http_1_1) {
 }
 
 BOOST_AUTO_TEST_CASE(ambiguous_body_lengths_are_refused) {
-  BOOST_TEST(status_of("POST / HTTP/1.1\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n") ==
-             400);
+  BOOST_TEST(
+      status_of("POST / HTTP/1.1\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n") ==
+      400);
   BOOST_TEST(status_of("POST / HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n") == 400);
   BOOST_TEST(status_of("POST / HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\n") == 0);
   BOOST_TEST(status_of("POST / HTTP/1.1\r\nContent-Length: -1\r\n\r\n") == 400);
