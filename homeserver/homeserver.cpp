@@ -176,7 +176,7 @@ int serve(const conf::Config& config) {
   http::Router router;
   client::register_client_routes(router, ctx);
   http::Server client_server(loop, router, config.max_request_body_bytes,
-                             config.media_max_upload_size_mb << 20);
+                             config.media_max_upload_size_mb << 20, media_store.tmp_dir());
   if (!client_server.listen(config.client_listener.bind_address, config.client_listener.port,
                             &error)) {
     spdlog::error("client listener: {}", error);

@@ -2,8 +2,6 @@
 // and thumbnails under the authenticated /_matrix/client/v1/media/ routes, and the deprecated
 // unauthenticated /_matrix/media/v3/ downloads, which do not serve media uploaded while
 // media.freeze_legacy_media is on.
-#include <event2/buffer.h>
-#include <malloc.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -31,8 +29,6 @@ constexpr int64_t kDefaultTimeoutMs = 20'000;
 constexpr int64_t kMaxTimeoutMs = 120'000;
 constexpr int64_t kPollIntervalMs = 250;
 constexpr size_t kMaxThumbnailsPerMedia = 32;
-// Upload bodies at least this large hand their freed pages back to the kernel (store_body).
-constexpr size_t kTrimAfterBodyBytes = 1 << 20;
 
 // Downloads may be opened by a browser on the homeserver's origin: they may run nothing.
 constexpr char kContentSecurityPolicy[] =
@@ -136,45 +132,25 @@ void serve_blob(ServerContext& ctx, const http::ExchangePtr& ex, const std::stri
   ex->reply_file(200, content_type, fd, 0, static_cast<int64_t>(size), headers);
 }
 
-// Writes an upload body into the store, chunk by chunk as libevent received it, freeing each
-// chunk once written. Worker thread.
-Result<media::StoredBlob> store_body(const media::MediaStore& store, evbuffer* body) {
-  const size_t body_bytes = evbuffer_get_length(body);
-  media::BlobWriter writer(store);
-  while (evbuffer_get_length(body) > 0) {
-    evbuffer_iovec chunk;
-    if (evbuffer_peek(body, -1, nullptr, &chunk, 1) < 1) break;
-    HAVEN_TRY(writer.append(
-        std::string_view(static_cast<const char*>(chunk.iov_base), chunk.iov_len)));
-    evbuffer_drain(body, chunk.iov_len);
-  }
-  // libevent (2.1) holds a whole body in small heap chunks until it has all arrived; freed,
-  // they stay in glibc's heap between live allocations, so the process may keep the peak of an
-  // upload burst for good (bench: +450 MiB after ten 50 MiB uploads). Return those pages. The
-  // trim holds the heap's lock while it works: about 0.4 ms per MiB returned.
-  if (body_bytes >= kTrimAfterBodyBytes) malloc_trim(0);
-  return writer.commit();
+// Moves a spooled upload body into the store. Worker thread.
+Result<media::StoredBlob> store_body(const media::MediaStore& store, http::SpooledBody& body) {
+  auto blob = store.store_temp_file(body.fd(), body.path());
+  if (blob.ok()) body.disown();
+  return blob;
 }
 
-// What an upload stores, checked before any byte is written.
+// What an upload stores, checked before it is stored. The server has bounded the body by the
+// upload limit already (413 M_TOO_LARGE), while it arrived.
 struct UploadRequest {
   std::string content_type;
   std::string filename;
-  std::shared_ptr<evbuffer> body;
+  std::shared_ptr<http::SpooledBody> body;
 };
 
-Result<UploadRequest> read_upload(ServerContext& ctx, http::Exchange& ex) {
-  const uint64_t limit = upload_limit(ctx);
-  auto too_large = [&] {
-    return Error::too_large("Upload is larger than " + std::to_string(limit) + " bytes");
-  };
-  if (auto declared = ex.header("Content-Length"); declared) {
-    auto n = parse_decimal(*declared);
-    if (!n || *n > limit) return too_large();
-  }
+Result<UploadRequest> read_upload(http::Exchange& ex) {
   UploadRequest req;
-  req.body = std::shared_ptr<evbuffer>(ex.take_body_buffer().release(), evbuffer_free);
-  if (evbuffer_get_length(req.body.get()) > limit) return too_large();
+  req.body = ex.take_upload();
+  if (!req.body) return Error::unknown("The upload body was not received");
   auto type = media::upload_content_type(ex.header("Content-Type"));
   if (!type.ok()) return type.error();
   req.content_type = std::move(*type);
@@ -193,7 +169,7 @@ void store_upload(ServerContext& ctx, const http::ExchangePtr& ex, const Request
   const media::MediaStore* store = ctx.media;
   auto body = req.body;
   ctx.workers->run<Result<media::StoredBlob>>(
-      *ctx.loop, [store, body] { return store_body(*store, body.get()); },
+      *ctx.loop, [store, body] { return store_body(*store, *body); },
       [&ctx, ex, who, req = std::move(req), reserved_id,
        reply = std::move(reply)](Result<media::StoredBlob> blob) {
         if (!blob.ok()) return ex->reply_error(blob.error());
@@ -237,7 +213,7 @@ void store_upload(ServerContext& ctx, const http::ExchangePtr& ex, const Request
 
 // POST /_matrix/media/v3/upload
 void upload_content(ServerContext& ctx, const http::ExchangePtr& ex, const Requester& who) {
-  auto req = read_upload(ctx, *ex);
+  auto req = read_upload(*ex);
   if (!req.ok()) return ex->reply_error(req.error());
   store_upload(ctx, ex, who, std::move(*req), std::nullopt,
                [&ctx, ex](const MediaRecord& record) {
@@ -269,7 +245,7 @@ void upload_content_to_mxc(ServerContext& ctx, const http::ExchangePtr& ex,
           Error::with(409, "M_CANNOT_OVERWRITE_MEDIA", "Media already uploaded"));
     }
   }
-  auto req = read_upload(ctx, *ex);
+  auto req = read_upload(*ex);
   if (!req.ok()) return ex->reply_error(req.error());
   store_upload(ctx, ex, who, std::move(*req), *media_id,
                [ex](const MediaRecord&) { ex->reply_json(200, "{}"); });
@@ -405,7 +381,8 @@ void get_config(ServerContext& ctx, const http::ExchangePtr& ex, const Requester
   ex->reply_json(200, body);
 }
 
-// Like add_authed, for routes whose body is an upload (bounded by the upload limit, not copied).
+// Like add_authed, for routes whose body is an upload (bounded by the upload limit, spooled to
+// a file in the media store's tmp directory as it arrives).
 void add_authed_upload(http::Router& router, ServerContext& ctx, const std::string& method,
                        const std::string& path, AuthedHandler handler) {
   router.add_upload(method, path,

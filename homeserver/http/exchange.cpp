@@ -1,30 +1,36 @@
 #include "homeserver/http/exchange.h"
 
 #include <event2/buffer.h>
-#include <event2/http.h>
-#include <event2/keyvalq_struct.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cctype>
+
+#include "homeserver/http/connection.h"
 #include "homeserver/http/router.h"
 
 namespace haven::http {
 
-Exchange::Exchange(evhttp_request* req, std::string method, std::string path,
-                   std::string query, std::string body)
-    : req_(req),
+Exchange::Exchange(Connection* conn, std::string method, std::string target,
+                   std::vector<std::pair<std::string, std::string>> headers,
+                   std::string peer_address)
+    : conn_(conn),
       method_(std::move(method)),
-      path_(std::move(path)),
-      query_string_(std::move(query)),
-      body_(std::move(body)),
-      target_(req != nullptr ? evhttp_request_get_uri(req) : ""),
-      started_(std::chrono::steady_clock::now()) {}
+      target_(std::move(target)),
+      peer_address_(std::move(peer_address)),
+      request_headers_(std::move(headers)),
+      started_(std::chrono::steady_clock::now()) {
+  auto q = target_.find('?');
+  path_ = target_.substr(0, q);
+  query_string_ = q == std::string::npos ? "" : target_.substr(q + 1);
+}
 
 Exchange::~Exchange() {
   // A request nobody answered (a handler bug) still gets an answer rather than hanging.
-  if (req_ && !answered_) reply_error(Error::unknown("Request was not answered"));
+  if (conn_ && !answered_) reply_error(Error::unknown("Request was not answered"));
 }
 
 std::optional<std::string> Exchange::query(std::string_view name) const {
@@ -54,26 +60,28 @@ std::vector<std::string> Exchange::query_all(std::string_view name) const {
   return out;
 }
 
-std::optional<std::string> Exchange::header(const char* name) const {
-  if (!req_) return std::nullopt;
-  const char* v = evhttp_find_header(evhttp_request_get_input_headers(req_), name);
-  if (!v) return std::nullopt;
-  return std::string(v);
+std::optional<std::string> Exchange::header(std::string_view name) const {
+  auto same = [name](const std::string& key) {
+    return key.size() == name.size() &&
+           std::equal(key.begin(), key.end(), name.begin(), [](char a, char b) {
+             return std::tolower(static_cast<unsigned char>(a)) ==
+                    std::tolower(static_cast<unsigned char>(b));
+           });
+  };
+  for (const auto& [key, value] : request_headers_) {
+    if (same(key)) return value;
+  }
+  return std::nullopt;
 }
 
-std::string Exchange::peer_address() const {
-  if (!req_) return {};
-  char* addr = nullptr;
-  ev_uint16_t port = 0;
-  evhttp_connection_get_peer(evhttp_request_get_connection(req_), &addr, &port);
-  return addr ? std::string(addr) : std::string();
-}
-
-void EvbufferFree::operator()(evbuffer* buf) const { evbuffer_free(buf); }
-
-BodyBuffer Exchange::take_body_buffer() {
-  if (body_buffer_) return std::move(body_buffer_);
-  return BodyBuffer(evbuffer_new());
+void Exchange::send(int status, evbuffer* body) {
+  Connection* conn = conn_;
+  conn_ = nullptr;
+  Connection::Response response;
+  response.status = status;
+  response.headers = std::move(reply_headers_);
+  response.body = body;
+  conn->send_response(std::move(response));
 }
 
 bool Exchange::begin_reply(int status, std::string_view content_type,
@@ -81,14 +89,21 @@ bool Exchange::begin_reply(int status, std::string_view content_type,
   if (answered_) return false;
   answered_ = true;
   log_line(status);
-  if (!req_) return false;
-  evkeyvalq* out = evhttp_request_get_output_headers(req_);
-  evhttp_add_header(out, "Content-Type", std::string(content_type).c_str());
-  evhttp_add_header(out, "Access-Control-Allow-Origin", "*");
-  evhttp_add_header(out, "Access-Control-Allow-Methods", "GET, POST, PUT, DELETE, OPTIONS");
-  evhttp_add_header(out, "Access-Control-Allow-Headers",
-                    "X-Requested-With, Content-Type, Authorization");
-  for (auto& [k, v] : headers) evhttp_add_header(out, k.c_str(), v.c_str());
+  if (!conn_) return false;
+  reply_headers_ = {
+      {"Content-Type", std::string(content_type)},
+      {"Access-Control-Allow-Origin", "*"},
+      {"Access-Control-Allow-Methods", "GET, POST, PUT, DELETE, OPTIONS"},
+      {"Access-Control-Allow-Headers", "X-Requested-With, Content-Type, Authorization"},
+  };
+  for (const auto& [k, v] : headers) {
+    // Header values come from handlers; a line break in one would split the answer.
+    if (k.find_first_of("\r\n") != std::string::npos ||
+        v.find_first_of("\r\n") != std::string::npos) {
+      continue;
+    }
+    reply_headers_.emplace_back(k, v);
+  }
   return true;
 }
 
@@ -105,13 +120,11 @@ void Exchange::reply_file(int status, std::string_view content_type, int fd, int
     close(fd);
   } else if (evbuffer_add_file(buf, fd, offset, length) != 0) {
     evbuffer_free(buf);
-    evhttp_send_error(req_, 500, nullptr);
-    req_ = nullptr;
+    reply_headers_.clear();
+    send(500, nullptr);
     return;
   }
-  evhttp_send_reply(req_, status, nullptr, buf);
-  evbuffer_free(buf);
-  req_ = nullptr;
+  send(status, buf);
 }
 
 void Exchange::reply_bytes(int status, std::string_view content_type, std::string_view bytes,
@@ -119,9 +132,7 @@ void Exchange::reply_bytes(int status, std::string_view content_type, std::strin
   if (!begin_reply(status, content_type, headers)) return;
   evbuffer* buf = evbuffer_new();
   evbuffer_add(buf, bytes.data(), bytes.size());
-  evhttp_send_reply(req_, status, nullptr, buf);
-  evbuffer_free(buf);
-  req_ = nullptr;
+  send(status, buf);
 }
 
 void Exchange::reply_json(int status, std::string_view json_text) {

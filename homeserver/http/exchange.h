@@ -16,21 +16,19 @@
 
 #include "homeserver/base/result.h"
 
-struct evhttp_request;
+#include "homeserver/http/spooled_body.h"
+
 struct evbuffer;
 
 namespace haven::http {
 
-// Owns an evbuffer (freed with evbuffer_free). Used by one thread at a time.
-struct EvbufferFree {
-  void operator()(evbuffer* buf) const;
-};
-using BodyBuffer = std::unique_ptr<evbuffer, EvbufferFree>;
+class Connection;
 
 class Exchange : public std::enable_shared_from_this<Exchange> {
  public:
-  Exchange(evhttp_request* req, std::string method, std::string path, std::string query,
-           std::string body);
+  // A request that arrived on `conn` with the request target `target` (path and "?query").
+  Exchange(Connection* conn, std::string method, std::string target,
+           std::vector<std::pair<std::string, std::string>> headers, std::string peer_address);
   ~Exchange();
 
   const std::string& method() const { return method_; }
@@ -38,22 +36,24 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   // The request target exactly as received: path and "?query" (what X-Matrix signs).
   const std::string& target() const { return target_; }
   const std::string& body() const { return body_; }
-  // Routes added with Router::add_upload: the body, moved out of libevent's buffer without a
-  // copy. The first call takes it (later calls give an empty buffer); body() stays empty.
-  BodyBuffer take_body_buffer();
-  void set_body_buffer(BodyBuffer buffer) { body_buffer_ = std::move(buffer); }
+  void set_body(std::string body) { body_ = std::move(body); }
+  // Routes added with Router::add_upload: the body, spooled to a temporary file as it arrived.
+  // The first call takes it (later calls give nullptr); body() stays empty.
+  std::unique_ptr<SpooledBody> take_upload() { return std::move(upload_); }
+  void set_upload(std::unique_ptr<SpooledBody> upload) { upload_ = std::move(upload); }
   // Decoded query parameter (first occurrence), or nullopt.
   std::optional<std::string> query(std::string_view name) const;
   std::vector<std::string> query_all(std::string_view name) const;
-  std::optional<std::string> header(const char* name) const;
-  std::string peer_address() const;
+  // The first header field named `name` (case-insensitive).
+  std::optional<std::string> header(std::string_view name) const;
+  const std::string& peer_address() const { return peer_address_; }
 
   // Path parameters filled by the router, percent-decoded, in template order.
   std::vector<std::string> params;
   std::string route_template;  // for the request log
   std::string user_id;         // set once authenticated, for the request log
 
-  bool closed() const { return req_ == nullptr; }
+  bool closed() const { return conn_ == nullptr; }
   bool answered() const { return answered_; }
 
   void reply_json(int status, std::string_view json_text);
@@ -67,8 +67,8 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   void reply_bytes(int status, std::string_view content_type, std::string_view bytes,
                    const std::vector<std::pair<std::string, std::string>>& headers = {});
 
-  // Called by the server when the connection closes under a pending request.
-  void mark_closed() { req_ = nullptr; }
+  // Called by the connection when it closes under a pending request.
+  void mark_closed() { conn_ = nullptr; }
   // Callback when the connection closes before the answer (for long-polls to deregister).
   std::function<void()> on_close;
 
@@ -77,9 +77,13 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   // Marks the exchange answered and adds the common headers; false if nobody is listening.
   bool begin_reply(int status, std::string_view content_type,
                    const std::vector<std::pair<std::string, std::string>>& headers);
-  BodyBuffer body_buffer_;
-  evhttp_request* req_;
-  std::string method_, path_, query_string_, body_, target_;
+  // Hands the answer to the connection; takes `body` (may be nullptr).
+  void send(int status, evbuffer* body);
+  Connection* conn_;
+  std::string method_, path_, query_string_, body_, target_, peer_address_;
+  std::vector<std::pair<std::string, std::string>> request_headers_;
+  std::vector<std::pair<std::string, std::string>> reply_headers_;
+  std::unique_ptr<SpooledBody> upload_;
   mutable std::optional<std::multimap<std::string, std::string>> query_cache_;
   std::chrono::steady_clock::time_point started_;
   bool answered_ = false;

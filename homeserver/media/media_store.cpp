@@ -184,8 +184,16 @@ size_t count_thumbnails(storage::ReadTxn& txn, std::string_view media_id) {
 
 Status MediaStore::init() const {
   std::error_code ec;
-  std::filesystem::create_directories(root_ + "/tmp", ec);
+  std::filesystem::create_directories(tmp_dir(), ec);
   if (ec) return Error::unknown("cannot create media store " + root_ + ": " + ec.message());
+  // Only unfinished uploads live in tmp/; any there now were cut off by a crash.
+  for (const auto& entry : std::filesystem::directory_iterator(tmp_dir(), ec)) {
+    std::filesystem::remove(entry.path(), ec);
+    if (ec) {
+      return Error::unknown("cannot remove " + entry.path().string() + ": " + ec.message());
+    }
+  }
+  if (ec) return Error::unknown("cannot read " + tmp_dir() + ": " + ec.message());
   return {};
 }
 
@@ -214,10 +222,52 @@ struct BlobWriter::HashState {
   crypto_hash_sha256_state state;
 };
 
+namespace {
+
+// fsyncs the finished temp file and renames it to the blob named by its content.
+Result<StoredBlob> install_blob(const MediaStore& store, int fd, const std::string& temp_path,
+                                crypto_hash_sha256_state& hash, uint64_t size) {
+  if (::fsync(fd) != 0) return io_error("fsync failed", errno);
+  unsigned char digest[crypto_hash_sha256_BYTES];
+  crypto_hash_sha256_final(&hash, digest);
+  StoredBlob blob{to_hex(digest, sizeof digest), size};
+  std::string path = *store.blob_path(blob.sha256);
+  std::string dir = path.substr(0, path.rfind('/'));
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return Error::unknown("Media store: cannot create " + dir + ": " + ec.message());
+  // Same content, same name: renaming over an existing blob replaces it with equal bytes.
+  if (::rename(temp_path.c_str(), path.c_str()) != 0) return io_error("rename failed", errno);
+  sync_dir(dir);
+  return blob;
+}
+
+}  // namespace
+
+Result<StoredBlob> MediaStore::store_temp_file(int fd, const std::string& temp_path) const {
+  crypto_hash_sha256_state hash;
+  crypto_hash_sha256_init(&hash);
+  // Read back in chunks: the file may be as large as the upload limit.
+  constexpr size_t kChunkBytes = 64 * 1024;
+  auto chunk = std::make_unique<unsigned char[]>(kChunkBytes);
+  uint64_t size = 0;
+  for (;;) {
+    ssize_t n = ::pread(fd, chunk.get(), kChunkBytes, static_cast<off_t>(size));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return io_error("read failed", errno);
+    }
+    if (n == 0) break;
+    crypto_hash_sha256_update(&hash, chunk.get(), static_cast<unsigned long long>(n));
+    size += static_cast<uint64_t>(n);
+  }
+  return install_blob(*this, fd, temp_path, hash, size);
+}
+
 BlobWriter::BlobWriter(const MediaStore& store)
     : store_(store), hash_(std::make_unique<HashState>()) {
   crypto_hash_sha256_init(&hash_->state);
-  temp_path_ = store_.root() + "/tmp/upload-" + crypto::random_token(16);
+  temp_path_ = store_.tmp_dir() + "/blob-" + crypto::random_token(16);
   fd_ = ::open(temp_path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd_ < 0) error_ = io_error("cannot create a temporary file", errno);
 }
@@ -246,21 +296,8 @@ Status BlobWriter::append(std::string_view bytes) {
 
 Result<StoredBlob> BlobWriter::commit() {
   if (!error_.ok()) return error_.error();
-  if (::fsync(fd_) != 0) return io_error("fsync failed", errno);
-  ::close(fd_);
-  fd_ = -1;
-  unsigned char digest[crypto_hash_sha256_BYTES];
-  crypto_hash_sha256_final(&hash_->state, digest);
-  StoredBlob blob{to_hex(digest, sizeof digest), size_};
-  std::string path = *store_.blob_path(blob.sha256);
-  std::string dir = path.substr(0, path.rfind('/'));
-  std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
-  if (ec) return Error::unknown("Media store: cannot create " + dir + ": " + ec.message());
-  // Same content, same name: renaming over an existing blob replaces it with equal bytes.
-  if (::rename(temp_path_.c_str(), path.c_str()) != 0) return io_error("rename failed", errno);
-  temp_path_.clear();
-  sync_dir(dir);
+  auto blob = install_blob(store_, fd_, temp_path_, hash_->state, size_);
+  if (blob.ok()) temp_path_.clear();
   return blob;
 }
 

@@ -72,15 +72,23 @@ size_t count_thumbnails(storage::ReadTxn& txn, std::string_view media_id);
 class MediaStore {
  public:
   explicit MediaStore(std::string root) : root_(std::move(root)) {}
-  // Creates the directories; an error names the problem.
+  // Creates the directories and removes temporary files a crash left behind (call once, at
+  // start-up, before any upload); an error names the problem.
   Status init() const;
   const std::string& root() const { return root_; }
+  // Where uploads are written before they are stored: the same file system as the blobs, so
+  // storing one is a rename.
+  std::string tmp_dir() const { return root_ + "/tmp"; }
   // The path of a blob; nullopt if `sha256` is not 64 lowercase hex digits.
   std::optional<std::string> blob_path(std::string_view sha256) const;
   // Opens a blob for reading (O_RDONLY | O_CLOEXEC); -1 if it is missing.
   int open_blob(std::string_view sha256) const;
   // Writes `bytes` as one blob (small data: thumbnails, tests).
   Result<StoredBlob> write_blob(std::string_view bytes) const;
+  // Stores the complete file `temp_path` (in tmp_dir(), open as `fd`) as a blob: hashes it in
+  // small chunks, fsyncs it and renames it to its content address. On success the file is gone
+  // from `temp_path`; on failure it is left for its owner to remove.
+  Result<StoredBlob> store_temp_file(int fd, const std::string& temp_path) const;
 
  private:
   std::string root_;

@@ -3,6 +3,9 @@ paths and methods, bodies that are not JSON, JSON of the wrong shape, hostile ne
 invalid UTF-8 and oversize bodies. Every answer must be the spec's standard error JSON, and
 the server must keep serving afterwards."""
 
+import http.client
+import json
+import socket
 import unittest
 
 from harness import HomeserverTestCase, unique
@@ -140,6 +143,112 @@ class BodyErrorsTest(HomeserverTestCase):
             self.assertEqual(status, 400)
         self.assertServerAlive()
         self.client.register(unique("after"))
+
+
+class FramingTest(HomeserverTestCase):
+    """How requests are read off the connection: Content-Length and chunked bodies, bounds on
+    JSON bodies enforced while they arrive, keep-alive and pipelining, and malformed requests
+    answered with the standard error JSON."""
+
+    def connect(self):
+        sock = socket.create_connection(("127.0.0.1", self.server.port), timeout=30)
+        self.addCleanup(sock.close)
+        return sock
+
+    def read_response(self, sock):
+        response = http.client.HTTPResponse(sock)
+        response.begin()
+        body = response.read()
+        headers = {k.lower(): v for k, v in response.getheaders()}
+        return response.status, headers, body
+
+    def assertJsonError(self, response, status, errcode):
+        got_status, headers, body = response
+        self.assertEqual(got_status, status, body)
+        self.assertTrue(headers.get("content-type", "").startswith("application/json"))
+        self.assertEqual(headers.get("access-control-allow-origin"), "*")
+        self.assertEqual(json.loads(body)["errcode"], errcode)
+
+    def test_json_body_far_over_the_bound_is_refused_before_it_is_sent(self):
+        sock = self.connect()
+        sock.sendall(b"POST " + V3.encode() + b"/register HTTP/1.1\r\nHost: x\r\n"
+                     b"Content-Type: application/json\r\nContent-Length: 52428800\r\n\r\n")
+        self.assertJsonError(self.read_response(sock), 413, "M_TOO_LARGE")
+        self.assertServerAlive()
+
+    def test_chunked_json_body_over_the_bound_is_too_large(self):
+        conn = http.client.HTTPConnection("127.0.0.1", self.server.port, timeout=30)
+        self.addCleanup(conn.close)
+        pieces = (b"a" * (256 * 1024) for _ in range(16))  # 4 MiB
+        conn.request("POST", V3 + "/login", body=pieces, encode_chunked=True,
+                     headers={"Content-Type": "application/json"})
+        response = conn.getresponse()
+        body = response.read()
+        self.assertEqual(response.status, 413, body)
+        self.assertEqual(json.loads(body)["errcode"], "M_TOO_LARGE")
+        self.assertServerAlive()
+
+    def test_chunked_json_body_is_read(self):
+        conn = http.client.HTTPConnection("127.0.0.1", self.server.port, timeout=30)
+        self.addCleanup(conn.close)
+        pieces = iter([b'{"type": "m.login.password",', b' "identifier": {"type": "m.id.user",',
+                       b' "user": "nobody-here"}, "password": "x"}'])
+        conn.request("POST", V3 + "/login", body=pieces, encode_chunked=True,
+                     headers={"Content-Type": "application/json"})
+        response = conn.getresponse()
+        body = json.loads(response.read())
+        # The whole body arrived and was parsed: the login is refused for the unknown user.
+        self.assertEqual(response.status, 403, body)
+        self.assertEqual(body["errcode"], "M_FORBIDDEN")
+
+    def test_keep_alive_and_pipelined_requests_are_answered_in_order(self):
+        sock = self.connect()
+        one = b"GET /_matrix/client/versions HTTP/1.1\r\nHost: x\r\n\r\n"
+        bad = b"GET " + V3.encode() + b"/no/such HTTP/1.1\r\nHost: x\r\n\r\n"
+        sock.sendall(one)
+        self.assertEqual(self.read_response(sock)[0], 200)
+        sock.sendall(bad + one + bad)  # three at once
+        self.assertJsonError(self.read_response(sock), 404, "M_UNRECOGNIZED")
+        self.assertEqual(self.read_response(sock)[0], 200)
+        self.assertJsonError(self.read_response(sock), 404, "M_UNRECOGNIZED")
+
+    def test_malformed_requests_get_error_json_and_the_connection_closes(self):
+        cases = [
+            (b"GARBAGE\r\n\r\n", 400),
+            (b"GET /_matrix/client/versions HTTP/2.0\r\n\r\n", 505),
+            (b"GET nopath HTTP/1.1\r\n\r\n", 400),
+            (b"GET / HTTP/1.1\r\nBad Header: x\r\n\r\n", 400),
+            (b"POST " + V3.encode() + b"/login HTTP/1.1\r\nContent-Length: 5\r\n"
+             b"Transfer-Encoding: chunked\r\n\r\n", 400),
+            (b"POST " + V3.encode() + b"/login HTTP/1.1\r\nContent-Length: 5\r\n"
+             b"Content-Length: 6\r\n\r\n", 400),
+            (b"POST " + V3.encode() + b"/login HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n",
+             501),
+            (b"POST " + V3.encode() + b"/login HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+             b"zz\r\n", 400),
+            (b"GET / HTTP/1.1\r\nX-Big: " + b"h" * (70 * 1024) + b"\r\n\r\n", 431),
+        ]
+        for raw, status in cases:
+            sock = self.connect()
+            try:
+                sock.sendall(raw)
+            except OSError:
+                pass
+            got = self.read_response(sock)
+            self.assertEqual(got[0], status, raw[:60])
+            self.assertEqual(json.loads(got[2])["errcode"], "M_UNKNOWN")
+            self.assertEqual(got[1].get("connection"), "close")
+        self.assertServerAlive()
+
+    def test_head_request_gets_no_body(self):
+        sock = self.connect()
+        sock.sendall(b"HEAD /_matrix/client/versions HTTP/1.1\r\nHost: x\r\n\r\n"
+                     b"GET /_matrix/client/versions HTTP/1.1\r\nHost: x\r\n\r\n")
+        response = http.client.HTTPResponse(sock, method="HEAD")
+        response.begin()
+        self.assertEqual(response.read(), b"")
+        # The next answer on the connection starts right after the bodiless one.
+        self.assertEqual(self.read_response(sock)[0], 200)
 
 
 if __name__ == "__main__":

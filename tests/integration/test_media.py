@@ -3,7 +3,14 @@ Content-Disposition and Range, thumbnails of real images (scale and crop), legac
 frozen for new media, the size limit — and bad input: oversize uploads, bogus content types,
 traversal attempts in media ids and file names, bad Range headers."""
 
+import hashlib
+import http.client
+import json
+import os
+import random
+import socket
 import struct
+import time
 import unittest
 import zlib
 
@@ -356,6 +363,189 @@ class LegacyMediaTest(HomeserverTestCase):
         # The authenticated route still wants a token.
         self.assertError(self.client.request("GET", f"{V1}/download/{quote(server)}/{media_id}"),
                          401, "M_MISSING_TOKEN")
+
+
+def wait_until(condition, limit_s=30):
+    """Polls `condition` until it holds (True) or `limit_s` passes (False)."""
+    deadline = time.monotonic() + limit_s
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.02)
+    return condition()
+
+
+class StreamedUploadTest(HomeserverTestCase):
+    """Upload bodies are written to a temporary file in the media store as they arrive, never
+    held whole in memory; the upload limit is enforced while they arrive, with 413 M_TOO_LARGE
+    JSON, and no temporary file outlives its request."""
+
+    LIMIT = 32 * 1024 * 1024
+    options = {"media.max_upload_size_mb": "32"}
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.alice = cls.client.register(unique("stream"))
+
+    def tmp_dir(self):
+        return os.path.join(self.server.data_dir, "media", "tmp")
+
+    def temp_files(self):
+        return sorted(os.listdir(self.tmp_dir()))
+
+    def largest_temp_file(self):
+        sizes = [os.path.getsize(os.path.join(self.tmp_dir(), name))
+                 for name in self.temp_files()]
+        return max(sizes, default=-1)
+
+    def connect(self):
+        sock = socket.create_connection(("127.0.0.1", self.server.port), timeout=60)
+        self.addCleanup(sock.close)
+        return sock
+
+    def send_head(self, sock, method="POST", path=MEDIA + "/upload", headers=None):
+        lines = [f"{method} {path} HTTP/1.1", "Host: 127.0.0.1",
+                 f"Authorization: Bearer {self.alice['access_token']}",
+                 "Content-Type: application/octet-stream"]
+        lines += [f"{k}: {v}" for k, v in (headers or {}).items()]
+        sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
+
+    def read_response(self, sock):
+        response = http.client.HTTPResponse(sock)
+        response.begin()
+        body = response.read()
+        headers = {k.lower(): v for k, v in response.getheaders()}
+        return response.status, headers, body
+
+    def assertTooLargeJson(self, status, headers, body):
+        self.assertEqual(status, 413, body)
+        self.assertTrue(headers.get("content-type", "").startswith("application/json"), headers)
+        self.assertEqual(headers.get("access-control-allow-origin"), "*")
+        parsed = json.loads(body)
+        self.assertEqual(parsed["errcode"], "M_TOO_LARGE")
+        self.assertIsInstance(parsed["error"], str)
+
+    def download_bytes(self, uri):
+        server, media_id = uri[len("mxc://"):].split("/", 1)
+        status, _ = self.client.request(
+            "GET", f"{V1}/download/{quote(server)}/{quote(media_id)}",
+            token=self.alice["access_token"])
+        self.assertEqual(status, 200)
+        return self.client.last_body
+
+    def test_large_upload_is_written_to_disk_as_it_arrives_and_downloads_intact(self):
+        data = random.Random(7).randbytes(24 * 1024 * 1024)
+        first = 8 * 1024 * 1024
+        sock = self.connect()
+        self.send_head(sock, headers={"Content-Length": len(data)})
+        sock.sendall(data[:first])
+        # Before the rest is sent, what arrived is already on disk, not in the server's memory
+        # (the last few KiB may wait in a buffer for the next batch).
+        self.assertTrue(wait_until(lambda: self.largest_temp_file() >= first // 2),
+                        f"no temporary file of {first // 2} bytes: {self.temp_files()}")
+        sock.sendall(data[first:])
+        status, _, body = self.read_response(sock)
+        self.assertEqual(status, 200, body)
+        got = self.download_bytes(json.loads(body)["content_uri"])
+        self.assertEqual(len(got), len(data))
+        self.assertEqual(hashlib.sha256(got).hexdigest(), hashlib.sha256(data).hexdigest())
+        self.assertEqual(self.temp_files(), [], "the temporary file became the blob")
+
+    def test_content_length_over_the_limit_is_refused_before_the_body(self):
+        for declared in (self.LIMIT + 1, 100 * 1024 ** 3):
+            sock = self.connect()
+            # Only the head is sent: the answer must not wait for a body.
+            self.send_head(sock, headers={"Content-Length": declared})
+            self.assertTooLargeJson(*self.read_response(sock))
+        self.assertEqual(self.temp_files(), [])
+        self.assertServerAlive()
+
+    def test_content_length_over_the_limit_on_put_is_refused(self):
+        status, created = self.client.request("POST", "/_matrix/media/v1/create", {},
+                                              token=self.alice["access_token"])
+        self.assertEqual(status, 200, created)
+        server, media_id = created["content_uri"][len("mxc://"):].split("/", 1)
+        sock = self.connect()
+        self.send_head(sock, "PUT", f"{MEDIA}/upload/{quote(server)}/{quote(media_id)}",
+                       {"Content-Length": self.LIMIT + 1})
+        self.assertTooLargeJson(*self.read_response(sock))
+
+    def test_chunked_upload_is_stored(self):
+        data = random.Random(8).randbytes(3 * 1024 * 1024 + 17)
+        sock = self.connect()
+        self.send_head(sock, headers={"Transfer-Encoding": "chunked"})
+        view, sizes, i = memoryview(data), [1, 65536, 999_983, 7], 0
+        pos = 0
+        while pos < len(data):
+            piece = view[pos:pos + sizes[i % len(sizes)]]
+            sock.sendall(b"%x;ext=1\r\n" % len(piece) + bytes(piece) + b"\r\n")
+            pos += len(piece)
+            i += 1
+        sock.sendall(b"0\r\nX-Trailer: yes\r\n\r\n")
+        status, _, body = self.read_response(sock)
+        self.assertEqual(status, 200, body)
+        self.assertEqual(self.download_bytes(json.loads(body)["content_uri"]), data)
+        self.assertEqual(self.temp_files(), [])
+
+    def test_chunked_upload_growing_past_the_limit_is_cut_off(self):
+        sock = self.connect()
+        self.send_head(sock, headers={"Transfer-Encoding": "chunked"})
+        chunk = b"c" * (1024 * 1024)
+        sent = 0
+        try:
+            while sent <= self.LIMIT + 2 * len(chunk):
+                sock.sendall(b"%x\r\n" % len(chunk) + chunk + b"\r\n")
+                sent += len(chunk)
+        except OSError:
+            pass  # the server may stop reading once it has answered
+        self.assertTooLargeJson(*self.read_response(sock))
+        self.assertTrue(wait_until(lambda: self.temp_files() == []), self.temp_files())
+        self.assertServerAlive()
+
+    def test_client_gone_mid_upload_leaves_no_temporary_file(self):
+        sock = self.connect()
+        self.send_head(sock, headers={"Content-Length": 20 * 1024 * 1024})
+        sock.sendall(b"p" * (4 * 1024 * 1024))
+        self.assertTrue(wait_until(lambda: self.largest_temp_file() >= 2 * 1024 * 1024))
+        sock.close()
+        self.assertTrue(wait_until(lambda: self.temp_files() == []), self.temp_files())
+        self.assertServerAlive()
+
+    def test_expect_continue_gets_100_then_the_answer(self):
+        sock = self.connect()
+        data = b"continue me" * 1000
+        self.send_head(sock, headers={"Content-Length": len(data), "Expect": "100-continue"})
+        interim = b""
+        while not interim.endswith(b"\r\n\r\n"):
+            interim += sock.recv(1)
+        self.assertTrue(interim.startswith(b"HTTP/1.1 100"), interim)
+        sock.sendall(data)
+        status, _, body = self.read_response(sock)
+        self.assertEqual(status, 200, body)
+        self.assertEqual(self.download_bytes(json.loads(body)["content_uri"]), data)
+        # Too large: the final answer comes instead of the 100, and no body is wanted.
+        sock = self.connect()
+        self.send_head(sock, headers={"Content-Length": self.LIMIT + 1,
+                                      "Expect": "100-continue"})
+        self.assertTooLargeJson(*self.read_response(sock))
+
+    def test_unauthenticated_upload_is_refused_and_leaves_nothing(self):
+        status, body = self.client.request("POST", MEDIA + "/upload", raw_body=b"x" * 100_000)
+        self.assertEqual(status, 401, body)
+        self.assertEqual(self.temp_files(), [])
+
+    def test_zz_temporary_files_left_by_a_crash_are_removed_at_start(self):
+        self.server.kill9()
+        stale = os.path.join(self.tmp_dir(), "upload-crashed")
+        with open(stale, "wb") as f:
+            f.write(b"half an upload")
+        self.server.start()
+        self.assertFalse(os.path.exists(stale))
+        self.assertEqual(self.temp_files(), [])
+        status, body = self.client.request("POST", MEDIA + "/upload", raw_body=b"after",
+                                           token=self.alice["access_token"])
+        self.assertEqual(status, 200, body)
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
 #include "homeserver/media/media_store.h"
 
+#include <fcntl.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -159,6 +160,52 @@ BOOST_AUTO_TEST_CASE(an_abandoned_writer_leaves_nothing) {
   }
   BOOST_TEST(t.temp_files() == 0u);
   BOOST_TEST(t.blobs().empty());
+}
+
+// A file written elsewhere (a spooled upload) becomes a blob by a rename, hashed in chunks.
+BOOST_AUTO_TEST_CASE(a_temp_file_is_stored_under_its_sha256) {
+  TempMediaStore t;
+  std::string path = t.store().tmp_dir() + "/upload-test";
+  // Larger than one read chunk, and not a multiple of it.
+  std::string bytes(200 * 1024 + 3, '\0');
+  for (size_t i = 0; i < bytes.size(); ++i) bytes[i] = static_cast<char>(i * 7 % 251);
+  { std::ofstream(path, std::ios::binary) << bytes; }
+  int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
+  BOOST_REQUIRE(fd >= 0);
+  auto expected = t.store().write_blob(bytes);  // the same bytes through the writer
+  BOOST_REQUIRE(expected.ok());
+  auto blob = t.store().store_temp_file(fd, path);
+  ::close(fd);
+  BOOST_REQUIRE(blob.ok());
+  BOOST_TEST(blob->sha256 == expected->sha256);
+  BOOST_TEST(blob->size == bytes.size());
+  BOOST_TEST(!fs::exists(path));
+  BOOST_TEST(t.temp_files() == 0u);
+  BOOST_TEST(read_file(*t.store().blob_path(blob->sha256)) == bytes);
+}
+
+BOOST_AUTO_TEST_CASE(an_empty_temp_file_is_the_empty_blob) {
+  TempMediaStore t;
+  std::string path = t.store().tmp_dir() + "/upload-empty";
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  BOOST_REQUIRE(fd >= 0);
+  auto blob = t.store().store_temp_file(fd, path);
+  ::close(fd);
+  BOOST_REQUIRE(blob.ok());
+  BOOST_TEST(blob->sha256 == kShaOfEmpty);
+  BOOST_TEST(t.temp_files() == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(init_removes_temp_files_a_crash_left) {
+  TempMediaStore t;
+  { std::ofstream(t.store().tmp_dir() + "/upload-abc123") << "half"; }
+  { std::ofstream(t.store().tmp_dir() + "/blob-xyz") << "half"; }
+  auto kept = t.store().write_blob("kept");
+  BOOST_REQUIRE(kept.ok());
+  BOOST_TEST(t.temp_files() == 2u);
+  BOOST_REQUIRE(t.store().init().ok());
+  BOOST_TEST(t.temp_files() == 0u);
+  BOOST_TEST(t.blobs().size() == 1u);  // blobs are untouched
 }
 
 BOOST_AUTO_TEST_CASE(an_empty_blob_is_a_blob) {
