@@ -56,6 +56,7 @@ void Federation::register_routes(http::Router& router) {
   register_server_routes(router);
   register_key_routes(router, *keys_, allowed_, config_.max_json_depth);
   register_query_routes(router, *verifier_, store_, config_);
+  register_user_routes(router, *verifier_, store_, config_);
 }
 
 }  // namespace haven::federation
