@@ -18,7 +18,9 @@
 #include "homeserver/base/rate_limiter.h"
 #include "homeserver/base/write.h"
 #include "homeserver/client/delayed_scheduler.h"
+#include "homeserver/client/federation_edus.h"
 #include "homeserver/client/keys.h"
+#include "homeserver/client/room_send.h"
 #include "homeserver/client/routes.h"
 #include "homeserver/client/uia.h"
 #include "homeserver/email/notifier.h"
@@ -208,6 +210,19 @@ int serve(const conf::Config& config) {
       client::notify_device_list_changed(ctx, user_id);
     });
     ctx.remote_keys = &*remote_devices;
+    // Events received from other servers wake syncs, appservices and pushers as local ones do.
+    fed->start_inbound(workers, [&ctx](const rooms::EventPtr& event) {
+      client::notify_sent(ctx, *event);
+    });
+    client::register_federation_edus(fed->edus(), ctx);
+    fed->edus().add("m.device_list_update",
+                    [&remote_devices](const std::string& origin, const json::Value& content) {
+                      remote_devices->on_device_list_update(origin, content);
+                    });
+    fed->edus().add("m.signing_key_update",
+                    [&remote_devices](const std::string& origin, const json::Value& content) {
+                      remote_devices->on_signing_key_update(origin, content);
+                    });
     fed->register_routes(fed_router);
     fed_server.emplace(loop, fed_router, kFederationMaxBodyBytes);
     const bool tls = !config.tls_certificate_path.empty();

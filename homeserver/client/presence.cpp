@@ -2,7 +2,7 @@
 // with you).
 #include "homeserver/base/write.h"
 #include "homeserver/client/appservice.h"
-#include "homeserver/client/federation_edus.h"
+#include "homeserver/client/outbound_edus.h"
 #include "homeserver/client/routes.h"
 #include "homeserver/rooms/ids.h"
 #include "homeserver/rooms/room_access.h"

@@ -1,7 +1,7 @@
 // Client-Server API: read receipts (public and private) and the fully-read marker.
 #include "homeserver/base/write.h"
 #include "homeserver/client/appservice.h"
-#include "homeserver/client/federation_edus.h"
+#include "homeserver/client/outbound_edus.h"
 #include "homeserver/client/routes.h"
 #include "homeserver/rooms/event_store.h"
 #include "homeserver/rooms/ids.h"

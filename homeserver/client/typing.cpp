@@ -1,6 +1,6 @@
 // Client-Server API: typing notifications (only for yourself, in rooms you are joined to).
 #include "homeserver/client/appservice.h"
-#include "homeserver/client/federation_edus.h"
+#include "homeserver/client/outbound_edus.h"
 #include "homeserver/client/routes.h"
 #include "homeserver/rooms/event_store.h"
 #include "homeserver/rooms/ids.h"
