@@ -1,22 +1,28 @@
 """Devices and end-to-end keys across servers: GET /user/devices, POST /user/keys/query and
-POST /user/keys/claim of the federation API, and a client's /keys/query and /keys/claim for a
-user of another server, which haven answers by asking that server.
+POST /user/keys/claim of the federation API, a client's /keys/query and /keys/claim for a user
+of another server, which haven answers by asking that server, and to-device messages to a user
+of another server through the outbox, which keeps them while that server is down.
 
 Two real `haven` instances on loopback, hs1.test and hs2.test, with TLS federation listeners
 (self-signed certificates made here) that find each other through
 federation.test_host_overrides and federate only with each other.
 """
 
+import http.client
 import json
+import os
 import shutil
+import ssl
+import subprocess
 import tempfile
+import time
 import unittest
 
 from harness import Homeserver, free_port, haven_bin, quote, unique
-from test_federation_transport import make_certificate, yaml_list
-from test_keys import SigningKey, cross_signing_key, device_keys, one_time_keys
+from test_federation_transport import b64decode, b64encode, canonical, make_certificate, yaml_list
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-import subprocess
+from test_keys import SigningKey, cross_signing_key, device_keys, one_time_keys
 
 NAMES = ["hs1.test", "hs2.test"]
 V3 = "/_matrix/client/v3"
@@ -100,6 +106,44 @@ class FederationDevicesTest(unittest.TestCase):
         self.assertEqual(out.returncode, 0, out.stderr)
         status, text = out.stdout.split("\n", 1)
         return int(status), json.loads(text)
+
+
+    def send_transaction_as(self, origin, destination, edus):
+        """PUT /send/{txnId} to `destination`, signed with `origin`'s own key (X-Matrix)."""
+        path = os.path.join(self.servers[origin].data_dir, "signing.key")
+        with open(path) as f:
+            algorithm, version, seed = f.read().split()
+        private = Ed25519PrivateKey.from_private_bytes(b64decode(seed))
+        uri = f"/_matrix/federation/v1/send/{unique('txn')}"
+        body = {"origin": origin, "origin_server_ts": int(time.time() * 1000), "pdus": [],
+                "edus": edus}
+        signed = {"method": "PUT", "uri": uri, "origin": origin, "destination": destination,
+                  "content": body}
+        sig = b64encode(private.sign(canonical(signed)))
+        auth = (f'X-Matrix origin="{origin}",destination="{destination}",'
+                f'key="{algorithm}:{version}",sig="{sig}"')
+        context = ssl.create_default_context()
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+        conn = http.client.HTTPSConnection("127.0.0.1", self.fed_port[destination],
+                                           context=context, timeout=60)
+        try:
+            conn.request("PUT", uri, body=canonical(body),
+                         headers={"Content-Type": "application/json", "Authorization": auth})
+            response = conn.getresponse()
+            payload = response.read()
+        finally:
+            conn.close()
+        self.assertEqual(response.status, 200, payload)
+
+    def wait_for_log(self, name, text, seen_before):
+        """Waits until `name` logged `text` more often than `seen_before` times."""
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.servers[name].log_text().count(text) > seen_before:
+                return
+            time.sleep(0.1)
+        self.fail(f"{name} never logged {text!r} again")
 
     # --- the federation API ---------------------------------------------------------------
 
@@ -209,6 +253,33 @@ class FederationDevicesTest(unittest.TestCase):
                                {"device_keys": {bob["user_id"]: [], alice["user_id"]: []}})
         self.assertEqual(set(reply["device_keys"]), {alice["user_id"], bob["user_id"]})
 
+    def test_a_device_list_update_fills_the_cache_that_answers_while_the_server_is_down(self):
+        alice = self.user("hs1.test", "alice")
+        bob = self.user("hs2.test", "bob")
+        self.upload(bob)
+        update = {"user_id": bob["user_id"], "device_id": bob["device_id"], "stream_id": 1,
+                  "prev_id": [], "keys": bob["device_keys"]}
+        # Not cached yet: hs1 fetches bob's whole list from hs2 (GET /user/devices).
+        served = "GET /_matrix/federation/v1/user/devices/{userId} 200"
+        before = self.servers["hs2.test"].log_text().count(served)
+        self.send_transaction_as("hs2.test", "hs1.test",
+                                 [{"edu_type": "m.device_list_update", "content": update}])
+        self.wait_for_log("hs2.test", served, before)
+        deadline = time.monotonic() + 60
+        self.servers["hs2.test"].stop()
+        try:
+            while True:
+                reply = self.client_ok("hs1.test", alice, "POST", "/keys/query",
+                                       {"device_keys": {bob["user_id"]: []}, "timeout": 2000})
+                if reply["failures"] == {} or time.monotonic() > deadline:
+                    break
+                time.sleep(0.2)
+            self.assertEqual(reply["failures"], {})
+            got = reply["device_keys"][bob["user_id"]][bob["device_id"]]
+            self.assertEqual(got["keys"], bob["device_keys"]["keys"])
+        finally:
+            self.servers["hs2.test"].start()
+
     def test_a_server_not_federated_with_is_a_failure(self):
         alice = self.user("hs1.test", "alice")
         reply = self.client_ok("hs1.test", alice, "POST", "/keys/query",
@@ -220,6 +291,83 @@ class FederationDevicesTest(unittest.TestCase):
                                                   {"D": "signed_curve25519"}}})
         self.assertIn("elsewhere.test", reply["failures"])
         self.assertEqual(reply["one_time_keys"], {})
+
+
+class OutboxRetryTest(unittest.TestCase):
+    """The outbox keeps what the other server did not take, across restarts of either side,
+    and delivers it once that server is back: a to-device message to a user of a stopped
+    server arrives after it restarts. hs1's clock is moved (testing.fake_clock) past the retry
+    backoff instead of waiting it out."""
+
+    @classmethod
+    def setUpClass(cls):
+        start_two_servers(cls, {"testing.fake_clock": "true"})
+
+    @classmethod
+    def tearDownClass(cls):
+        for server in cls.servers.values():
+            if server.running():
+                server.stop()
+
+    def register(self, name, prefix, admin=False):
+        client = self.servers[name].client()
+        if admin:
+            status, reply = client.shared_secret_register(unique(prefix), admin=True)
+            self.assertEqual(status, 200, reply)
+        else:
+            reply = client.register(unique(prefix))
+        return {"token": reply["access_token"], "user_id": reply["user_id"],
+                "device_id": reply["device_id"]}
+
+    def request(self, name, who, method, path, body=None):
+        return self.servers[name].client().request(method, path, body, token=who["token"])
+
+    def advance_clock(self, admin, ms):
+        status, reply = self.request("hs1.test", admin, "POST",
+                                     "/_haven/admin/v1/testing/clock", {"advance_ms": ms})
+        self.assertEqual(status, 200, reply)
+
+    def send_to_device(self, sender, recipient, txn_id, body):
+        status, reply = self.request(
+            "hs1.test", sender, "PUT", f"{V3}/sendToDevice/m.test/{txn_id}",
+            {"messages": {recipient["user_id"]: {recipient["device_id"]: body}}})
+        self.assertEqual(status, 200, reply)
+
+    def to_device_events(self, who, since=None, timeout_ms=0):
+        path = f"{V3}/sync?timeout={timeout_ms}" + (f"&since={since}" if since else "")
+        status, reply = self.request("hs2.test", who, "GET", path)
+        self.assertEqual(status, 200, reply)
+        return reply["to_device"]["events"] if "to_device" in reply else [], reply["next_batch"]
+
+    def wait_for_messages(self, admin, who, count, since=None):
+        """Syncs (moving hs1's clock past every backoff) until `count` messages came."""
+        got = []
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and len(got) < count:
+            self.advance_clock(admin, 11 * 60 * 1000)
+            events, since = self.to_device_events(who, since, timeout_ms=2000)
+            got += events
+        return got
+
+    def test_a_message_to_a_stopped_server_arrives_after_it_restarts(self):
+        admin = self.register("hs1.test", "admin", admin=True)
+        alice = self.register("hs1.test", "alice")
+        bob = self.register("hs2.test", "bob")
+        _, since = self.to_device_events(bob)
+        self.servers["hs2.test"].stop()
+        try:
+            self.send_to_device(alice, bob, "t1", {"n": 1})
+            # hs1 tries, fails and backs off; a restart of hs1 keeps the queue.
+            time.sleep(1)
+            self.servers["hs1.test"].restart()
+            self.send_to_device(alice, bob, "t2", {"n": 2})
+        finally:
+            self.servers["hs2.test"].start()
+        got = self.wait_for_messages(admin, bob, 2, since)
+        self.assertEqual([e["content"] for e in got], [{"n": 1}, {"n": 2}])
+        for event in got:
+            self.assertEqual(event["sender"], alice["user_id"])
+            self.assertEqual(event["type"], "m.test")
 
 
 if __name__ == "__main__":
