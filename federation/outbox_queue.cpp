@@ -120,6 +120,14 @@ std::optional<OutTransaction> begin_transaction(storage::WriteTxn& txn,
   if (auto existing = transaction_in_flight(txn, destination)) return existing;
   auto pdus = peek_pdus(txn, destination, kMaxPdusPerTransaction);
   auto edus = peek_edus(txn, destination, kMaxEdusPerTransaction);
+  size_t bytes = 0;
+  for (size_t i = 0; i < edus.size(); ++i) {
+    bytes += edus[i].json.size();
+    if (bytes > kMaxEduBytesPerTransaction && i > 0) {
+      edus.resize(i);
+      break;
+    }
+  }
   if (pdus.empty() && edus.empty()) return std::nullopt;
   OutTransaction t;
   // Unique for this server's database (the counter) and across a recreated database (the

@@ -19,6 +19,9 @@ namespace haven::federation {
 // The spec's limits for one transaction.
 constexpr size_t kMaxPdusPerTransaction = 50;
 constexpr size_t kMaxEdusPerTransaction = 100;
+// EDUs of one transaction stop at this many bytes (one bigger EDU still goes alone), so that
+// 50 PDUs of at most 64 KiB and the EDUs stay within what receivers take (4 MiB for haven).
+constexpr size_t kMaxEduBytesPerTransaction = 512 * 1024;
 
 struct QueuedPdu {
   uint64_t seq = 0;
@@ -55,7 +58,7 @@ struct OutTransaction {
 std::optional<OutTransaction> transaction_in_flight(storage::ReadTxn& txn,
                                                     std::string_view destination);
 // The destination's transaction in flight, or a new one holding the oldest items within the
-// spec's limits under a new id; nullopt when nothing is queued (or on a storage error, in
+// spec's limits (and the EDU byte budget) under a new id; nullopt when nothing is queued (or on a storage error, in
 // `status`).
 std::optional<OutTransaction> begin_transaction(storage::WriteTxn& txn,
                                                 std::string_view destination,

@@ -206,6 +206,8 @@ int serve(const conf::Config& config) {
                      fed->client().send(std::move(request), std::move(done));
                    });
     ctx.outbound = &*outbox;
+    fed->verifier().on_heard_from(
+        [&outbox](const std::string& origin) { outbox->server_up(origin); });
     remote_devices.emplace(*store, fed->client(), [&ctx](const std::string& user_id) {
       client::notify_device_list_changed(ctx, user_id);
     });

@@ -24,6 +24,7 @@
 #include "homeserver/e2ee/key_query.h"
 #include "homeserver/e2ee/remote_device_cache.h"
 #include "homeserver/e2ee/remote_keys.h"
+#include "homeserver/rooms/ids.h"
 #include "homeserver/rooms/outbound.h"
 #include "homeserver/rooms/room_access.h"
 #include "homeserver/sync/notifier.h"
@@ -359,7 +360,7 @@ void query_keys(ServerContext& ctx, const http::ExchangePtr& ex, const Requester
     std::string user_id(view(m.name));
     if (!is_local(ctx, user_id)) {
       std::string server = server_of(user_id);
-      if (server.empty() || user_id[0] != '@') continue;
+      if (!rooms::is_valid_user_id(user_id)) continue;  // no server to ask
       if (auto cached = e2ee::cached_device_list(*txn, user_id)) {
         add_cached_keys(*d, user_id, *cached, m.value);
         continue;
@@ -423,7 +424,7 @@ void claim_keys(ServerContext& ctx, const http::ExchangePtr& ex, const Requester
       }
       if (!is_local(ctx, user_id)) {
         std::string server = server_of(user_id);
-        if (server.empty() || user_id[0] != '@') continue;
+        if (!rooms::is_valid_user_id(user_id)) continue;  // no server to ask
         auto [it, fresh] = remote.try_emplace(server, json::object());
         auto& ra = it->second.GetAllocator();
         if (fresh) json::set(it->second, "one_time_keys", json::Value(rapidjson::kObjectType), ra);

@@ -370,5 +370,34 @@ class OutboxRetryTest(unittest.TestCase):
             self.assertEqual(event["type"], "m.test")
 
 
+    def test_a_server_heard_from_gets_its_queue_at_once(self):
+        admin = self.register("hs1.test", "admin", admin=True)
+        alice = self.register("hs1.test", "alice")
+        bob = self.register("hs2.test", "bob")
+        _, since = self.to_device_events(bob)
+        self.servers["hs2.test"].stop()
+        try:
+            self.send_to_device(alice, bob, "t1", {"n": 1})
+            # Failed attempts, one after another (the clock moved past each backoff), until
+            # hs1 waits minutes before the next one.
+            for _ in range(12):
+                self.advance_clock(admin, 11 * 60 * 1000)
+                time.sleep(0.5)
+        finally:
+            self.servers["hs2.test"].start()
+        # hs2 asks hs1 something (a signed request): hs1 retries hs2 right away, without the
+        # clock moving.
+        args = [haven_bin(), "federation-request", "-c", self.servers["hs2.test"].config_path,
+                "--destination", "hs1.test",
+                "/_matrix/federation/v1/query/profile?user_id=%40nobody%3Ahs1.test"]
+        out = subprocess.run(args, capture_output=True, text=True, timeout=120)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        got = []
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not got:
+            got, since = self.to_device_events(bob, since, timeout_ms=2000)
+        self.assertEqual([e["content"] for e in got], [{"n": 1}])
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -93,6 +93,29 @@ BOOST_AUTO_TEST_CASE(a_transaction_holds_at_most_50_pdus_and_100_edus) {
   BOOST_TEST(edus.front().json == edu(100));
 }
 
+BOOST_AUTO_TEST_CASE(edus_of_a_transaction_stop_at_the_byte_budget_but_a_big_one_goes_alone) {
+  test::TestStore db;
+  std::string big = R"({"edu_type":"m.test","content":{"pad":")" +
+                    std::string(kMaxEduBytesPerTransaction / 4, 'x') + "\"}}";
+  std::string huge = R"({"edu_type":"m.test","content":{"pad":")" +
+                     std::string(kMaxEduBytesPerTransaction * 2, 'x') + "\"}}";
+  db.write([&](storage::WriteTxn& txn) {
+    for (const std::string* edu : {&big, &big, &big, &big, &huge, &big}) {
+      if (auto s = queue_edu(txn, "b.test", *edu); !s.ok()) return s;
+    }
+    return storage::Status::ok_status();
+  });
+  std::vector<size_t> sizes;
+  for (int i = 0; i < 4; ++i) {
+    OutTransaction t = begin(db, "b.test");
+    auto txn = db.read();
+    sizes.push_back(peek_edus(*txn, "b.test", kMaxEdusPerTransaction, t.edus_through).size());
+    txn.reset();
+    complete(db, "b.test");
+  }
+  BOOST_TEST((sizes == std::vector<size_t>{3, 1, 1, 1}));
+}
+
 BOOST_AUTO_TEST_CASE(items_queued_during_a_transaction_wait_for_the_next_one) {
   test::TestStore db;
   queue_edus(db, "b.test", 0, 2);
