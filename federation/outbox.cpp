@@ -238,8 +238,7 @@ void Outbox::answered(const std::string& destination, const Result<OutboundRespo
     return;
   }
   if (answer->status != 200) {
-    spdlog::warn("federation: {} answered a transaction with HTTP {}", destination,
-                 answer->status);
+    spdlog::warn("federation: {} answered a transaction with HTTP {}", destination, answer->status);
     failed(destination);
     return;
   }
@@ -268,7 +267,8 @@ void Outbox::failed(const std::string& destination) {
   d.failures++;
   d.busy = true;  // until the retry
   // start() destroys the timer, which Loop allows from its own callback.
-  d.retry = loop_.at(now_ms() + backoff_ms(d.failures), [this, destination] { start(destination); });
+  d.retry =
+      loop_.at(now_ms() + backoff_ms(d.failures), [this, destination] { start(destination); });
 }
 
 void Outbox::drop(const std::string& destination) {

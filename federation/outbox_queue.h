@@ -58,8 +58,8 @@ struct OutTransaction {
 std::optional<OutTransaction> transaction_in_flight(storage::ReadTxn& txn,
                                                     std::string_view destination);
 // The destination's transaction in flight, or a new one holding the oldest items within the
-// spec's limits (and the EDU byte budget) under a new id; nullopt when nothing is queued (or on a storage error, in
-// `status`).
+// spec's limits (and the EDU byte budget) under a new id; nullopt when nothing is queued (or on a
+// storage error, in `status`).
 std::optional<OutTransaction> begin_transaction(storage::WriteTxn& txn,
                                                 std::string_view destination,
                                                 storage::Status* status);

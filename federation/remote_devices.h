@@ -5,12 +5,12 @@
 // was missed. Loop thread only.
 #pragma once
 
+#include <rapidjson/document.h>
+
 #include <functional>
 #include <memory>
 #include <set>
 #include <string>
-
-#include <rapidjson/document.h>
 
 #include "federation/client.h"
 #include "homeserver/base/loop.h"
@@ -27,9 +27,8 @@ class RemoteDevices : public e2ee::RemoteKeys {
                 std::function<void(const std::string& user_id)> changed);
   ~RemoteDevices() override;
 
-  void post_to_servers(const std::string& path,
-                       std::map<std::string, std::string> bodies_by_server, int64_t timeout_ms,
-                       std::function<void(Answers)> done) override;
+  void post_to_servers(const std::string& path, std::map<std::string, std::string> bodies_by_server,
+                       int64_t timeout_ms, std::function<void(Answers)> done) override;
 
   // EDU handlers (EduHandlers::add): content of an EDU `origin` sent. Updates about users of
   // another server than the origin are ignored.

@@ -87,8 +87,7 @@ void user_keys_query(const http::ExchangePtr& ex, storage::Store& store,
       if (!id.IsString()) return ex->reply_error(Error::bad_json("Device ids must be strings"));
       devices.emplace(view(id));
     }
-    json::set(d["device_keys"], user_id, e2ee::local_device_keys(*txn, user_id, devices, "", a),
-              a);
+    json::set(d["device_keys"], user_id, e2ee::local_device_keys(*txn, user_id, devices, "", a), a);
     e2ee::add_local_cross_signing_keys(*txn, d, user_id, "", a);
   }
   ex->reply_json(200, d);

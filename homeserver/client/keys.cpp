@@ -4,13 +4,12 @@
 // lands in "failures".
 #include "homeserver/client/keys.h"
 
-#include "appservices/appservices.h"
-
 #include <algorithm>
 #include <map>
 #include <memory>
 #include <set>
 
+#include "appservices/appservices.h"
 #include "crypto/base64.h"
 #include "crypto/canonical_json.h"
 #include "crypto/json_signing.h"
@@ -145,11 +144,11 @@ void add_cached_keys(json::Document& d, const std::string& user_id, const json::
 
 // Asks each server in `bodies` (POST `path`), merges their answers into `d` with `merge`, and
 // records the servers that did not answer in d["failures"]; then replies.
-void ask_servers_then_reply(ServerContext& ctx, const http::ExchangePtr& ex,
-                            std::shared_ptr<json::Document> d, const std::string& path,
-                            std::map<std::string, std::string> bodies, int64_t timeout_ms,
-                            std::function<void(json::Document&, const std::string& server,
-                                               const json::Value& answer)> merge) {
+void ask_servers_then_reply(
+    ServerContext& ctx, const http::ExchangePtr& ex, std::shared_ptr<json::Document> d,
+    const std::string& path, std::map<std::string, std::string> bodies, int64_t timeout_ms,
+    std::function<void(json::Document&, const std::string& server, const json::Value& answer)>
+        merge) {
   if (bodies.empty()) return ex->reply_json(200, *d);
   if (!ctx.remote_keys) {
     for (const auto& [server, body] : bodies) {
@@ -453,16 +452,15 @@ void claim_keys(ServerContext& ctx, const http::ExchangePtr& ex, const Requester
         }
         return out;
       },
-      [&ctx, ex, bodies = std::move(bodies), timeout_ms = *timeout_ms](
-          Result<std::vector<Claimed>> r) mutable {
+      [&ctx, ex, bodies = std::move(bodies),
+       timeout_ms = *timeout_ms](Result<std::vector<Claimed>> r) mutable {
         if (!r.ok()) return ex->reply_error(r.error());
         auto d = std::make_shared<json::Document>(json::object());
         auto& a = d->GetAllocator();
         json::set(*d, "one_time_keys", json::Value(rapidjson::kObjectType), a);
         json::set(*d, "failures", json::Value(rapidjson::kObjectType), a);
         for (const Claimed& c : *r) {
-          json::Value& devices =
-              child(child((*d)["one_time_keys"], c.user_id, a), c.device_id, a);
+          json::Value& devices = child(child((*d)["one_time_keys"], c.user_id, a), c.device_id, a);
           json::set(devices, c.key.full_key_id, copy_stored(c.key.json, a), a);
         }
         ask_servers_then_reply(

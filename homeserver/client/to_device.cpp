@@ -6,11 +6,11 @@
 #include <memory>
 
 #include "appservices/appservices.h"
+#include "crypto/random.h"
 #include "homeserver/base/rate_limiter.h"
 #include "homeserver/base/write.h"
 #include "homeserver/client/routes.h"
 #include "homeserver/policy/care_rules.h"
-#include "crypto/random.h"
 #include "homeserver/rooms/ids.h"
 #include "homeserver/rooms/outbound.h"
 #include "homeserver/sync/notifier.h"

@@ -12,8 +12,8 @@ json::Document load(storage::ReadTxn& txn, std::string_view user_id) {
   return json::parse_trusted(*v);
 }
 
-void copy_member(json::Value& to, const char* to_key, const json::Value& from,
-                 const char* from_key, json::Alloc& a) {
+void copy_member(json::Value& to, const char* to_key, const json::Value& from, const char* from_key,
+                 json::Alloc& a) {
   auto it = from.FindMember(from_key);
   if (it == from.MemberEnd() || !it->value.IsObject()) return;
   json::Value copy;
@@ -24,8 +24,7 @@ void copy_member(json::Value& to, const char* to_key, const json::Value& from,
 
 }  // namespace
 
-std::optional<json::Document> cached_device_list(storage::ReadTxn& txn,
-                                                 std::string_view user_id) {
+std::optional<json::Document> cached_device_list(storage::ReadTxn& txn, std::string_view user_id) {
   auto doc = load(txn, user_id);
   if (!doc.IsObject() || json::get_bool(doc, "stale")) return std::nullopt;
   return doc;

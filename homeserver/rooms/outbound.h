@@ -24,8 +24,7 @@ class Outbound {
   // Queues an EDU of `type` with `content_json` (a JSON object's text) for `destination`.
   // Nothing is queued for this server itself nor for a server it does not federate with.
   virtual storage::Status queue_edu(storage::WriteTxn& txn, std::string_view destination,
-                                    std::string_view type,
-                                    std::string_view content_json) const = 0;
+                                    std::string_view type, std::string_view content_json) const = 0;
   // Queued items are durable now: deliver them.
   virtual void wake() = 0;
   // Queues (in a write job of its own) and delivers an EDU to each of `destinations`.

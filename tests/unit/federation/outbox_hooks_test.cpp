@@ -34,9 +34,11 @@ struct World {
   std::string create() {
     std::string id;
     db.write([&](storage::WriteTxn& txn) {
-      auto req = rooms::parse_create_room_request(rooms::test::parse(R"({"preset":"public_chat"})"));
+      auto req =
+          rooms::parse_create_room_request(rooms::test::parse(R"({"preset":"public_chat"})"));
       BOOST_REQUIRE(req.ok());
-      auto sent = rooms::create_room(txn, server, *req, kAlice, *rooms::find_room_version("11"), {});
+      auto sent =
+          rooms::create_room(txn, server, *req, kAlice, *rooms::find_room_version("11"), {});
       BOOST_REQUIRE(sent.ok());
       id = sent->front().event->room_id();
       return storage::Status::ok_status();
@@ -47,8 +49,9 @@ struct World {
   std::string send(const std::string& room_id, const std::string& sender, const std::string& type,
                    std::optional<std::string> state_key, const std::string& content) {
     std::string id;
-    const rooms::LocalServer& as = sender == kRemote ? remote : sender == kOther ? other_remote
-                                                                                 : server;
+    const rooms::LocalServer& as = sender == kRemote  ? remote
+                                   : sender == kOther ? other_remote
+                                                      : server;
     db.write([&](storage::WriteTxn& txn) {
       rooms::EventDraft d;
       d.room_id = room_id;
@@ -162,7 +165,8 @@ BOOST_AUTO_TEST_CASE(device_changes_are_announced_with_chained_stream_ids) {
     if (auto s = accounts::delete_device(txn, kAlice, "PHONE"); !s.ok()) return s;
     if (auto s = e2ee::delete_device_keys(txn, kAlice, "PHONE"); !s.ok()) return s;
     return e2ee::put_cross_signing_key(
-        txn, kAlice, "master", R"({"user_id":"@alice:x","usage":["master"],"keys":{"ed25519:M":"M"}})");
+        txn, kAlice, "master",
+        R"({"user_id":"@alice:x","usage":["master"],"keys":{"ed25519:M":"M"}})");
   });
   w.announce(kAlice);
   edus = w.queued_edus("y");

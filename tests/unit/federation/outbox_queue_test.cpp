@@ -11,7 +11,9 @@
 namespace haven::federation {
 namespace {
 
-std::string edu(int n) { return R"({"edu_type":"m.test","content":{"n":)" + std::to_string(n) + "}}"; }
+std::string edu(int n) {
+  return R"({"edu_type":"m.test","content":{"n":)" + std::to_string(n) + "}}";
+}
 
 void queue_edus(test::TestStore& db, const std::string& destination, int from, int count) {
   db.write([&](storage::WriteTxn& txn) {

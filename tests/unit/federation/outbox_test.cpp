@@ -35,11 +35,10 @@ class Fixture {
     store_ = storage::open_lmdb_store(
         options, [this](std::function<void()> fn) { loop_.post(std::move(fn)); }, &error);
     BOOST_REQUIRE(store_);
-    outbox_ = std::make_unique<Outbox>(
-        loop_, *store_, "a.test", allowed_,
-        [this](OutboundRequest r, FederationClient::Done d) {
-          sent_.push_back({std::move(r), std::move(d)});
-        });
+    outbox_ = std::make_unique<Outbox>(loop_, *store_, "a.test", allowed_,
+                                       [this](OutboundRequest r, FederationClient::Done d) {
+                                         sent_.push_back({std::move(r), std::move(d)});
+                                       });
   }
   ~Fixture() {
     outbox_.reset();
