@@ -51,6 +51,7 @@ void RequestVerifier::authenticate(const http::ExchangePtr& ex, Done done) {
                             signed_content)) {
           return done(unauthorized("Invalid X-Matrix signature from " + auth.origin));
         }
+        if (heard_from_) heard_from_(auth.origin);
         done(auth.origin);
       });
 }

@@ -31,11 +31,18 @@ class RequestVerifier {
   void add_route(http::Router& router, std::string method, std::string path_template,
                  AuthenticatedHandler handler);
 
+  // Runs for every request proven to come from a server (e.g. the outbox retries a server
+  // it was backing off from as soon as that server is heard from). Set once at start-up.
+  void on_heard_from(std::function<void(const std::string& origin)> fn) {
+    heard_from_ = std::move(fn);
+  }
+
  private:
   std::string own_name_;
   const ServerAllowList& allowed_;
   KeyRing& keys_;
   int max_json_depth_;
+  std::function<void(const std::string&)> heard_from_;
 };
 
 }  // namespace haven::federation

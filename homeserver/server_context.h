@@ -24,6 +24,8 @@ namespace sync { class SlidingConnections; }
 namespace media { class MediaStore; }
 namespace appservice { class AppServices; }
 namespace email { class EmailNotifier; }
+namespace rooms { class Outbound; }
+namespace e2ee { class RemoteKeys; }
 
 struct ServerContext {
   conf::Config config;
@@ -44,6 +46,8 @@ struct ServerContext {
   email::EmailNotifier* email = nullptr;      // nullptr when email is not configured
   sync::SlidingConnections* sliding = nullptr;  // sliding sync's per-connection state
   client::DelayedScheduler* delayed_events = nullptr;  // sends delayed events (MSC4140) when due
+  rooms::Outbound* outbound = nullptr;  // PDUs and EDUs to other servers; nullptr: no federation
+  e2ee::RemoteKeys* remote_keys = nullptr;  // key queries to other servers; nullptr: none
 };
 
 }  // namespace haven

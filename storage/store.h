@@ -91,6 +91,12 @@ enum class Table : uint8_t {
   kCareLiveCalls,      // room_id \0 kind \0 call_id -> call in progress (or ringing) JSON
   kCareCallLedger,     // u64 started_ms u64 seq -> ended call record JSON (kept after deletion)
   kCareCallsByOwner,   // owner \0 u64 started_ms u64 seq -> "" (the ledger by professional)
+  // Federation, outbound (federation/outbox_queue.h) and the device lists of other servers:
+  kFedOutPdus,          // destination \0 u64 seq -> room_id \0 event_id (queued PDU by reference)
+  kFedOutEdus,          // destination \0 u64 seq -> {"edu_type", "content"} (queued EDU)
+  kFedOutDestinations,  // destination -> transaction in flight JSON, or {} (items are queued)
+  kFedDevicesAnnounced, // local user_id -> devices and cross-signing keys last announced (JSON)
+  kRemoteDeviceLists,   // remote user_id -> cached device list JSON (stream_id, devices, keys)
   kCount
 };
 

@@ -61,6 +61,7 @@ Result<SentEvent> append(storage::WriteTxn& txn, const LocalServer& server, Room
   HAVEN_TRY(check(status));
   if (ev->type() == "m.room.redaction") HAVEN_TRY(apply_redaction(txn, *ev, version));
   if (server.policy) HAVEN_TRY(server.policy->appended(txn, *ev));
+  if (server.outbound) HAVEN_TRY(check(server.outbound->queue_event(txn, *ev)));
   return SentEvent{ev, pos};
 }
 
@@ -78,8 +79,8 @@ Result<SentEvent> send_event(storage::WriteTxn& txn, const LocalServer& server, 
   if (prev_events.size() > kMaxPrevEvents) {
     prev_events.erase(prev_events.begin(), prev_events.end() - kMaxPrevEvents);
   }
-  auto ev = build_event(draft, prev_events, room->depth + 1, state, *version,
-                        server.server_name, *server.key);
+  auto ev = build_event(draft, prev_events, room->depth + 1, state, *version, server.server_name,
+                        *server.key);
   if (!ev.ok()) return std::move(ev).error();
   if ((*ev)->type() == "m.room.redaction") {
     HAVEN_TRY(check_redaction_target(txn, **ev, *version));
