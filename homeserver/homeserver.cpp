@@ -71,8 +71,7 @@ std::unique_ptr<storage::Store> open_sealed_store(const storage::StoreOptions& o
   }
   size_t sealed = 0;
   if (auto s = rooms::seal_plain_rows_once(*store, &sealed); !s.ok()) {
-    spdlog::error("cannot seal the stored events with their rooms' at-rest keys: {}",
-                  s.message());
+    spdlog::error("cannot seal the stored events with their rooms' at-rest keys: {}", s.message());
     return nullptr;
   }
   if (sealed == 0) return store;
@@ -121,8 +120,8 @@ int serve(const conf::Config& config) {
   store_options.max_map_size = config.lmdb_max_map_size_mb << 20;
   std::filesystem::create_directories(store_options.path, ec);
   std::string error;
-  auto store = open_sealed_store(
-      store_options, [&loop](std::function<void()> fn) { loop.post(std::move(fn)); });
+  auto store = open_sealed_store(store_options,
+                                 [&loop](std::function<void()> fn) { loop.post(std::move(fn)); });
   if (!store) return 1;
   if (auto s = store->run(accounts::build_email_index_once); !s.ok()) {
     spdlog::error("cannot index email addresses: {}", s.message());

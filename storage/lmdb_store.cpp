@@ -731,10 +731,9 @@ std::unique_ptr<LmdbStore> LmdbStore::open(const StoreOptions& options, Post pos
 
   auto keys = AtRestKeyFile::open((fs::path(options.path) / "at-rest-keys").string(), error);
   if (!keys) return nullptr;
-  return std::make_unique<LmdbStoreImpl>(std::move(env), dbis, std::move(keys), options,
-                                         info.me_mapsize,
-                                         std::max<uint64_t>(max_size, info.me_mapsize),
-                                         std::move(post));
+  return std::make_unique<LmdbStoreImpl>(
+      std::move(env), dbis, std::move(keys), options, info.me_mapsize,
+      std::max<uint64_t>(max_size, info.me_mapsize), std::move(post));
 }
 
 Status LmdbStore::compact(const std::string& path) {

@@ -13,9 +13,8 @@ std::string associated_data(std::string_view scope, std::string_view record_key)
 
 }  // namespace
 
-std::optional<std::string> seal(WriteTxn& txn, std::string_view scope,
-                                std::string_view record_key, std::string_view plaintext,
-                                Status* status) {
+std::optional<std::string> seal(WriteTxn& txn, std::string_view scope, std::string_view record_key,
+                                std::string_view plaintext, Status* status) {
   auto key = txn.at_rest_key_for_write(scope, status);
   if (!key) return std::nullopt;
   return crypto::secretbox_seal(key->bytes(), plaintext, associated_data(scope, record_key));

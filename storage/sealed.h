@@ -15,9 +15,8 @@ namespace haven::storage {
 // `plaintext` sealed (XChaCha20-Poly1305, random nonce) with the key of `scope`, created if the
 // scope has none; bound to (scope, record_key) so it cannot be moved to another record.
 // nullopt and `status` on an I/O error.
-std::optional<std::string> seal(WriteTxn& txn, std::string_view scope,
-                                std::string_view record_key, std::string_view plaintext,
-                                Status* status);
+std::optional<std::string> seal(WriteTxn& txn, std::string_view scope, std::string_view record_key,
+                                std::string_view plaintext, Status* status);
 
 // The plaintext of a value made by seal() with the same scope and record key, or nullopt if the
 // scope's key is gone or the value was altered or belongs elsewhere.

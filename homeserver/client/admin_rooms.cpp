@@ -6,8 +6,8 @@
 // leave (or reject their invite) as themselves, which the auth rules always allow; remove its
 // aliases; then, with purge, remove the media only it used (media::purge_room_media_step, files
 // last), its keys in server-side key backups, and everything else of it in bounded writer jobs
-// (rooms::purge_room_step, which destroys the room's at-rest key first). Moving the members to a new room (new_room_user_id) is not
-// implemented and is refused.
+// (rooms::purge_room_step, which destroys the room's at-rest key first). Moving the members to a
+// new room (new_room_user_id) is not implemented and is refused.
 #include <algorithm>
 #include <map>
 #include <memory>
@@ -470,8 +470,8 @@ void purge_media_batches(ServerContext& ctx, const TaskPtr& task, Next next) {
   auto step = std::make_shared<media::MediaPurgeStep>();
   write<bool>(
       *ctx.store,
-      [room_id = task->room_id, server = ctx.server_name, step](storage::WriteTxn& txn)
-          -> Result<bool> {
+      [room_id = task->room_id, server = ctx.server_name,
+       step](storage::WriteTxn& txn) -> Result<bool> {
         *step = {};
         HAVEN_TRY(check(media::purge_room_media_step(txn, room_id, server, kPurgeBatch, &*step)));
         return true;

@@ -80,7 +80,8 @@ storage::Status purge_room_media_step(storage::WriteTxn& txn, std::string_view r
            });
   std::set<std::string> files;
   for (const auto& [server, media_id] : named) {
-    auto s = txn.del(Table::kRoomMedia, KeyBuilder().str(room_id).str(server).tail(media_id).build());
+    auto s =
+        txn.del(Table::kRoomMedia, KeyBuilder().str(room_id).str(server).tail(media_id).build());
     if (s.ok()) {
       s = txn.del(Table::kMediaRooms, KeyBuilder().str(server).str(media_id).tail(room_id).build());
     }

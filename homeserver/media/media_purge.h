@@ -15,8 +15,8 @@
 namespace haven::media {
 
 struct MediaPurgeStep {
-  bool done = false;                 // no index row of the room is left
-  std::vector<std::string> unused;   // sha256 of files no remaining record uses
+  bool done = false;                // no index row of the room is left
+  std::vector<std::string> unused;  // sha256 of files no remaining record uses
 };
 
 // Forgets up to `budget` of the media the room's events named (kRoomMedia, filled when events

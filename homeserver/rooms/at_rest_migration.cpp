@@ -35,9 +35,8 @@ storage::Status seal_plain_rows_once(storage::Store& store, size_t* sealed) {
     if (sealed) *sealed += step.sealed;
     after = std::move(step.last);
   }
-  return store.run([](storage::WriteTxn& txn) {
-    return txn.put(storage::Table::kMeta, kSealedMarker, "1");
-  });
+  return store.run(
+      [](storage::WriteTxn& txn) { return txn.put(storage::Table::kMeta, kSealedMarker, "1"); });
 }
 
 }  // namespace haven::rooms

@@ -204,8 +204,8 @@ storage::Status index_media(storage::WriteTxn& txn, std::string_view room_id,
     std::string_view media_id = pdu.substr(server_end + 1, id_end - server_end - 1);
     at = id_end;
     if (media_id.empty() || server.size() > 255 || media_id.size() > 255) continue;
-    auto s = txn.put(Table::kRoomMedia, KeyBuilder().str(room_id).str(server).tail(media_id).build(),
-                     "");
+    auto s = txn.put(Table::kRoomMedia,
+                     KeyBuilder().str(room_id).str(server).tail(media_id).build(), "");
     if (s.ok()) {
       s = txn.put(Table::kMediaRooms, KeyBuilder().str(server).str(media_id).tail(room_id).build(),
                   "");
@@ -255,7 +255,7 @@ std::optional<RoomRecord> get_room(storage::ReadTxn& txn, std::string_view room_
 }
 
 std::optional<StoredEventHeader> get_event_header(storage::ReadTxn& txn,
-                                                 std::string_view event_id) {
+                                                  std::string_view event_id) {
   auto v = txn.get(Table::kEvents, event_id);
   auto record = v ? parse_event_record(*v) : std::nullopt;
   if (!record) return std::nullopt;
@@ -419,9 +419,8 @@ uint64_t append_event(storage::WriteTxn& txn, RoomRecord& room, const Event& ev,
   const std::string pdu = json::to_string(ev.json());
   *status = index_media(txn, room.room_id, pdu);
   if (!status->ok()) return 0;
-  auto record =
-      encode_event(txn, ev.event_id(), pos, room.state_group, 0, room.version, room.room_id, pdu,
-                   status);
+  auto record = encode_event(txn, ev.event_id(), pos, room.state_group, 0, room.version,
+                             room.room_id, pdu, status);
   if (!record) return 0;
   *status = txn.put(Table::kEvents, ev.event_id(), *record);
   if (!status->ok()) return 0;
@@ -484,9 +483,8 @@ storage::Status store_redaction(storage::WriteTxn& txn, std::string_view event_i
   storage::Status s;
   // Copied: the view into the old record dies at the first write.
   auto flags = static_cast<uint8_t>(old->flags | kFlagRedacted);
-  auto updated = encode_event(txn, event_id, old->pos, old->group, flags,
-                              std::string(old->version), std::string(old->room_id),
-                              json::to_string(redacted_pdu), &s);
+  auto updated = encode_event(txn, event_id, old->pos, old->group, flags, std::string(old->version),
+                              std::string(old->room_id), json::to_string(redacted_pdu), &s);
   if (!updated) return s;
   s = txn.put(Table::kEvents, event_id, *updated);
   if (!s.ok()) return s;

@@ -46,12 +46,11 @@ std::optional<StoredEvent> get_event(storage::ReadTxn& txn, std::string_view eve
 // The plain part of a stored event's record (no decryption): enough to remove it and its
 // indexes after its room's at-rest key is gone.
 struct StoredEventHeader {
-  std::string room_id;       // empty for a record from before at-rest keys
+  std::string room_id;  // empty for a record from before at-rest keys
   uint64_t pos = 0;
   uint64_t state_group = 0;
 };
-std::optional<StoredEventHeader> get_event_header(storage::ReadTxn& txn,
-                                                 std::string_view event_id);
+std::optional<StoredEventHeader> get_event_header(storage::ReadTxn& txn, std::string_view event_id);
 std::optional<std::string> redacted_by(storage::ReadTxn& txn, std::string_view event_id);
 EventPtr current_state_event(storage::ReadTxn& txn, std::string_view room_id, std::string_view type,
                              std::string_view state_key);

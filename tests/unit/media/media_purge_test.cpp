@@ -37,7 +37,8 @@ struct World {
       body.Parse(R"({"preset":"private_chat"})");
       auto req = rooms::parse_create_room_request(body);
       BOOST_REQUIRE(req.ok());
-      auto sent = rooms::create_room(txn, server, *req, kAlice, *rooms::find_room_version("11"), {});
+      auto sent =
+          rooms::create_room(txn, server, *req, kAlice, *rooms::find_room_version("11"), {});
       BOOST_REQUIRE(sent.ok());
       id = sent->front().event->room_id();
       return storage::Status::ok_status();
@@ -74,9 +75,8 @@ struct World {
       auto thumb = files.write_blob(thumbnail_bytes);
       BOOST_REQUIRE(thumb.ok());
       ThumbnailRecord t{thumb->sha256, "image/png", thumbnail_bytes.size(), 32, 32};
-      db.write([&](storage::WriteTxn& txn) {
-        return put_thumbnail(txn, media_id, 32, 32, "scale", t);
-      });
+      db.write(
+          [&](storage::WriteTxn& txn) { return put_thumbnail(txn, media_id, 32, 32, "scale", t); });
     }
     return blob->sha256;
   }

@@ -84,7 +84,7 @@ BOOST_AUTO_TEST_CASE(a_sealed_value_opens_only_under_its_own_scope_and_record) {
   BOOST_TEST(!open_one(*store, "!b:x", "$one"));  // another room's key
   auto txn = store->begin_read();
   auto value = std::string(*txn->get(Table::kEvents, "$one"));
-  BOOST_TEST(!open_sealed(*txn, "!a:x", "$two", value));  // moved to another record
+  BOOST_TEST(!open_sealed(*txn, "!a:x", "$two", value));        // moved to another record
   BOOST_TEST(!open_sealed(*txn, "!unknown:x", "$one", value));  // a scope without a key
   value.back() ^= 1;
   BOOST_TEST(!open_sealed(*txn, "!a:x", "$one", value));  // altered
