@@ -510,7 +510,9 @@ Result<SealStep> seal_plain_events_step(storage::WriteTxn& txn, std::string_view
     auto record = *parse_event_record(value);
     std::string room_id = json::get_string(json::parse_trusted(record.body), "room_id");
     if (room_id.empty()) continue;  // unreadable before too: left as it is
-    storage::Status s;
+    // Its media are indexed too, so purging the room finds them as for new events.
+    storage::Status s = index_media(txn, room_id, record.body);
+    if (!s.ok()) return check(s).error();
     auto sealed = encode_event(txn, event_id, record.pos, record.group, record.flags,
                                record.version, room_id, record.body, &s);
     if (!sealed) return check(s).error();

@@ -48,7 +48,8 @@ struct OldStore {
       d.room_id = room;
       d.sender = kAlice;
       d.type = "m.room.message";
-      d.content.CopyFrom(test::parse(R"({"body":"old secret text"})"), d.content.GetAllocator());
+      d.content.CopyFrom(test::parse(R"({"body":"old secret text","url":"mxc://x/oldMedia"})"),
+                         d.content.GetAllocator());
       BOOST_REQUIRE(send_event(txn, server, std::move(d)).ok());
       return storage::Status::ok_status();
     });
@@ -69,6 +70,8 @@ struct OldStore {
       }
       auto s = w.del(Table::kAtRestKeys, room);
       if (s.ok()) s = w.del(Table::kMeta, "at_rest_sealed");
+      if (s.ok()) s = w.del_prefix(Table::kRoomMedia, {});
+      if (s.ok()) s = w.del_prefix(Table::kMediaRooms, {});
       return s;
     });
   }
@@ -99,6 +102,10 @@ BOOST_AUTO_TEST_CASE(plain_records_are_sealed_once_and_read_as_before) {
   }
   auto txn = old.db.read();
   BOOST_TEST(txn->get(Table::kMeta, "at_rest_sealed").has_value());
+  // The old message's media is indexed for the room's purge, as a new one would be.
+  BOOST_TEST(txn->get(Table::kRoomMedia,
+                      storage::KeyBuilder().str(old.room).str("x").tail("oldMedia").build())
+                 .has_value());
   for (const auto& id : old.events) {
     EventCache::shared().erase(id);
     BOOST_TEST(get_event(*txn, id).has_value(), id);
