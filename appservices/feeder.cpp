@@ -75,7 +75,8 @@ Result<bool> feed_events(storage::WriteTxn& txn, const Registry& registry, size_
       auto& scope = scopes[room_id];
       if (!scope) scope = std::make_unique<RoomScope>(txn, room_id);
       if (!scope->event_interests(*service, *stored->event)) continue;
-      HAVEN_TRY(check(enqueue(txn, service->id(), ItemKind::kEvent, client_event_json(*stored))));
+      HAVEN_TRY(check(
+          enqueue(txn, service->id(), ItemKind::kEvent, client_event_json(*stored), room_id)));
     }
     if (last != from) HAVEN_TRY(check(set_cursor(txn, service->id(), kEventsCursor, last)));
   }

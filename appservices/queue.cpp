@@ -1,9 +1,12 @@
-// kAppserviceQueue: service id \0 u64 seq -> one kind byte then the item's JSON. The sequence is
-// one counter for all services, so each service's items sort in the order they were queued.
+// kAppserviceQueue: service id \0 u64 seq -> one kind byte then the item's JSON, or for a room's
+// event: the kind byte, kSealedMark, room_id \0 and the JSON sealed with the room's at-rest key
+// (so a purged room's events cannot be read from freed pages either). The sequence is one
+// counter for all services, so each service's items sort in the order they were queued.
 // kAppserviceState: service id \0 name -> u64 (cursors) or u64 txn id u64 last seq ("txn").
 #include "appservices/queue.h"
 
 #include "storage/keys.h"
+#include "storage/sealed.h"
 
 namespace haven::appservice {
 
@@ -14,6 +17,7 @@ using storage::KeyReader;
 using storage::Table;
 
 constexpr std::string_view kInFlight = "txn";
+constexpr char kSealedMark = '\x01';  // never the first byte of JSON
 
 std::string queue_prefix(std::string_view service_id) {
   return KeyBuilder().str(service_id).take();
@@ -23,14 +27,33 @@ std::string state_key(std::string_view service_id, std::string_view name) {
   return KeyBuilder().str(service_id).tail(name).take();
 }
 
+// The item's JSON; "" when it was sealed with a room key that is gone (the room was purged).
+std::string item_json(storage::ReadTxn& txn, std::string_view key, std::string_view value) {
+  if (value.size() < 2 || value[1] != kSealedMark) return std::string(value.substr(1));
+  KeyReader r(value.substr(2));
+  auto room_id = r.str();
+  if (!room_id) return {};
+  return storage::open_sealed(txn, *room_id, key, r.tail()).value_or("");
+}
+
 }  // namespace
 
 storage::Status enqueue(storage::WriteTxn& txn, std::string_view service_id, ItemKind kind,
-                        std::string_view json) {
+                        std::string_view json, std::string_view room_id) {
   uint64_t seq = txn.next_counter("appservice_queue");
+  std::string key = KeyBuilder().str(service_id).u64(seq).build();
   std::string value(1, static_cast<char>(kind));
-  value.append(json);
-  return txn.put(Table::kAppserviceQueue, KeyBuilder().str(service_id).u64(seq).build(), value);
+  if (room_id.empty()) {
+    value.append(json);
+  } else {
+    storage::Status s;
+    auto sealed = storage::seal(txn, room_id, key, json, &s);
+    if (!sealed) return s;
+    value.push_back(kSealedMark);
+    value.append(KeyBuilder().str(room_id).build());
+    value.append(*sealed);
+  }
+  return txn.put(Table::kAppserviceQueue, key, value);
 }
 
 std::vector<QueuedItem> peek(storage::ReadTxn& txn, std::string_view service_id, size_t max_items,
@@ -43,7 +66,7 @@ std::vector<QueuedItem> peek(storage::ReadTxn& txn, std::string_view service_id,
              auto seq = r.u64();
              if (!seq || value.empty()) return true;
              if (through_seq && *seq > *through_seq) return false;
-             items.push_back({*seq, static_cast<ItemKind>(value[0]), std::string(value.substr(1))});
+             items.push_back({*seq, static_cast<ItemKind>(value[0]), item_json(txn, key, value)});
              return items.size() < max_items;
            });
   return items;

@@ -24,9 +24,11 @@ struct QueuedItem {
   std::string json;
 };
 
-// Appends an item at the end of the service's outbox.
+// Appends an item at the end of the service's outbox. A room's event gives its `room_id`: the
+// JSON is then sealed with the room's at-rest key, and an item whose room was purged before it
+// was sent comes back from peek() with empty JSON (senders skip it).
 storage::Status enqueue(storage::WriteTxn& txn, std::string_view service_id, ItemKind kind,
-                        std::string_view json);
+                        std::string_view json, std::string_view room_id = {});
 
 // The oldest items, at most `max_items`, and none after `through_seq` when it is given.
 std::vector<QueuedItem> peek(storage::ReadTxn& txn, std::string_view service_id, size_t max_items,

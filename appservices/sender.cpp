@@ -123,6 +123,7 @@ std::string Sender::transaction_body(const std::vector<QueuedItem>& items,
   std::string events, ephemeral, to_device;
   for (const QueuedItem& item : items) {
     if (item.kind == ItemKind::kDeviceLists) continue;  // merged into one member below
+    if (item.json.empty()) continue;                    // its room was purged before it was sent
     std::string* list = item.kind == ItemKind::kEvent       ? &events
                         : item.kind == ItemKind::kEphemeral ? &ephemeral
                                                             : &to_device;

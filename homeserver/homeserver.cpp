@@ -30,10 +30,12 @@
 #include "homeserver/push/push_rules.h"
 #include "homeserver/push/push_sender.h"
 #include "homeserver/push/pushers.h"
+#include "homeserver/rooms/at_rest_migration.h"
 #include "homeserver/server_context.h"
 #include "homeserver/sync/notifier.h"
 #include "homeserver/sync/sliding_connections.h"
 #include "homeserver/sync/streams.h"
+#include "storage/lmdb_store.h"
 
 namespace haven {
 
@@ -59,6 +61,35 @@ std::optional<crypto::SigningKey> load_or_create_signing_key(const std::string& 
   if (!out) return std::nullopt;
   spdlog::info("generated signing key {} in {}", key.key_id(), path);
   return key;
+}
+
+// Opens the store. A store written before per-room at-rest keys has its events sealed once;
+// their plain copies are then only in LMDB's freed pages, which a compacting copy removes before
+// the store is opened again. nullptr (logged) on failure.
+std::unique_ptr<storage::Store> open_sealed_store(const storage::StoreOptions& options,
+                                                  const storage::Store::Post& post) {
+  std::string error;
+  auto store = storage::open_lmdb_store(options, post, &error);
+  if (!store) {
+    spdlog::error("cannot open the database in {}: {}", options.path, error);
+    return nullptr;
+  }
+  size_t sealed = 0;
+  if (auto s = rooms::seal_plain_rows_once(*store, &sealed); !s.ok()) {
+    spdlog::error("cannot seal the stored events with their rooms' at-rest keys: {}", s.message());
+    return nullptr;
+  }
+  if (sealed == 0) return store;
+  spdlog::info("sealed {} events stored before at-rest keys; compacting the database", sealed);
+  store->close();
+  store.reset();
+  if (auto s = storage::LmdbStore::compact(options.path); !s.ok()) {
+    spdlog::error("cannot compact the database in {}: {}", options.path, s.message());
+    return nullptr;
+  }
+  store = storage::open_lmdb_store(options, post, &error);
+  if (!store) spdlog::error("cannot open the database in {}: {}", options.path, error);
+  return store;
 }
 
 struct SignalHandlers {
@@ -94,13 +125,9 @@ int serve(const conf::Config& config) {
   store_options.max_map_size = config.lmdb_max_map_size_mb << 20;
   std::filesystem::create_directories(store_options.path, ec);
   std::string error;
-  auto store = storage::open_lmdb_store(
-      store_options, [&loop](std::function<void()> fn) { loop.post(std::move(fn)); }, &error);
-  if (!store) {
-    spdlog::error("cannot open the database in {}: {}", store_options.path, error);
-    return 1;
-  }
-
+  auto store = open_sealed_store(store_options,
+                                 [&loop](std::function<void()> fn) { loop.post(std::move(fn)); });
+  if (!store) return 1;
   if (auto s = store->run(accounts::build_email_index_once); !s.ok()) {
     spdlog::error("cannot index email addresses: {}", s.message());
     return 1;

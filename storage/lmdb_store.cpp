@@ -1,5 +1,6 @@
 #include "storage/lmdb_store.h"
 
+#include <fcntl.h>
 #include <lmdb.h>
 #include <unistd.h>
 
@@ -19,6 +20,7 @@
 #include <utility>
 #include <vector>
 
+#include "storage/at_rest_keys.h"
 #include "storage/keys.h"
 
 namespace haven::storage {
@@ -152,6 +154,14 @@ const char* table_name(Table t) {
       return "rejected_events";
     case Table::kFederationTxns:
       return "federation_txns";
+    case Table::kAtRestKeys:
+      return "at_rest_keys";
+    case Table::kAtRestFreeSlots:
+      return "at_rest_free_slots";
+    case Table::kRoomMedia:
+      return "room_media";
+    case Table::kMediaRooms:
+      return "media_rooms";
     case Table::kCareGuestLinks:
       return "care_guest_links";
     case Table::kCareGuestRequests:
@@ -292,8 +302,9 @@ int get_txn(MDB_txn* txn, MDB_dbi dbi, std::string_view key, std::string_view* o
 
 class LmdbReadTxn final : public ReadTxn {
  public:
-  LmdbReadTxn(std::shared_lock<std::shared_mutex> lock, MDB_txn* txn, const Dbis& dbis)
-      : lock_(std::move(lock)), txn_(txn), dbis_(dbis) {}
+  LmdbReadTxn(std::shared_lock<std::shared_mutex> lock, MDB_txn* txn, const Dbis& dbis,
+              AtRestKeyFile& keys)
+      : lock_(std::move(lock)), txn_(txn), dbis_(dbis), keys_(keys) {}
 
   // A read error other than "not found" also yields nullopt: readers have no error channel.
   std::optional<std::string_view> get(Table table, std::string_view key) override {
@@ -307,6 +318,13 @@ class LmdbReadTxn final : public ReadTxn {
     scan_txn(txn_.get(), dbi(table), prefix, from, dir, visit);
   }
 
+  AtRestKeyPtr at_rest_key(std::string_view scope) override {
+    auto slot = get(Table::kAtRestKeys, scope);
+    if (!slot) return nullptr;
+    auto n = decode_u64(*slot);
+    return n ? keys_.read(*n) : nullptr;
+  }
+
  private:
   MDB_dbi dbi(Table t) const { return dbis_[static_cast<size_t>(t)]; }
 
@@ -315,12 +333,14 @@ class LmdbReadTxn final : public ReadTxn {
   std::shared_lock<std::shared_mutex> lock_;
   TxnPtr txn_;
   Dbis dbis_;
+  AtRestKeyFile& keys_;
 };
 
 // One job's view: a nested transaction of the batch's write transaction.
 class LmdbWriteTxn final : public WriteTxn {
  public:
-  LmdbWriteTxn(MDB_txn* txn, const Dbis& dbis) : txn_(txn), dbis_(dbis) {}
+  LmdbWriteTxn(MDB_txn* txn, const Dbis& dbis, AtRestKeyFile& keys)
+      : txn_(txn), dbis_(dbis), keys_(keys) {}
 
   // The first error that poisoned the transaction (0 if none): the batch cannot commit.
   int batch_error() const { return batch_error_; }
@@ -382,6 +402,51 @@ class LmdbWriteTxn final : public WriteTxn {
     return decode_u64(*value).value_or(0);
   }
 
+  AtRestKeyPtr at_rest_key(std::string_view scope) override {
+    auto slot = get(Table::kAtRestKeys, scope);
+    if (!slot) return nullptr;
+    auto n = decode_u64(*slot);
+    return n ? keys_.read(*n) : nullptr;
+  }
+
+  AtRestKeyPtr at_rest_key_for_write(std::string_view scope, Status* status) override {
+    *status = Status();
+    if (auto key = at_rest_key(scope)) return key;
+    // No row, or a row whose slot was zeroed by a destroy that was then rolled back: a new slot.
+    uint64_t slot = 0;
+    scan(Table::kAtRestFreeSlots, {}, {}, Direction::kForward,
+         [&](std::string_view k, std::string_view) {
+           slot = decode_u64(k).value_or(0);
+           return false;
+         });
+    if (slot != 0) {
+      *status = del(Table::kAtRestFreeSlots, encode_u64(slot));
+    } else {
+      slot = next_counter("at_rest_key_slots");
+      if (job_error_) *status = *job_error_;
+    }
+    if (!status->ok()) return nullptr;
+    // The key is on disk before the row naming its slot can commit.
+    auto key = keys_.create(slot, status);
+    if (!key) return nullptr;
+    *status = put(Table::kAtRestKeys, scope, encode_u64(slot));
+    return status->ok() ? key : nullptr;
+  }
+
+  Status destroy_at_rest_key(std::string_view scope) override {
+    auto row = get(Table::kAtRestKeys, scope);
+    if (!row) return Status();
+    auto slot = decode_u64(*row);
+    if (slot) {
+      // Zeroed on disk first: even if this job is rolled back, the key is gone.
+      Status s = keys_.destroy(*slot);
+      if (!s.ok()) return s;
+    }
+    Status s = del(Table::kAtRestKeys, scope);
+    if (s.ok() && slot) s = put(Table::kAtRestFreeSlots, encode_u64(*slot), "");
+    return s;
+  }
+
  private:
   static std::string counter_key(std::string_view name) {
     return KeyBuilder().tail("counter:").tail(name).take();
@@ -402,15 +467,17 @@ class LmdbWriteTxn final : public WriteTxn {
 
   MDB_txn* txn_;
   const Dbis& dbis_;
+  AtRestKeyFile& keys_;
   int batch_error_ = 0;
   std::optional<Status> job_error_;
 };
 
 class LmdbStoreImpl final : public LmdbStore {
  public:
-  LmdbStoreImpl(EnvPtr env, const Dbis& dbis, const StoreOptions& options, uint64_t map_size,
-                uint64_t max_map_size, Post post)
+  LmdbStoreImpl(EnvPtr env, const Dbis& dbis, std::unique_ptr<AtRestKeyFile> keys,
+                const StoreOptions& options, uint64_t map_size, uint64_t max_map_size, Post post)
       : env_(std::move(env)),
+        keys_(std::move(keys)),
         dbis_(dbis),
         max_batch_(options.max_batch == 0 ? 1 : options.max_batch),
         max_map_size_(max_map_size),
@@ -426,7 +493,7 @@ class LmdbStoreImpl final : public LmdbStore {
     if (!env_) return nullptr;
     MDB_txn* txn = nullptr;
     if (mdb_txn_begin(env_.get(), nullptr, MDB_RDONLY, &txn) != 0) return nullptr;
-    return std::make_unique<LmdbReadTxn>(std::move(lock), txn, dbis_);
+    return std::make_unique<LmdbReadTxn>(std::move(lock), txn, dbis_, *keys_);
   }
 
   void submit(Job job, Done done) override {
@@ -542,7 +609,7 @@ class LmdbStoreImpl final : public LmdbStore {
         mdb_txn_abort(parent);
         return rc;
       }
-      LmdbWriteTxn txn(child, dbis_);
+      LmdbWriteTxn txn(child, dbis_, *keys_);
       Status status = run_job(item.job, txn);
       if (txn.batch_error() != 0) {
         mdb_txn_abort(child);
@@ -606,6 +673,7 @@ class LmdbStoreImpl final : public LmdbStore {
   }
 
   EnvPtr env_;
+  const std::unique_ptr<AtRestKeyFile> keys_;
   const Dbis dbis_;
   const size_t max_batch_;
   const uint64_t max_map_size_;
@@ -681,9 +749,44 @@ std::unique_ptr<LmdbStore> LmdbStore::open(const StoreOptions& options, Post pos
   rc = mdb_txn_commit(txn);
   if (rc != 0) return fail("cannot create the tables: " + lmdb_error(rc));
 
-  return std::make_unique<LmdbStoreImpl>(std::move(env), dbis, options, info.me_mapsize,
-                                         std::max<uint64_t>(max_size, info.me_mapsize),
-                                         std::move(post));
+  auto keys = AtRestKeyFile::open((fs::path(options.path) / "at-rest-keys").string(), error);
+  if (!keys) return nullptr;
+  return std::make_unique<LmdbStoreImpl>(
+      std::move(env), dbis, std::move(keys), options, info.me_mapsize,
+      std::max<uint64_t>(max_size, info.me_mapsize), std::move(post));
+}
+
+Status LmdbStore::compact(const std::string& path) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const fs::path dir(path);
+  const fs::path tmp = dir / "compact.tmp";
+  fs::remove_all(tmp, ec);  // left by a compaction that was interrupted
+  fs::create_directory(tmp, ec);
+  if (ec) return Status::io_error("cannot create " + tmp.string() + ": " + ec.message());
+  MDB_env* raw = nullptr;
+  int rc = mdb_env_create(&raw);
+  if (rc != 0) return Status::io_error(lmdb_error(rc));
+  EnvPtr env(raw);
+  rc = mdb_env_set_maxdbs(env.get(), kTableCount);
+  if (rc == 0) rc = mdb_env_open(env.get(), path.c_str(), MDB_NOTLS, 0600);
+  if (rc == 0) rc = mdb_env_copy2(env.get(), tmp.c_str(), MDB_CP_COMPACT);
+  env.reset();
+  if (rc != 0) return Status::io_error("compacting copy: " + lmdb_error(rc));
+  const fs::path copy = tmp / "data.mdb";
+  auto sync_path = [](const fs::path& p, int flags) {
+    int fd = ::open(p.c_str(), flags | O_CLOEXEC);
+    if (fd < 0) return false;
+    bool ok = ::fsync(fd) == 0;
+    ::close(fd);
+    return ok;
+  };
+  if (!sync_path(copy, O_RDONLY)) return Status::io_error("cannot sync " + copy.string());
+  fs::rename(copy, dir / "data.mdb", ec);
+  if (ec) return Status::io_error("cannot replace data.mdb: " + ec.message());
+  if (!sync_path(dir, O_RDONLY | O_DIRECTORY)) return Status::io_error("cannot sync " + path);
+  fs::remove_all(tmp, ec);
+  return Status();
 }
 
 std::unique_ptr<Store> open_lmdb_store(const StoreOptions& options, Store::Post post,

@@ -25,6 +25,11 @@ class LmdbStore : public Store {
   static std::unique_ptr<LmdbStore> open(const StoreOptions& options, Post post,
                                          std::string* error);
 
+  // Rewrites the environment in `path` without its free pages (LMDB's compacting copy into a
+  // temporary file, synced, then renamed over data.mdb), so bytes of deleted or overwritten
+  // rows that freed pages still hold are gone. Only while no store has the environment open.
+  static Status compact(const std::string& path);
+
   // Current size of the memory map in bytes (grows by doubling up to max_map_size).
   virtual uint64_t map_size() const = 0;
   // Write transactions committed since open: one per batch (group commit).

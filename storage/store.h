@@ -83,6 +83,10 @@ enum class Table : uint8_t {
   kCareGuests,         // guest user_id -> the one room_id their tokens may use (care policy)
   kRejectedEvents,     // event_id -> u64 state group before it (0: unknown): rejected PDUs
   kFederationTxns,     // origin -> {txn_id, answer}: its last inbound /send (transaction dedupe)
+  kAtRestKeys,         // scope (room_id) -> u64 slot in the at-rest key file (no key bytes)
+  kAtRestFreeSlots,    // u64 slot -> "": slots of destroyed keys, reused first
+  kRoomMedia,          // room_id \0 server \0 media_id -> "": mxc URIs the room's events named
+  kMediaRooms,         // server \0 media_id \0 room_id -> "": the same, by media
   // Used only in haven-care's own environment (appservices/care):
   kCareGuestLinks,     // sha256(link token) -> guest link record JSON
   kCareGuestRequests,  // request_id -> guest access request record JSON
@@ -104,6 +108,24 @@ const char* table_name(Table t);
 
 enum class Direction { kForward, kBackward };
 
+// A scope's (a room's) at-rest key: 32 secret bytes, zeroed when the last holder drops it. The
+// bytes live in the key file beside the tables, never in a table (see at_rest_keys.h).
+constexpr size_t kAtRestKeyBytes = 32;
+class AtRestKey {
+ public:
+  explicit AtRestKey(const unsigned char* bytes);
+  ~AtRestKey();
+  AtRestKey(const AtRestKey&) = delete;
+  AtRestKey& operator=(const AtRestKey&) = delete;
+  std::string_view bytes() const {
+    return {reinterpret_cast<const char*>(bytes_), kAtRestKeyBytes};
+  }
+
+ private:
+  unsigned char bytes_[kAtRestKeyBytes];
+};
+using AtRestKeyPtr = std::shared_ptr<const AtRestKey>;
+
 // A consistent snapshot. Values returned are valid until the transaction ends.
 class ReadTxn {
  public:
@@ -114,6 +136,9 @@ class ReadTxn {
   // returns false.
   virtual void scan(Table table, std::string_view prefix, std::string_view from, Direction dir,
                     const std::function<bool(std::string_view key, std::string_view value)>& visit) = 0;
+  // The at-rest key of `scope` (a room id), or nullptr if it has none: never had one, or it
+  // was destroyed (then whatever was sealed with it is unreadable for good).
+  virtual AtRestKeyPtr at_rest_key(std::string_view scope) = 0;
 };
 
 // A write transaction: reads see the transaction's own writes. Values it returns are valid only
@@ -126,6 +151,13 @@ class WriteTxn : public ReadTxn {
   // Next value of a named counter (starts at 1), persisted with the transaction.
   virtual uint64_t next_counter(std::string_view name) = 0;
   virtual uint64_t current_counter(std::string_view name) = 0;
+  // The at-rest key of `scope`, created (random, written durably to the key file) if it has
+  // none. nullptr and `status` on an I/O error.
+  virtual AtRestKeyPtr at_rest_key_for_write(std::string_view scope, Status* status) = 0;
+  // Destroys the key of `scope` at once (the key file is overwritten before this returns, even
+  // if the job is later rolled back), so rows sealed with it can never be read again; ok if
+  // it has none.
+  virtual Status destroy_at_rest_key(std::string_view scope) = 0;
 };
 
 class Store {

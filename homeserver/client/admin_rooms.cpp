@@ -4,9 +4,10 @@
 //
 // Deleting a room: block it (when asked) so nobody joins meanwhile; make every local member
 // leave (or reject their invite) as themselves, which the auth rules always allow; remove its
-// aliases; then, with purge, remove it from storage in bounded writer jobs
-// (rooms::purge_room_step). Moving the members to a new room (new_room_user_id) is not
-// implemented and is refused.
+// aliases; then, with purge, remove the media only it used (media::purge_room_media_step, files
+// last), its keys in server-side key backups, and everything else of it in bounded writer jobs
+// (rooms::purge_room_step, which destroys the room's at-rest key first). Moving the members to a
+// new room (new_room_user_id) is not implemented and is refused.
 #include <algorithm>
 #include <map>
 #include <memory>
@@ -20,6 +21,9 @@
 #include "homeserver/client/event_format.h"
 #include "homeserver/client/room_send.h"
 #include "homeserver/client/routes.h"
+#include "homeserver/delayed/delayed_store.h"
+#include "homeserver/e2ee/key_backup.h"
+#include "homeserver/media/media_purge.h"
 #include "homeserver/rooms/event_store.h"
 #include "homeserver/rooms/ids.h"
 #include "homeserver/rooms/room_details.h"
@@ -460,6 +464,44 @@ void purge_batches(ServerContext& ctx, const TaskPtr& task, Next next) {
       });
 }
 
+// The media the room's events named and nothing else uses: records in writer jobs, then the
+// files on a worker once those jobs are on disk.
+void purge_media_batches(ServerContext& ctx, const TaskPtr& task, Next next) {
+  auto step = std::make_shared<media::MediaPurgeStep>();
+  write<bool>(
+      *ctx.store,
+      [room_id = task->room_id, server = ctx.server_name,
+       step](storage::WriteTxn& txn) -> Result<bool> {
+        *step = {};
+        HAVEN_TRY(check(media::purge_room_media_step(txn, room_id, server, kPurgeBatch, &*step)));
+        return true;
+      },
+      [&ctx, task, step, next](Result<bool> r) {
+        if (!r.ok()) return next(std::move(r).error());
+        const media::MediaStore* store = ctx.media;
+        ctx.workers->run<Status>(
+            *ctx.loop, [store, step] { return media::remove_unused_blobs(*store, step->unused); },
+            [&ctx, task, step, next](Status s) {
+              if (!s.ok()) return next(std::move(s));
+              if (step->done) return next({});
+              purge_media_batches(ctx, task, next);
+            });
+      });
+}
+
+// The room's keys in every user's server-side key backup, and its delayed events (whose
+// indexes need the records open, so before the room's key goes).
+void purge_backups_and_delayed(ServerContext& ctx, const TaskPtr& task, Next next) {
+  write<bool>(
+      *ctx.store,
+      [room_id = task->room_id](storage::WriteTxn& txn) -> Result<bool> {
+        HAVEN_TRY(e2ee::delete_room_from_all_backups(txn, room_id));
+        HAVEN_TRY(delayed::delete_room_delayed(txn, room_id));
+        return true;
+      },
+      [next](Result<bool> r) { next(r.ok() ? Status() : Status(std::move(r).error())); });
+}
+
 void purge_step(ServerContext& ctx, const TaskPtr& task, const DeleteParams& p, Next next) {
   if (!p.purge) return next({});
   if (!p.force_purge) {
@@ -470,7 +512,14 @@ void purge_step(ServerContext& ctx, const TaskPtr& task, const DeleteParams& p, 
       }
     }
   }
-  purge_batches(ctx, task, next);
+  // Media first: it is found through the room's index rows, which the room purge leaves alone.
+  purge_media_batches(ctx, task, [&ctx, task, next](Status s) {
+    if (!s.ok()) return next(std::move(s));
+    purge_backups_and_delayed(ctx, task, [&ctx, task, next](Status s) {
+      if (!s.ok()) return next(std::move(s));
+      purge_batches(ctx, task, next);
+    });
+  });
 }
 
 // Runs the deletion; `done` once it has ended (complete or failed).

@@ -5,6 +5,7 @@
 #include "homeserver/base/json.h"
 #include "homeserver/base/write.h"
 #include "storage/keys.h"
+#include "storage/sealed.h"
 
 namespace haven::delayed {
 
@@ -48,6 +49,27 @@ std::string user_key(const DelayedEvent& e) {
 
 std::string state_key_of(const DelayedEvent& e) {
   return KeyBuilder().str(e.room_id).str(e.type).str(*e.state_key).tail(e.delay_id).take();
+}
+
+// A record is stored as kSealedMark, room_id '\0', then its JSON sealed with the room's at-rest
+// key (it holds the content the client gave). Records from before at-rest keys are plain JSON.
+constexpr char kSealedMark = '\x01';
+
+Status put_record(storage::WriteTxn& txn, const DelayedEvent& e) {
+  storage::Status s;
+  auto sealed = storage::seal(txn, e.room_id, e.delay_id, e.to_json(), &s);
+  if (!sealed) return check(s);
+  std::string value(1, kSealedMark);
+  value.append(KeyBuilder().str(e.room_id).build());
+  value.append(*sealed);
+  return check(txn.put(Table::kDelayedEvents, e.delay_id, value));
+}
+
+// The room a stored record belongs to, without opening it ("" for a plain record).
+std::string_view room_of_record(std::string_view value) {
+  if (value.empty() || value[0] != kSealedMark) return {};
+  KeyReader r(value.substr(1));
+  return r.str().value_or(std::string_view());
 }
 
 // Forgets the user's finalised records older than the retention, and the oldest beyond the
@@ -130,11 +152,35 @@ std::optional<DelayedEvent> DelayedEvent::from_json(std::string_view text) {
 std::optional<DelayedEvent> get(storage::ReadTxn& txn, std::string_view delay_id) {
   auto raw = txn.get(Table::kDelayedEvents, delay_id);
   if (!raw) return std::nullopt;
-  return DelayedEvent::from_json(*raw);
+  if (raw->empty() || (*raw)[0] != kSealedMark) return DelayedEvent::from_json(*raw);
+  KeyReader r(raw->substr(1));
+  auto room_id = r.str();
+  if (!room_id) return std::nullopt;
+  auto text = storage::open_sealed(txn, *room_id, delay_id, r.tail());
+  if (!text) return std::nullopt;  // its room was purged
+  return DelayedEvent::from_json(*text);
+}
+
+Status delete_room_delayed(storage::WriteTxn& txn, std::string_view room_id) {
+  std::vector<std::string> ids;
+  txn.scan(Table::kDelayedEvents, {}, {}, Direction::kForward,
+           [&](std::string_view key, std::string_view value) {
+             if (room_of_record(value) == room_id) ids.emplace_back(key);
+             return true;
+           });
+  for (const std::string& id : ids) {
+    if (auto e = get(txn, id)) {
+      HAVEN_TRY(check(txn.del(Table::kDelayedDue, due_key(*e))));
+      HAVEN_TRY(check(txn.del(Table::kDelayedByUser, user_key(*e))));
+      if (e->state_key) HAVEN_TRY(check(txn.del(Table::kDelayedByState, state_key_of(*e))));
+    }
+    HAVEN_TRY(check(txn.del(Table::kDelayedEvents, id)));
+  }
+  return {};
 }
 
 Status schedule(storage::WriteTxn& txn, const DelayedEvent& e) {
-  HAVEN_TRY(check(txn.put(Table::kDelayedEvents, e.delay_id, e.to_json())));
+  HAVEN_TRY(put_record(txn, e));
   HAVEN_TRY(check(txn.put(Table::kDelayedDue, due_key(e), "")));
   HAVEN_TRY(check(txn.put(Table::kDelayedByUser, user_key(e), "")));
   if (e.state_key) HAVEN_TRY(check(txn.put(Table::kDelayedByState, state_key_of(e), e.user_id)));
@@ -145,7 +191,7 @@ Status restart(storage::WriteTxn& txn, DelayedEvent& e, int64_t now) {
   HAVEN_TRY(check(txn.del(Table::kDelayedDue, due_key(e))));
   e.scheduled_at = now;
   HAVEN_TRY(check(txn.put(Table::kDelayedDue, due_key(e), "")));
-  HAVEN_TRY(check(txn.put(Table::kDelayedEvents, e.delay_id, e.to_json())));
+  HAVEN_TRY(put_record(txn, e));
   return {};
 }
 
@@ -157,7 +203,7 @@ Status finalise(storage::WriteTxn& txn, DelayedEvent& e, Outcome outcome, int64_
   e.finalised_ts = now;
   e.event_id = std::move(event_id);
   e.error_json = std::move(error_json);
-  HAVEN_TRY(check(txn.put(Table::kDelayedEvents, e.delay_id, e.to_json())));
+  HAVEN_TRY(put_record(txn, e));
   return prune_finalised(txn, e.user_id, now);
 }
 

@@ -1,5 +1,6 @@
 // Delayed events (MSC4140) in storage: one record per delay_id, scheduled or finalised, with
-// indexes by due time, by owner and by the state slot a delayed state event would fill.
+// indexes by due time, by owner and by the state slot a delayed state event would fill. Records
+// are sealed with their room's at-rest key (they hold the content); the indexes hold ids only.
 // Pure storage functions: any thread, inside the caller's transaction.
 #pragma once
 
@@ -41,6 +42,10 @@ constexpr int64_t kFinalisedRetentionMs = int64_t{7} * 24 * 3600 * 1000;
 constexpr size_t kMaxFinalisedPerUser = 1000;
 
 std::optional<DelayedEvent> get(storage::ReadTxn& txn, std::string_view delay_id);
+
+// Deletes every record of `room_id`, scheduled or finalised, with its indexes (the admin API's
+// room purge, before the room's at-rest key is destroyed). Scans every record: purges are rare.
+Status delete_room_delayed(storage::WriteTxn& txn, std::string_view room_id);
 
 // Stores a new scheduled record with its indexes.
 Status schedule(storage::WriteTxn& txn, const DelayedEvent& event);

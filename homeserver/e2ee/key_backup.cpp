@@ -250,6 +250,33 @@ Result<BackupCounts> delete_room_keys(storage::WriteTxn& txn, std::string_view u
   return counts_of(*v);
 }
 
+Status delete_room_from_all_backups(storage::WriteTxn& txn, std::string_view room_id) {
+  std::vector<std::pair<std::string, uint64_t>> holders;  // (user, version), each once
+  txn.scan(
+      Table::kKeyBackupKeys, {}, {}, storage::Direction::kForward,
+      [&](std::string_view key, std::string_view) {
+        KeyReader r(key);
+        auto user = r.str();
+        auto version = r.u64();
+        auto room = r.str();
+        if (!user || !version || !room || *room != room_id) return true;
+        if (holders.empty() || holders.back().first != *user || holders.back().second != *version) {
+          holders.emplace_back(std::string(*user), *version);
+        }
+        return true;
+      });
+  for (const auto& [user, version] : holders) {
+    auto r = delete_room_keys(txn, user, version, std::string(room_id), std::nullopt);
+    if (!r.ok() && r.error().status >= 500) return r.error();
+    if (!r.ok()) {  // a deleted version's keys: no counts to keep
+      auto s =
+          txn.del_prefix(Table::kKeyBackupKeys, keys_prefix(user, version, std::string(room_id)));
+      if (!s.ok()) return storage_failure(s);
+    }
+  }
+  return {};
+}
+
 Result<std::vector<StoredRoomKey>> get_room_keys(storage::ReadTxn& txn, std::string_view user_id,
                                                  uint64_t version,
                                                  const std::optional<std::string>& room_id,

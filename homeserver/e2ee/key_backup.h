@@ -97,6 +97,10 @@ struct StoredRoomKey {
 };
 // The version's keys, all or a room's or one session's, ordered by room then session.
 // M_NOT_FOUND for an unknown or deleted version.
+// Deletes every backed-up key of `room_id` from every user's live backups (the admin API's room
+// purge), updating their counts and etags. Scans the whole table: purges are rare.
+Status delete_room_from_all_backups(storage::WriteTxn& txn, std::string_view room_id);
+
 Result<std::vector<StoredRoomKey>> get_room_keys(storage::ReadTxn& txn, std::string_view user_id,
                                                  uint64_t version,
                                                  const std::optional<std::string>& room_id,

@@ -31,6 +31,15 @@ void EventCache::put(const std::string& event_id, CachedEvent entry) {
   }
 }
 
+void EventCache::erase(std::string_view event_id) {
+  std::lock_guard lock(mu_);
+  auto it = entries_.find(event_id);
+  if (it == entries_.end()) return;
+  auto node = it->second.second;
+  entries_.erase(it);
+  lru_.erase(node);
+}
+
 EventCache& EventCache::shared() {
   static EventCache cache(kSharedCapacity);
   return cache;

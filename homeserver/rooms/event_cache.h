@@ -27,6 +27,7 @@ class EventCache {
   explicit EventCache(size_t capacity) : capacity_(capacity) {}
   std::optional<CachedEvent> get(std::string_view event_id);
   void put(const std::string& event_id, CachedEvent entry);
+  void erase(std::string_view event_id);  // no-op if absent
 
   // The process-wide cache used by the event store.
   static EventCache& shared();

@@ -1,10 +1,13 @@
 #include "homeserver/rooms/event_store.h"
 
 #include <algorithm>
+#include <cctype>
 
 #include "homeserver/base/json.h"
+#include "homeserver/base/write.h"
 #include "homeserver/rooms/event_cache.h"
 #include "storage/keys.h"
+#include "storage/sealed.h"
 
 namespace haven::rooms {
 
@@ -19,15 +22,51 @@ constexpr int kMaxStateGroupChain = 48;  // then a group stores the full state
 constexpr uint8_t kFlagRedacted = 1;
 constexpr uint8_t kFlagSoftFailed = 2;
 constexpr uint8_t kFlagOutlier = 4;
+// The PDU is sealed with the room's at-rest key (storage/sealed.h). Every record written since
+// at-rest keys exist has it; older ones are sealed once at start-up (seal_plain_events_step).
+constexpr uint8_t kFlagSealed = 8;
 
-// Stored event layout: u64 pos | u64 state group | u8 flags | version '\0' | PDU JSON.
-std::string encode_event(uint64_t pos, uint64_t group, uint8_t flags, std::string_view version,
-                         std::string_view pdu) {
+// Stored event layout: u64 pos | u64 state group | u8 flags | version '\0' | room_id '\0' |
+// PDU JSON sealed with the room's key. Everything before the sealed PDU is ids and numbers only.
+// Before at-rest keys (no kFlagSealed): u64 pos | u64 group | u8 flags | version '\0' | PDU JSON.
+struct RecordView {
+  uint64_t pos = 0;
+  uint64_t group = 0;
+  uint8_t flags = 0;
+  std::string_view version;
+  std::string_view room_id;  // empty in an unsealed record
+  std::string_view body;     // the sealed PDU, or the plain one in an unsealed record
+};
+
+std::optional<RecordView> parse_event_record(std::string_view v) {
+  if (v.size() < 18) return std::nullopt;
+  RecordView r;
+  r.pos = *storage::decode_u64(v.substr(0, 8));
+  r.group = *storage::decode_u64(v.substr(8, 8));
+  r.flags = static_cast<uint8_t>(v[16]);
+  KeyReader rest(v.substr(17));
+  auto version = rest.str();
+  if (!version) return std::nullopt;
+  r.version = *version;
+  if (r.flags & kFlagSealed) {
+    auto room = rest.str();
+    if (!room) return std::nullopt;
+    r.room_id = *room;
+  }
+  r.body = rest.tail();
+  return r;
+}
+
+std::optional<std::string> encode_event(storage::WriteTxn& txn, std::string_view event_id,
+                                        uint64_t pos, uint64_t group, uint8_t flags,
+                                        std::string_view version, std::string_view room_id,
+                                        std::string_view pdu, storage::Status* status) {
+  auto sealed = storage::seal(txn, room_id, event_id, pdu, status);
+  if (!sealed) return std::nullopt;
   std::string out = storage::encode_u64(pos) + storage::encode_u64(group);
-  out.push_back(static_cast<char>(flags));
-  out.append(version);
-  out.push_back('\0');
-  out.append(pdu);
+  out.push_back(static_cast<char>(flags | kFlagSealed));
+  out.append(KeyBuilder().str(version).str(room_id).build());
+  out.append(*sealed);
   return out;
 }
 
@@ -138,6 +177,46 @@ storage::Status index_relation(storage::WriteTxn& txn, const Event& ev, uint64_t
                  ev.event_id());
 }
 
+bool is_server_name_char(char c) {
+  return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == ':' ||
+         c == '[' || c == ']';
+}
+
+bool is_media_id_char(char c) {
+  return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-';
+}
+
+// Remembers every mxc://server/media_id the event names in plain JSON (content, avatars,
+// state), so purging the room can find the media it used. Encrypted events name none.
+storage::Status index_media(storage::WriteTxn& txn, std::string_view room_id,
+                            std::string_view pdu) {
+  constexpr std::string_view kScheme = "mxc://";
+  constexpr int kMaxPerEvent = 64;
+  size_t at = 0;
+  for (int n = 0; n < kMaxPerEvent; ++n) {
+    at = pdu.find(kScheme, at);
+    if (at == std::string_view::npos) break;
+    at += kScheme.size();
+    size_t server_end = at;
+    while (server_end < pdu.size() && is_server_name_char(pdu[server_end])) ++server_end;
+    if (server_end == at || server_end >= pdu.size() || pdu[server_end] != '/') continue;
+    size_t id_end = server_end + 1;
+    while (id_end < pdu.size() && is_media_id_char(pdu[id_end])) ++id_end;
+    std::string_view server = pdu.substr(at, server_end - at);
+    std::string_view media_id = pdu.substr(server_end + 1, id_end - server_end - 1);
+    at = id_end;
+    if (media_id.empty() || server.size() > 255 || media_id.size() > 255) continue;
+    auto s = txn.put(Table::kRoomMedia,
+                     KeyBuilder().str(room_id).str(server).tail(media_id).build(), "");
+    if (s.ok()) {
+      s = txn.put(Table::kMediaRooms, KeyBuilder().str(server).str(media_id).tail(room_id).build(),
+                  "");
+    }
+    if (!s.ok()) return s;
+  }
+  return storage::Status::ok_status();
+}
+
 }  // namespace
 
 void scan_relations(
@@ -177,27 +256,36 @@ std::optional<RoomRecord> get_room(storage::ReadTxn& txn, std::string_view room_
   return r;
 }
 
+std::optional<StoredEventHeader> get_event_header(storage::ReadTxn& txn,
+                                                  std::string_view event_id) {
+  auto v = txn.get(Table::kEvents, event_id);
+  auto record = v ? parse_event_record(*v) : std::nullopt;
+  if (!record) return std::nullopt;
+  return StoredEventHeader{std::string(record->room_id), record->pos, record->group};
+}
+
 std::optional<StoredEvent> get_event(storage::ReadTxn& txn, std::string_view event_id) {
   auto v = txn.get(Table::kEvents, event_id);
-  if (!v || v->size() < 18) return std::nullopt;
+  if (!v) return std::nullopt;
+  auto record = parse_event_record(*v);
+  if (!record || !(record->flags & kFlagSealed)) return std::nullopt;
   StoredEvent out;
-  out.pos = *storage::decode_u64(v->substr(0, 8));
-  out.state_group = *storage::decode_u64(v->substr(8, 8));
-  const auto flags = static_cast<uint8_t>((*v)[16]);
-  out.redacted = (flags & kFlagRedacted) != 0;
-  out.soft_failed = (flags & kFlagSoftFailed) != 0;
-  out.outlier = (flags & kFlagOutlier) != 0;
+  out.pos = record->pos;
+  out.state_group = record->group;
+  out.redacted = (record->flags & kFlagRedacted) != 0;
+  out.soft_failed = (record->flags & kFlagSoftFailed) != 0;
+  out.outlier = (record->flags & kFlagOutlier) != 0;
   // A stored event only ever changes by being redacted, so a cached copy with the same
   // redaction flag as this transaction's record is this transaction's event.
   if (auto hit = EventCache::shared().get(event_id); hit && hit->redacted == out.redacted) {
     out.event = std::move(hit->event);
     return out;
   }
-  auto nul = v->find('\0', 17);
-  if (nul == std::string_view::npos) return std::nullopt;
-  const RoomVersion* version = find_room_version(v->substr(17, nul - 17));
+  const RoomVersion* version = find_room_version(record->version);
   if (!version) return std::nullopt;
-  auto ev = Event::from_stored(v->substr(nul + 1), std::string(event_id), *version);
+  auto pdu = storage::open_sealed(txn, record->room_id, event_id, record->body);
+  if (!pdu) return std::nullopt;  // the room's at-rest key is gone: the room was purged
+  auto ev = Event::from_stored(*pdu, std::string(event_id), *version);
   if (!ev) return std::nullopt;
   out.event = std::move(ev);
   EventCache::shared().put(std::string(event_id),
@@ -337,9 +425,13 @@ uint64_t append_event(storage::WriteTxn& txn, RoomRecord& room, const Event& ev,
       if (!status->ok()) return 0;
     }
   }
-  *status =
-      txn.put(Table::kEvents, ev.event_id(),
-              encode_event(pos, room.state_group, 0, room.version, json::to_string(ev.json())));
+  const std::string pdu = json::to_string(ev.json());
+  *status = index_media(txn, room.room_id, pdu);
+  if (!status->ok()) return 0;
+  auto record = encode_event(txn, ev.event_id(), pos, room.state_group, 0, room.version,
+                             room.room_id, pdu, status);
+  if (!record) return 0;
+  *status = txn.put(Table::kEvents, ev.event_id(), *record);
   if (!status->ok()) return 0;
   *status =
       txn.put(Table::kRoomTimeline, KeyBuilder().str(room.room_id).u64(pos).build(), ev.event_id());
@@ -362,9 +454,10 @@ uint64_t append_event(storage::WriteTxn& txn, RoomRecord& room, const Event& ev,
 
 storage::Status put_outlier(storage::WriteTxn& txn, const Event& event, bool redacted) {
   if (txn.get(Table::kEvents, event.event_id())) return storage::Status::ok_status();
-  return txn.put(Table::kEvents, event.event_id(),
-                 encode_event(0, 0, kFlagOutlier | (redacted ? kFlagRedacted : 0),
-                              event.version().id, json::to_string(event.json())));
+  EventRecord record;
+  record.redacted = redacted;
+  record.outlier = true;
+  return put_event_record(txn, event, event.version().id, record);
 }
 
 storage::Status put_rejected(storage::WriteTxn& txn, std::string_view event_id, uint64_t group) {
@@ -382,9 +475,13 @@ storage::Status put_event_record(storage::WriteTxn& txn, const Event& event,
   const uint8_t flags = (record.redacted ? kFlagRedacted : 0) |
                         (record.soft_failed ? kFlagSoftFailed : 0) |
                         (record.outlier ? kFlagOutlier : 0);
-  return txn.put(Table::kEvents, event.event_id(),
-                 encode_event(record.pos, record.state_group, flags, version,
-                              json::to_string(event.json())));
+  const std::string pdu = json::to_string(event.json());
+  storage::Status s = index_media(txn, event.room_id(), pdu);
+  if (!s.ok()) return s;
+  auto sealed = encode_event(txn, event.event_id(), record.pos, record.state_group, flags, version,
+                             event.room_id(), pdu, &s);
+  if (!sealed) return s;
+  return txn.put(Table::kEvents, event.event_id(), *sealed);
 }
 
 storage::Status put_in_timeline(storage::WriteTxn& txn, const Event& ev, uint64_t pos) {
@@ -460,15 +557,52 @@ storage::Status store_redaction(storage::WriteTxn& txn, std::string_view event_i
                                 const rapidjson::Value& redacted_pdu,
                                 std::string_view redaction_event_id) {
   auto v = txn.get(Table::kEvents, event_id);
-  if (!v || v->size() < 18) return storage::Status::not_found();
-  auto nul = v->find('\0', 17);
-  std::string version(v->substr(17, nul - 17));
-  std::string updated = encode_event(
-      *storage::decode_u64(v->substr(0, 8)), *storage::decode_u64(v->substr(8, 8)),
-      static_cast<uint8_t>((*v)[16]) | kFlagRedacted, version, json::to_string(redacted_pdu));
-  auto s = txn.put(Table::kEvents, event_id, updated);
+  auto old = v ? parse_event_record(*v) : std::nullopt;
+  if (!old || !(old->flags & kFlagSealed)) return storage::Status::not_found();
+  storage::Status s;
+  // Copied: the view into the old record dies at the first write.
+  auto flags = static_cast<uint8_t>(old->flags | kFlagRedacted);
+  auto updated = encode_event(txn, event_id, old->pos, old->group, flags, std::string(old->version),
+                              std::string(old->room_id), json::to_string(redacted_pdu), &s);
+  if (!updated) return s;
+  s = txn.put(Table::kEvents, event_id, *updated);
   if (!s.ok()) return s;
   return txn.put(Table::kRedactions, event_id, redaction_event_id);
+}
+
+Result<SealStep> seal_plain_events_step(storage::WriteTxn& txn, std::string_view after,
+                                        size_t budget) {
+  // Copied out first: a scan's views die at the first write.
+  std::vector<std::pair<std::string, std::string>> rows;
+  std::optional<std::string> last;
+  SealStep step;
+  size_t visited = 0;
+  txn.scan(Table::kEvents, {}, after, Direction::kForward,
+           [&](std::string_view key, std::string_view value) {
+             if (key == after) return true;
+             last = std::string(key);
+             auto record = parse_event_record(value);
+             if (record && !(record->flags & kFlagSealed)) rows.emplace_back(key, value);
+             return rows.size() < budget && ++visited < budget * 16;
+           });
+  for (const auto& [event_id, value] : rows) {
+    auto record = *parse_event_record(value);
+    // The event's own room id: a v12 create event has none in its JSON but defines it.
+    const RoomVersion* version = find_room_version(record.version);
+    EventPtr event = version ? Event::from_stored(record.body, event_id, *version) : nullptr;
+    if (!event || event->room_id().empty()) continue;  // unreadable before too: left as it is
+    const std::string& room_id = event->room_id();
+    // Its media are indexed too, so purging the room finds them as for new events.
+    storage::Status s = index_media(txn, room_id, record.body);
+    if (!s.ok()) return check(s).error();
+    auto sealed = encode_event(txn, event_id, record.pos, record.group, record.flags,
+                               record.version, room_id, record.body, &s);
+    if (!sealed) return check(s).error();
+    HAVEN_TRY(check(txn.put(Table::kEvents, event_id, *sealed)));
+    ++step.sealed;
+  }
+  step.last = std::move(last);
+  return step;
 }
 
 }  // namespace haven::rooms

@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "homeserver/base/result.h"
 #include "homeserver/rooms/event.h"
 #include "homeserver/rooms/room_version.h"
 #include "homeserver/rooms/state.h"
@@ -47,6 +48,14 @@ struct Membership {
 // Reads.
 std::optional<RoomRecord> get_room(storage::ReadTxn& txn, std::string_view room_id);
 std::optional<StoredEvent> get_event(storage::ReadTxn& txn, std::string_view event_id);
+// The plain part of a stored event's record (no decryption): enough to remove it and its
+// indexes after its room's at-rest key is gone.
+struct StoredEventHeader {
+  std::string room_id;  // empty for a record from before at-rest keys
+  uint64_t pos = 0;
+  uint64_t state_group = 0;
+};
+std::optional<StoredEventHeader> get_event_header(storage::ReadTxn& txn, std::string_view event_id);
 std::optional<std::string> redacted_by(storage::ReadTxn& txn, std::string_view event_id);
 EventPtr current_state_event(storage::ReadTxn& txn, std::string_view room_id, std::string_view type,
                              std::string_view state_key);
@@ -146,5 +155,14 @@ std::optional<uint64_t> state_group_before(storage::ReadTxn& txn, std::string_vi
 storage::Status store_redaction(storage::WriteTxn& txn, std::string_view event_id,
                                 const rapidjson::Value& redacted_pdu,
                                 std::string_view redaction_event_id);
+
+// Start-up migration to at-rest keys: seals the events stored in the old plain form, at most
+// `budget` of them, among those after event id `after` ("" = from the first).
+struct SealStep {
+  std::optional<std::string> last;  // the last event id looked at; nullopt once none are left
+  size_t sealed = 0;
+};
+Result<SealStep> seal_plain_events_step(storage::WriteTxn& txn, std::string_view after,
+                                        size_t budget);
 
 }  // namespace haven::rooms

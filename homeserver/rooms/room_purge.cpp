@@ -5,6 +5,7 @@
 
 #include "homeserver/base/json.h"
 #include "homeserver/base/write.h"
+#include "homeserver/rooms/event_cache.h"
 #include "homeserver/rooms/event_store.h"
 #include "homeserver/rooms/ids.h"
 #include "storage/keys.h"
@@ -49,23 +50,16 @@ Status del_stream_row(storage::WriteTxn& txn, Table table, uint64_t pos) {
 // One event and every index that names it.
 Status purge_event(storage::WriteTxn& txn, std::string_view room_id, uint64_t pos,
                    const std::string& event_id) {
-  if (auto stored = get_event(txn, event_id); stored && stored->event->room_id() == room_id) {
+  // Read from the record's plain header: the room's at-rest key is already gone. An event's
+  // relation to a parent of the same room goes with the parent (del_prefix below).
+  if (auto stored = get_event_header(txn, event_id); stored && stored->room_id == room_id) {
     // A message event's group is its room's current one at the time, made by a state event of
     // the same room: deleting it again is harmless.
     if (stored->state_group) {
       HAVEN_TRY(check(txn.del(Table::kStateGroups, storage::encode_u64(stored->state_group))));
     }
-    const json::Value& content = stored->event->content();
-    auto rel = content.IsObject() ? content.FindMember("m.relates_to") : content.MemberEnd();
-    if (content.IsObject() && rel != content.MemberEnd() && rel->value.IsObject()) {
-      std::string type = json::get_string(rel->value, "rel_type");
-      std::string parent = json::get_string(rel->value, "event_id");
-      if (!type.empty() && !parent.empty()) {
-        HAVEN_TRY(check(
-            txn.del(Table::kRelations, KeyBuilder().str(parent).str(type).u64(pos).build())));
-      }
-    }
   }
+  EventCache::shared().erase(event_id);
   HAVEN_TRY(check(txn.del(Table::kEvents, event_id)));
   HAVEN_TRY(check(txn.del(Table::kEventStateGroup, event_id)));
   HAVEN_TRY(check(txn.del(Table::kRedactions, event_id)));
@@ -106,6 +100,17 @@ Result<PurgeStep> purge_room_step(storage::WriteTxn& txn, std::string_view room_
   if (budget == 0) budget = 1;
   HAVEN_TRY(check(txn.del(Table::kRooms, room_id)));
   const std::string prefix = KeyBuilder().str(room_id).build();
+  // First the key: from here on every sealed copy of the room's content, in live rows or in
+  // pages LMDB freed, is ciphertext without a key, even if the purge stops half-way. Parsed
+  // copies in the event cache go with it, so no read serves them meanwhile.
+  if (txn.at_rest_key(room_id)) {
+    txn.scan(Table::kRoomTimeline, prefix, {}, Direction::kForward,
+             [](std::string_view, std::string_view event_id) {
+               EventCache::shared().erase(event_id);
+               return true;
+             });
+    HAVEN_TRY(check(txn.destroy_at_rest_key(room_id)));
+  }
   auto spend = [&](size_t n) {
     step.removed += n;
     budget -= std::min(budget, n);

@@ -20,7 +20,9 @@ struct PurgeStep {
 
 // Deletes at most about `budget` records of `room_id` (an event with its indexes counts as
 // one): call it in successive jobs until `done`, so no single job holds the writer for long.
-// The room record goes first, so nothing can be sent to the room while it is purged. Then its
+// The room record goes first, so nothing can be sent to the room while it is purged, and its
+// at-rest key with it (storage/sealed.h): what is left of its content is unreadable from then
+// on, wherever LMDB keeps old copies. Then its
 // events with their state groups, relations, redaction marks and transaction ids; current
 // state; receipts; aliases; members, their account data for the room; the care owner record.
 // It keeps:

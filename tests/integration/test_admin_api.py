@@ -135,6 +135,18 @@ class AdminApiTest(HomeserverTestCase):
         self.ok(bob, "POST", f"/join/{quote(room)}", {})
         self.ok(alice, "PUT", f"/rooms/{quote(room)}/send/m.room.message/{unique('t')}",
                 {"msgtype": "m.text", "body": "soon gone"})
+        # Alice's key backup holds a session of this room and one of another; she also has a
+        # delayed message for it. The purge takes the room's, and only those.
+        version = self.ok(alice, "POST", "/room_keys/version", {
+            "algorithm": "m.megolm_backup.v1.curve25519-aes-sha2",
+            "auth_data": {"public_key": "pk"}})["version"]
+        backed_up = {"first_message_index": 0, "forwarded_count": 0, "is_verified": False,
+                     "session_data": {"ephemeral": "e", "ciphertext": "c", "mac": "m"}}
+        self.ok(alice, "PUT", f"/room_keys/keys?version={version}", {"rooms": {
+            room: {"sessions": {"s1": backed_up}}, "!kept:x": {"sessions": {"s1": backed_up}}}})
+        delayed = self.ok(alice, "PUT", f"/rooms/{quote(room)}/send/m.room.message/{unique('d')}"
+                          "?org.matrix.msc4140.delay=3600000",
+                          {"msgtype": "m.text", "body": "later"})["delay_id"]
         since = self.ok(bob, "GET", "/sync?timeout=0")["next_batch"]
         reply = self.ok(self.admin, "DELETE", V2 + f"/rooms/{quote(room)}",
                         {"purge": True, "block": True})
@@ -154,6 +166,12 @@ class AdminApiTest(HomeserverTestCase):
         self.assertEqual(self.req(bob, "POST", f"/join/{quote(room)}", {})[0], 403)
         self.assertError(self.req(self.admin, "GET", V1 + f"/rooms/{quote(room)}"), 404,
                          "M_NOT_FOUND")
+        keys = self.ok(alice, "GET", f"/room_keys/keys?version={version}")
+        self.assertEqual(list(keys["rooms"]), ["!kept:x"])
+        self.assertEqual(self.ok(alice, "GET", "/room_keys/version")["count"], 1)
+        scheduled = self.ok(alice, "GET", "/_matrix/client/unstable/org.matrix.msc4140/"
+                            "delayed_events")["delayed_events"]
+        self.assertNotIn(delayed, [e["delay_id"] for e in scheduled])
 
 
 if __name__ == "__main__":

@@ -50,13 +50,16 @@ class TemporaryRoomTests(CareTestCase):
         self.assertEqual(status, 200, reply)
 
     def data_files_hold(self, needle):
+        return self.data_files_hold_bytes(needle.encode())
+
+    def data_files_hold_bytes(self, needle):
         found = []
         for root in (self.server.data_dir, os.path.join(self.care_tmp, "data-care")):
             for dirpath, _, files in os.walk(root):
                 for name in files:
                     path = os.path.join(dirpath, name)
                     with open(path, "rb") as f:
-                        if needle.encode() in f.read():
+                        if needle in f.read():
                             found.append(path)
         return found
 
@@ -119,11 +122,14 @@ class TemporaryRoomTests(CareTestCase):
             self.assertEqual(status, 400, f"{body}: {reply}")
 
     # --- haven-care: create, announce, delete ---
-    def deleted_room_with_secret(self):
+    def deleted_room_with_secrets(self):
+        """A temporary room with a unique name, topic, message and uploaded picture, deleted by
+        haven-care after 7 days. Returns those unique strings and the picture's bytes."""
         owner = self.person("professional", "Dr Temp")
         colleague = self.person("professional", "Dr Mate")
+        name = unique("temporary-room-name")
         made = self.care(owner, "POST", "/temporary_rooms",
-                         {"name": "short talk", "invite": [colleague["user_id"]]})
+                         {"name": name, "invite": [colleague["user_id"]]})
         self.assertEqual(made[0], 200, made[1])
         room, deletes_at = made[1]["room_id"], made[1]["deletes_at"]
         notice = self.ok(owner, "GET", f"{V3}/rooms/{quote(room)}/state/org.haven.temporary/")
@@ -131,9 +137,19 @@ class TemporaryRoomTests(CareTestCase):
         owner_of = self.ok(self.admin, "GET", f"{ADMIN}/rooms/{quote(room)}/owner")
         self.assertEqual(owner_of["user_id"], owner["user_id"])
         self.ok(colleague, "POST", f"{V3}/rooms/{quote(room)}/join", {})
+        topic = unique("temporary-room-topic")
+        self.ok(owner, "PUT", f"{V3}/rooms/{quote(room)}/state/m.room.topic/", {"topic": topic})
         secret = unique("temporary-secret-text")
         self.ok(colleague, "PUT", f"{V3}/rooms/{quote(room)}/send/m.room.message/{unique('t')}",
                 {"msgtype": "m.text", "body": secret})
+        picture = unique("temporary-picture-bytes").encode() * 64
+        status, uploaded = self.client.request(
+            "POST", "/_matrix/media/v3/upload", raw_body=picture, token=colleague["access_token"],
+            headers={"Content-Type": "application/octet-stream"})
+        self.assertEqual(status, 200, uploaded)
+        self.ok(colleague, "PUT", f"{V3}/rooms/{quote(room)}/send/m.room.message/{unique('t')}",
+                {"msgtype": "m.file", "body": "notes.bin", "url": uploaded["content_uri"]})
+        self.assertTrue(self.data_files_hold_bytes(picture))
         self.advance_both(6 * DAY_MS)
         self.ok(self.admin, "GET", f"{SYNAPSE_ADMIN}/rooms/{quote(room)}")
         self.advance_both(DAY_MS + 60 * 1000)
@@ -141,20 +157,44 @@ class TemporaryRoomTests(CareTestCase):
                          404, "M_NOT_FOUND")
         status, _ = self.req(owner, "GET", f"{V3}/rooms/{quote(room)}/messages?dir=b")
         self.assertIn(status, (403, 404))
-        return room, secret
+        media_id = uploaded["content_uri"].rsplit("/", 1)[1]
+        status, _ = self.client.request(
+            "GET", f"/_matrix/client/v1/media/download/{self.server.server_name}/{media_id}",
+            token=owner["access_token"])
+        self.assertEqual(status, 404)
+        return {"text": secret, "name": name, "topic": topic}, picture
 
     def test_created_announced_and_deleted_after_seven_days(self):
-        self.deleted_room_with_secret()
+        self.deleted_room_with_secrets()
 
-    # Known gap (R22): the purge deletes every record of the room, but LMDB leaves the bytes
-    # of freed pages in data.mdb until the pages are reused (mdb_dump shows no live record
-    # holding the text). Needs per-room at-rest keys or a compacting copy; until then this
-    # fails, and an unexpected success will say that it was fixed.
-    @unittest.expectedFailure
+    # R22: the purge destroys the room's at-rest key before deleting its rows, so the copies
+    # LMDB keeps in freed pages are ciphertext without a key; its media files are deleted. The
+    # room id itself may stay (the members' final leave records keep it, as do ids in freed
+    # pages), and haven-care's ledger keeps it on purpose.
     def test_data_files_hold_nothing_of_a_deleted_room(self):
-        room, secret = self.deleted_room_with_secret()
+        secrets, picture = self.deleted_room_with_secrets()
+        for what, needle in secrets.items():
+            self.assertEqual(self.data_files_hold(needle), [], what)
+        self.assertEqual(self.data_files_hold_bytes(picture), [])
+
+    # A room that is not purged reads back from its sealed rows after a restart, when the event
+    # cache is empty and the room key comes from the key file.
+    def test_rooms_read_back_after_a_restart(self):
+        owner = self.person("professional", "Dr Stay")
+        name = unique("kept-room-name")
+        made = self.care(owner, "POST", "/temporary_rooms", {"name": name})
+        self.assertEqual(made[0], 200, made[1])
+        room = made[1]["room_id"]
+        secret = unique("kept-secret-text")
+        self.ok(owner, "PUT", f"{V3}/rooms/{quote(room)}/send/m.room.message/{unique('t')}",
+                {"msgtype": "m.text", "body": secret})
+        self.server.restart()
+        state = self.ok(owner, "GET", f"{V3}/rooms/{quote(room)}/state/m.room.name/")
+        self.assertEqual(state["name"], name)
+        page = self.ok(owner, "GET", f"{V3}/rooms/{quote(room)}/messages?dir=b&limit=20")
+        bodies = [e["content"].get("body") for e in page["chunk"]]
+        self.assertIn(secret, bodies)
         self.assertEqual(self.data_files_hold(secret), [])
-        self.assertEqual(self.data_files_hold(room), [])
 
 
 if __name__ == "__main__":

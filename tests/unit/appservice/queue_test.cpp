@@ -63,4 +63,31 @@ BOOST_AUTO_TEST_CASE(in_flight_transactions_get_increasing_ids_and_cursors_persi
   BOOST_CHECK_EQUAL(cursor(*db.read(), "a", "events").value_or(0), 42u);
 }
 
+// A room's event waits in the outbox sealed with the room's at-rest key: once the room is
+// purged (its key destroyed) the item comes out empty, and the sender leaves it out.
+BOOST_AUTO_TEST_CASE(room_events_are_sealed_and_unreadable_once_the_room_is_purged) {
+  test::TestStore db;
+  db.write([](storage::WriteTxn& txn) {
+    if (auto s = enqueue(txn, "a", ItemKind::kEvent, R"({"body":"queued text"})", "!r:x"); !s.ok())
+      return s;
+    return enqueue(txn, "a", ItemKind::kEvent, R"({"body":"other room"})", "!o:x");
+  });
+  {
+    auto txn = db.read();
+    txn->scan(storage::Table::kAppserviceQueue, {}, {}, storage::Direction::kForward,
+              [](std::string_view, std::string_view value) {
+                BOOST_CHECK(value.find("queued text") == std::string_view::npos);
+                return true;
+              });
+  }
+  auto items = peek(*db.read(), "a", 10);
+  BOOST_REQUIRE_EQUAL(items.size(), 2u);
+  BOOST_CHECK_EQUAL(items[0].json, R"({"body":"queued text"})");
+  db.write([](storage::WriteTxn& txn) { return txn.destroy_at_rest_key("!r:x"); });
+  items = peek(*db.read(), "a", 10);
+  BOOST_REQUIRE_EQUAL(items.size(), 2u);
+  BOOST_CHECK_EQUAL(items[0].json, "");
+  BOOST_CHECK_EQUAL(items[1].json, R"({"body":"other room"})");
+}
+
 }  // namespace haven::appservice

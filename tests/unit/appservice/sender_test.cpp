@@ -28,4 +28,14 @@ BOOST_AUTO_TEST_CASE(a_body_without_ephemeral_data_has_only_events) {
   BOOST_CHECK_EQUAL(d.MemberCount(), 1u);
 }
 
+BOOST_AUTO_TEST_CASE(items_of_purged_rooms_are_left_out) {
+  rapidjson::Document d;
+  d.Parse(Sender::transaction_body({{1, ItemKind::kEvent, ""},
+                                    {2, ItemKind::kEvent, R"({"event_id":"$b"})"},
+                                    {3, ItemKind::kEvent, ""}}));
+  BOOST_REQUIRE(d.IsObject());
+  BOOST_REQUIRE_EQUAL(d["events"].Size(), 1u);
+  BOOST_CHECK_EQUAL(d["events"][0]["event_id"].GetString(), std::string("$b"));
+}
+
 }  // namespace haven::appservice

@@ -136,3 +136,39 @@ BOOST_AUTO_TEST_CASE(state_slot_index_names_only_other_users_events) {
 
 }  // namespace
 }  // namespace haven::delayed
+
+namespace haven::delayed {
+namespace {
+
+// The content a client gave is sealed with the room's at-rest key; purging the room deletes
+// its records with their indexes before the key goes, and leaves other rooms' alone.
+BOOST_AUTO_TEST_CASE(records_are_sealed_and_a_room_purge_deletes_its_own) {
+  test::TestStore db;
+  auto doomed = make("d1", "@a:x", 0, 1000, "");
+  doomed.content_json = R"({"body":"sealed delayed text"})";
+  auto kept = make("k1", "@a:x", 0, 2000);
+  kept.room_id = "!kept:x";
+  db.write([&](storage::WriteTxn& t) {
+    for (auto& e : {doomed, kept}) {
+      if (auto s = schedule(t, e); !s.ok()) return ok(s);
+    }
+    return storage::Status::ok_status();
+  });
+  {
+    auto txn = db.read();
+    auto raw = txn->get(storage::Table::kDelayedEvents, "d1");
+    BOOST_REQUIRE(raw);
+    BOOST_TEST(raw->find("sealed delayed text") == std::string_view::npos);
+    BOOST_TEST(get(*txn, "d1")->content_json == doomed.content_json);
+  }
+  db.write([](storage::WriteTxn& t) { return ok(delete_room_delayed(t, "!r:x")); });
+  auto txn = db.read();
+  BOOST_TEST(!get(*txn, "d1"));
+  BOOST_TEST(others_at_state(*txn, "!r:x", "m.call.member", "", "@z:x").empty());
+  BOOST_TEST(due_by(*txn, 5000, 10) == std::vector<std::string>{"k1"});
+  BOOST_TEST(scheduled_of_user(*txn, "@a:x").size() == 1u);
+  BOOST_TEST(get(*txn, "k1").has_value());
+}
+
+}  // namespace
+}  // namespace haven::delayed

@@ -226,6 +226,38 @@ BOOST_AUTO_TEST_CASE(nothing_can_be_sent_to_a_room_being_purged) {
   });
 }
 
+// What a purge cannot delete (LMDB's freed pages) is sealed with a key the first step destroys.
+BOOST_AUTO_TEST_CASE(stored_events_are_sealed_and_the_first_step_destroys_the_key) {
+  World w;
+  {
+    auto txn = w.db.read();
+    for (const auto& id : w.room_events) {
+      auto raw = txn->get(Table::kEvents, id);
+      BOOST_REQUIRE(raw);
+      BOOST_TEST(raw->find("Doomed") == std::string_view::npos, id);
+      BOOST_TEST(raw->find("m.room.member") == std::string_view::npos, id);
+      BOOST_TEST(get_event(*txn, id).has_value(), id);
+    }
+    BOOST_TEST(txn->at_rest_key(w.room) != nullptr);
+  }
+  w.db.write([&](storage::WriteTxn& txn) {
+    auto step = purge_room_step(txn, w.room, "x", 1);
+    BOOST_REQUIRE(step.ok());
+    BOOST_TEST(!step->done);
+    return storage::Status::ok_status();
+  });
+  auto txn = w.db.read();
+  BOOST_TEST(!txn->at_rest_key(w.room));
+  BOOST_TEST(txn->at_rest_key(w.other) != nullptr);
+  // The rows not yet deleted are there, and unreadable (the event cache was cleared too).
+  const std::string& last = w.room_events.back();
+  BOOST_TEST(txn->get(Table::kEvents, last).has_value());
+  BOOST_TEST(!get_event(*txn, last).has_value());
+  auto name = current_state_event(*txn, w.other, "m.room.name", "");
+  BOOST_REQUIRE(name);
+  BOOST_TEST(json::get_string(name->content(), "name") == "Kept");
+}
+
 BOOST_AUTO_TEST_CASE(blocks_are_recorded_and_lifted) {
   haven::test::TestStore db;
   db.write([](storage::WriteTxn& txn) { return block_room(txn, "!r:x", RoomBlock{kAlice, 42}); });

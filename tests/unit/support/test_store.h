@@ -39,6 +39,7 @@ class TestStore {
   TestStore& operator=(const TestStore&) = delete;
 
   storage::Store& store() { return *store_; }
+  const std::string& dir() const { return dir_; }
   std::unique_ptr<storage::ReadTxn> read() {
     auto txn = store_->begin_read();
     BOOST_REQUIRE(txn);

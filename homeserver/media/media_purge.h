@@ -1,0 +1,33 @@
+// Removing the media a purged room used (the admin API's room deletion): the records of this
+// server's media that only that room's events named, and afterwards their files.
+// purge_room_media_step inside a Store job (writer thread); remove_unused_blobs on a worker
+// thread (file I/O), after that job committed.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "homeserver/media/media_store.h"
+#include "storage/store.h"
+
+namespace haven::media {
+
+struct MediaPurgeStep {
+  bool done = false;                // no index row of the room is left
+  std::vector<std::string> unused;  // sha256 of files no remaining record uses
+};
+
+// Forgets up to `budget` of the media the room's events named (kRoomMedia, filled when events
+// are stored; encrypted events name none the server can see). A media id of `server_name`
+// that no other room names loses its record and thumbnail records; the files those used are
+// listed in `unused` when no other media or thumbnail record uses the same content.
+storage::Status purge_room_media_step(storage::WriteTxn& txn, std::string_view room_id,
+                                      std::string_view server_name, size_t budget,
+                                      MediaPurgeStep* step);
+
+// Deletes the files of `sha256s` from the store; missing ones are fine.
+Status remove_unused_blobs(const MediaStore& store, const std::vector<std::string>& sha256s);
+
+}  // namespace haven::media

@@ -1,0 +1,162 @@
+// Unit tests of homeserver/media/media_purge: the media a purged room's events named go (record,
+// thumbnails, then files) unless another room names them or another record uses the same file.
+#include "homeserver/media/media_purge.h"
+
+#include <unistd.h>
+
+#include <boost/test/unit_test.hpp>
+#include <set>
+
+#include "crypto/ed25519.h"
+#include "homeserver/base/json.h"
+#include "homeserver/rooms/create_room.h"
+#include "homeserver/rooms/room_service.h"
+#include "storage/keys.h"
+#include "tests/unit/support/test_store.h"
+
+namespace haven::media {
+namespace {
+
+using storage::KeyBuilder;
+using storage::Table;
+
+const std::string kAlice = "@alice:x";
+
+struct World {
+  haven::test::TestStore db;
+  crypto::SigningKey key = crypto::SigningKey::generate("t");
+  rooms::LocalServer server{"x", &key, nullptr};
+  MediaStore files{db.dir() + "/media"};
+
+  World() { BOOST_REQUIRE(files.init().ok()); }
+
+  std::string create_room() {
+    std::string id;
+    db.write([&](storage::WriteTxn& txn) {
+      rapidjson::Document body;
+      body.Parse(R"({"preset":"private_chat"})");
+      auto req = rooms::parse_create_room_request(body);
+      BOOST_REQUIRE(req.ok());
+      auto sent =
+          rooms::create_room(txn, server, *req, kAlice, *rooms::find_room_version("11"), {});
+      BOOST_REQUIRE(sent.ok());
+      id = sent->front().event->room_id();
+      return storage::Status::ok_status();
+    });
+    return id;
+  }
+
+  void send_file(const std::string& room, const std::string& mxc) {
+    db.write([&](storage::WriteTxn& txn) {
+      rooms::EventDraft d;
+      d.room_id = room;
+      d.sender = kAlice;
+      d.type = "m.room.message";
+      rapidjson::Document content;
+      content.Parse((R"({"msgtype":"m.file","body":"f","url":")" + mxc + R"("})").c_str());
+      d.content.CopyFrom(content, d.content.GetAllocator());
+      BOOST_REQUIRE(rooms::send_event(txn, server, std::move(d)).ok());
+      return storage::Status::ok_status();
+    });
+  }
+
+  // A stored file and a media record (and optionally a thumbnail) naming it.
+  std::string upload(const std::string& media_id, const std::string& bytes,
+                     const std::string& thumbnail_bytes = {}) {
+    auto blob = files.write_blob(bytes);
+    BOOST_REQUIRE(blob.ok());
+    MediaRecord r;
+    r.media_id = media_id;
+    r.sha256 = blob->sha256;
+    r.size = bytes.size();
+    r.uploader = kAlice;
+    db.write([&](storage::WriteTxn& txn) { return put_media(txn, r); });
+    if (!thumbnail_bytes.empty()) {
+      auto thumb = files.write_blob(thumbnail_bytes);
+      BOOST_REQUIRE(thumb.ok());
+      ThumbnailRecord t{thumb->sha256, "image/png", thumbnail_bytes.size(), 32, 32};
+      db.write(
+          [&](storage::WriteTxn& txn) { return put_thumbnail(txn, media_id, 32, 32, "scale", t); });
+    }
+    return blob->sha256;
+  }
+
+  MediaPurgeStep purge(const std::string& room, size_t budget) {
+    MediaPurgeStep step;
+    db.write([&](storage::WriteTxn& txn) {
+      return purge_room_media_step(txn, room, "x", budget, &step);
+    });
+    return step;
+  }
+};
+
+BOOST_AUTO_TEST_SUITE(media_purge)
+
+BOOST_AUTO_TEST_CASE(only_what_no_other_room_or_record_uses_goes) {
+  World w;
+  std::string doomed = w.create_room(), kept = w.create_room();
+  std::string only = w.upload("onlyHere", "bytes only the doomed room used", "thumbnail bytes");
+  std::string shared = w.upload("shared", "bytes both rooms used");
+  std::string twin = w.upload("twin", "same bytes as another id");
+  w.upload("twinCopy", "same bytes as another id");  // same file, not named by any room
+  w.send_file(doomed, "mxc://x/onlyHere");
+  w.send_file(doomed, "mxc://x/shared");
+  w.send_file(doomed, "mxc://x/twin");
+  w.send_file(doomed, "mxc://other.server/remote1");
+  w.send_file(kept, "mxc://x/shared");
+
+  MediaPurgeStep step = w.purge(doomed, 100);
+  BOOST_TEST(step.done);
+  auto txn = w.db.read();
+  BOOST_TEST(!get_media(*txn, "onlyHere"));
+  BOOST_TEST(!get_media(*txn, "twin"));
+  BOOST_TEST(get_media(*txn, "twinCopy").has_value());
+  BOOST_TEST(get_media(*txn, "shared").has_value());
+  BOOST_TEST(count_thumbnails(*txn, "onlyHere") == 0u);
+  // The file of "onlyHere" and its thumbnail's file; not the twin's, another record uses it.
+  std::set<std::string> unused(step.unused.begin(), step.unused.end());
+  BOOST_TEST(unused.size() == 2u);
+  BOOST_TEST(unused.count(only) == 1u);
+  BOOST_TEST(!unused.count(twin));
+  BOOST_TEST(!unused.count(shared));
+  size_t doomed_rows = 0, kept_rows = 0;
+  txn->scan(Table::kRoomMedia, {}, {}, storage::Direction::kForward,
+            [&](std::string_view key, std::string_view) {
+              (key.starts_with(KeyBuilder().str(doomed).build()) ? doomed_rows : kept_rows)++;
+              return true;
+            });
+  BOOST_TEST(doomed_rows == 0u);
+  BOOST_TEST(kept_rows == 1u);
+  txn.reset();
+
+  BOOST_REQUIRE(remove_unused_blobs(w.files, step.unused).ok());
+  BOOST_TEST(w.files.open_blob(only) == -1);
+  int fd = w.files.open_blob(shared);
+  BOOST_TEST(fd >= 0);
+  if (fd >= 0) ::close(fd);
+  BOOST_TEST(remove_unused_blobs(w.files, step.unused).ok());  // already gone: fine
+}
+
+BOOST_AUTO_TEST_CASE(a_small_budget_takes_several_steps) {
+  World w;
+  std::string room = w.create_room();
+  for (int i = 0; i < 5; ++i) {
+    std::string id = "m" + std::to_string(i);
+    w.upload(id, "file " + id);
+    w.send_file(room, "mxc://x/" + id);
+  }
+  int steps = 0;
+  size_t unused = 0;
+  for (bool done = false; !done && steps < 20; ++steps) {
+    auto step = w.purge(room, 2);
+    unused += step.unused.size();
+    done = step.done;
+  }
+  BOOST_TEST(steps == 3);
+  BOOST_TEST(unused == 5u);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace
+}  // namespace haven::media
