@@ -12,10 +12,12 @@
 #include "appservices/appservices.h"
 #include "crypto/random.h"
 #include "federation/federation.h"
+#include "federation/membership.h"
 #include "homeserver/accounts/account_store.h"
 #include "homeserver/base/rate_limiter.h"
 #include "homeserver/base/write.h"
 #include "homeserver/client/delayed_scheduler.h"
+#include "homeserver/client/room_send.h"
 #include "homeserver/client/routes.h"
 #include "homeserver/client/uia.h"
 #include "homeserver/email/notifier.h"
@@ -185,6 +187,7 @@ int serve(const conf::Config& config) {
 
   // The federation listener, when listeners.federation.port is not 0.
   std::optional<federation::Federation> fed;
+  std::optional<federation::Membership> membership;
   http::Router fed_router;
   std::optional<http::Server> fed_server;
   if (config.federation_listener.port != 0) {
@@ -194,6 +197,10 @@ int serve(const conf::Config& config) {
       return 1;
     }
     fed->register_routes(fed_router);
+    membership.emplace(config, *store, fed->client(), fed->keys(), client::local_server(ctx),
+                       [&ctx](const rooms::EventPtr& event) { client::notify_sent(ctx, *event); });
+    membership->register_routes(fed_router, fed->verifier());
+    ctx.remote_membership = &*membership;
     fed_server.emplace(loop, fed_router, kFederationMaxBodyBytes);
     const bool tls = !config.tls_certificate_path.empty();
     if (tls && !fed_server->use_tls(config.tls_certificate_path, config.tls_private_key_path,

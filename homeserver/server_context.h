@@ -24,6 +24,7 @@ namespace sync { class SlidingConnections; }
 namespace media { class MediaStore; }
 namespace appservice { class AppServices; }
 namespace email { class EmailNotifier; }
+namespace rooms { class RemoteMembership; }
 
 struct ServerContext {
   conf::Config config;
@@ -44,6 +45,8 @@ struct ServerContext {
   email::EmailNotifier* email = nullptr;      // nullptr when email is not configured
   sync::SlidingConnections* sliding = nullptr;  // sliding sync's per-connection state
   client::DelayedScheduler* delayed_events = nullptr;  // sends delayed events (MSC4140) when due
+  // Joins, leaves and invites through other servers; nullptr without a federation listener.
+  rooms::RemoteMembership* remote_membership = nullptr;
 };
 
 }  // namespace haven

@@ -7,12 +7,14 @@
 #include "homeserver/client/event_format.h"
 #include "homeserver/client/room_send.h"
 #include "homeserver/client/routes.h"
+#include "homeserver/client/sync_rooms.h"
 #include "homeserver/policy/care_rules.h"
 #include "homeserver/policy/conversation_template.h"
 #include "homeserver/policy/temporary_rooms.h"
 #include "homeserver/rooms/create_room.h"
 #include "homeserver/rooms/event_store.h"
 #include "homeserver/rooms/ids.h"
+#include "homeserver/rooms/remote_membership.h"
 #include "homeserver/rooms/room_access.h"
 #include "homeserver/rooms/room_purge.h"
 #include "homeserver/sync/notifier.h"
@@ -164,14 +166,95 @@ void reply_room_id(const http::ExchangePtr& ex, const std::string& room_id) {
   ex->reply_json(200, d);
 }
 
+// Whether a membership change in the room goes through another server: the room is unknown
+// here, or no local user is joined to it while users of other servers are.
+bool through_other_server(storage::ReadTxn& txn, const ServerContext& ctx,
+                          const std::string& room_id) {
+  if (!rooms::get_room(txn, room_id)) return true;
+  bool remote_joined = false;
+  for (const auto& [user, m] : rooms::members_of_room(txn, room_id)) {
+    if (m != "join") continue;
+    if (rooms::server_name_of(user) == ctx.server_name) return false;
+    remote_joined = true;
+  }
+  return remote_joined;
+}
+
+// The servers to ask about a room this server is not in: those the client named, the
+// server that invited the user, the server in the room id (rooms before v12).
+std::vector<std::string> servers_for_room(ServerContext& ctx, storage::ReadTxn& txn,
+                                          const std::string& user_id, const std::string& room_id,
+                                          std::vector<std::string> named) {
+  std::vector<std::string> out;
+  auto add = [&](std::string_view server) {
+    if (server.empty() || server == ctx.server_name || !rooms::is_valid_server_name(server)) return;
+    if (std::find(out.begin(), out.end(), server) == out.end()) out.emplace_back(server);
+  };
+  for (const auto& server : named) add(server);
+  if (auto m = rooms::membership(txn, user_id, room_id); m && m->membership == "invite") {
+    if (auto invite = rooms::get_event(txn, m->event_id))
+      add(rooms::server_name_of(invite->event->sender()));
+  }
+  add(rooms::server_name_of(room_id));
+  return out;
+}
+
+// The content of a membership event sent through another server, without "membership".
+json::Document remote_member_content(ServerContext& ctx, const std::string& membership,
+                                     const std::string& user_id, const json::Value& body) {
+  json::Document content = member_content(ctx, membership, user_id, body);
+  content.RemoveMember("membership");
+  return content;
+}
+
+void join_room(ServerContext& ctx, const http::ExchangePtr& ex, const Requester& who,
+               const std::string& room_id, std::vector<std::string> named_servers,
+               const json::Value& body) {
+  std::vector<std::string> servers;
+  {
+    auto txn = ctx.store->begin_read();
+    if (!ctx.remote_membership || !through_other_server(*txn, ctx, room_id)) {
+      txn.reset();
+      return send_membership(ctx, ex, who, room_id, who.user_id, "join", body,
+                             [ex, room_id] { reply_room_id(ex, room_id); });
+    }
+    if (rooms::room_block(*txn, room_id)) {
+      return ex->reply_error(Error::forbidden("This room has been blocked on this server"));
+    }
+    servers = servers_for_room(ctx, *txn, who.user_id, room_id, std::move(named_servers));
+  }
+  if (servers.empty()) {
+    return ex->reply_error(Error::not_found("No known servers to join this room through"));
+  }
+  ctx.remote_membership->join(who.user_id, room_id, std::move(servers),
+                              remote_member_content(ctx, "join", who.user_id, body),
+                              [ex, room_id](Result<rooms::EventPtr> r) {
+                                if (!r.ok()) return ex->reply_error(r.error());
+                                reply_room_id(ex, room_id);
+                              });
+}
+
 // POST /_matrix/client/v3/join/{roomIdOrAlias} and /rooms/{roomId}/join
 void join(ServerContext& ctx, const http::ExchangePtr& ex, const Requester& who) {
   auto body = parse_body(ctx, *ex);
   if (!body.ok()) return ex->reply_error(body.error());
-  auto room_id = resolve_room(ctx, ex->params[0]);
+  std::vector<std::string> named = ex->query_all("server_name");
+  for (auto& server : ex->query_all("via")) named.push_back(std::move(server));
+  const std::string& target = ex->params[0];
+  bool remote_alias = !target.empty() && target[0] == '#' && rooms::is_valid_room_alias(target) &&
+                      rooms::server_name_of(target) != ctx.server_name;
+  if (remote_alias && ctx.remote_membership) {
+    auto shared_body = std::make_shared<json::Document>(std::move(*body));
+    return ctx.remote_membership->resolve_alias(
+        target, [&ctx, ex, who, named, shared_body](Result<rooms::RemoteAlias> r) mutable {
+          if (!r.ok()) return ex->reply_error(r.error());
+          for (auto& server : r->servers) named.push_back(std::move(server));
+          join_room(ctx, ex, who, r->room_id, std::move(named), *shared_body);
+        });
+  }
+  auto room_id = resolve_room(ctx, target);
   if (!room_id.ok()) return ex->reply_error(room_id.error());
-  send_membership(ctx, ex, who, *room_id, who.user_id, "join", *body,
-                  [ex, id = *room_id] { reply_room_id(ex, id); });
+  join_room(ctx, ex, who, *room_id, std::move(named), *body);
 }
 
 // POST /_matrix/client/v3/knock/{roomIdOrAlias} {"reason"?}
@@ -190,6 +273,73 @@ void knock(ServerContext& ctx, const http::ExchangePtr& ex, const Requester& who
   }
   send_membership(ctx, ex, who, *room_id, who.user_id, "knock", *body,
                   [ex, id = *room_id] { reply_room_id(ex, id); });
+}
+
+void append_countersigned_invite(ServerContext& ctx, const http::ExchangePtr& ex,
+                                 const rooms::LocalServer& server,
+                                 const Result<rooms::EventPtr>& signed_invite) {
+  if (!signed_invite.ok()) return ex->reply_error(signed_invite.error());
+  rooms::EventPtr ev = *signed_invite;
+  write<bool>(
+      *ctx.store,
+      [server, ev](storage::WriteTxn& txn) -> Result<bool> {
+        auto sent = rooms::append_built_event(txn, server, ev);
+        if (!sent.ok()) return std::move(sent).error();
+        return true;
+      },
+      [&ctx, ex, ev](Result<bool> appended) {
+        if (!appended.ok()) return ex->reply_error(appended.error());
+        ex->reply_json(200, "{}");
+        notify_sent(ctx, *ev);
+      });
+}
+
+// An invite of another server's user: built and checked here, countersigned by their server
+// (which shows it to them), then appended to the room.
+void invite_remote_user(ServerContext& ctx, const http::ExchangePtr& ex, const Requester& who,
+                        const std::string& room_id, const std::string& target,
+                        const json::Value& body) {
+  if (auto s = check_room_id(room_id); !s.ok()) return ex->reply_error(s.error());
+  auto stripped = std::make_shared<json::Document>(rapidjson::kArrayType);
+  {
+    auto txn = ctx.store->begin_read();
+    if (rooms::room_block(*txn, room_id)) {
+      return ex->reply_error(Error::forbidden("This room has been blocked on this server"));
+    }
+    Requester invitee;
+    invitee.user_id = target;
+    json::Value events =
+        invite_state_events(*txn, invitee, room_id, std::nullopt, stripped->GetAllocator());
+    if (auto inviter = rooms::current_state_event(*txn, room_id, "m.room.member", who.user_id)) {
+      auto& a = stripped->GetAllocator();
+      json::Value s(rapidjson::kObjectType);
+      json::set(s, "type", inviter->type(), a);
+      json::set(s, "state_key", who.user_id, a);
+      json::set(s, "sender", inviter->sender(), a);
+      json::set(s, "content", json::Value(inviter->content(), a), a);
+      events.PushBack(std::move(s), a);
+    }
+    static_cast<json::Value&>(*stripped).Swap(events);
+  }
+  auto draft = std::make_shared<rooms::EventDraft>(make_draft(
+      room_id, who.user_id, "m.room.member", target, member_content(ctx, "invite", target, body)));
+  auto built = std::make_shared<rooms::EventPtr>();
+  rooms::LocalServer server = local_server(ctx);
+  write<bool>(
+      *ctx.store,
+      [server, draft, built](storage::WriteTxn& txn) -> Result<bool> {
+        auto ev = rooms::prepare_event(txn, server, clone_draft(*draft));
+        if (!ev.ok()) return std::move(ev).error();
+        *built = *ev;
+        return false;  // nothing written: the invite is appended once countersigned
+      },
+      [&ctx, ex, built, stripped, server](Result<bool> r) {
+        if (!r.ok()) return ex->reply_error(r.error());
+        ctx.remote_membership->invite(*built, std::move(*stripped),
+                                      [&ctx, ex, server](Result<rooms::EventPtr> signed_invite) {
+                                        append_countersigned_invite(ctx, ex, server, signed_invite);
+                                      });
+      });
 }
 
 // POST /rooms/{roomId}/{invite,kick,ban,unban}: a membership change of another user.
@@ -223,6 +373,10 @@ void change_member(ServerContext& ctx, const http::ExchangePtr& ex, const Reques
       return ex->reply_error(Error::forbidden("The user is already in the room"));
     }
   }
+  if (membership == "invite" && ctx.remote_membership &&
+      rooms::server_name_of(*target) != ctx.server_name && rooms::is_valid_user_id(*target)) {
+    return invite_remote_user(ctx, ex, who, room_id, *target, *body);
+  }
   send_membership(ctx, ex, who, room_id, *target, new_membership, *body,
                   [ex] { ex->reply_json(200, "{}"); });
 }
@@ -232,12 +386,26 @@ void leave(ServerContext& ctx, const http::ExchangePtr& ex, const Requester& who
   auto body = parse_body(ctx, *ex);
   if (!body.ok()) return ex->reply_error(body.error());
   const std::string& room_id = ex->params[0];
+  std::vector<std::string> servers;
   {
     auto txn = ctx.store->begin_read();
     auto m = rooms::membership(*txn, who.user_id, room_id);
     if (!m || m->membership == "leave") {
       return ex->reply_error(Error::forbidden("You aren't a member of this room"));
     }
+    // Rejecting an invite to (or withdrawing a knock on) a room this server is not in.
+    if (m->membership != "join" && m->membership != "ban" && ctx.remote_membership &&
+        through_other_server(*txn, ctx, room_id)) {
+      servers = servers_for_room(ctx, *txn, who.user_id, room_id, {});
+    }
+  }
+  if (!servers.empty()) {
+    return ctx.remote_membership->leave(who.user_id, room_id, std::move(servers),
+                                        remote_member_content(ctx, "leave", who.user_id, *body),
+                                        [ex](Result<rooms::EventPtr> r) {
+                                          if (!r.ok()) return ex->reply_error(r.error());
+                                          ex->reply_json(200, "{}");
+                                        });
   }
   send_membership(ctx, ex, who, room_id, who.user_id, "leave", *body,
                   [ex] { ex->reply_json(200, "{}"); });

@@ -397,3 +397,51 @@ storage::Status store_redaction(storage::WriteTxn& txn, std::string_view event_i
 }
 
 }  // namespace haven::rooms
+
+// --- Events from other servers that are not appended on top of this server's state ---------
+
+namespace haven::rooms {
+
+storage::Status store_outlier(storage::WriteTxn& txn, const Event& ev) {
+  if (txn.get(Table::kEvents, ev.event_id())) return storage::Status::ok_status();
+  return txn.put(Table::kEvents, ev.event_id(),
+                 encode_event(0, 0, 0, ev.version().id, json::to_string(ev.json())));
+}
+
+storage::Status set_current_state(storage::WriteTxn& txn, RoomRecord& room, uint64_t group) {
+  auto before = state_ids_at_group(txn, room.state_group);
+  auto after = state_ids_at_group(txn, group);
+  for (const auto& [key, id] : before) {
+    if (after.contains(key)) continue;
+    auto s = txn.del(Table::kCurrentState, state_key_of(room.room_id, key.first, key.second));
+    if (!s.ok()) return s;
+  }
+  for (const auto& [key, id] : after) {
+    auto old = before.find(key);
+    if (old != before.end() && old->second == id) continue;
+    auto s = txn.put(Table::kCurrentState, state_key_of(room.room_id, key.first, key.second), id);
+    if (!s.ok()) return s;
+    if (key.first != "m.room.member") continue;
+    auto ev = get_event(txn, id);
+    if (!ev) return storage::Status::not_found();
+    s = record_membership(txn, *ev->event, ev->pos);
+    if (!s.ok()) return s;
+  }
+  room.state_group = group;
+  return put_room(txn, room);
+}
+
+uint64_t append_membership_outside_room(storage::WriteTxn& txn, const Event& ev,
+                                        storage::Status* status) {
+  uint64_t pos = txn.next_counter("events");
+  *status = txn.put(Table::kEvents, ev.event_id(),
+                    encode_event(pos, 0, 0, ev.version().id, json::to_string(ev.json())));
+  if (!status->ok()) return 0;
+  *status = txn.put(Table::kStreamEvents, storage::encode_u64(pos),
+                    KeyBuilder().str(ev.room_id()).tail(ev.event_id()).build());
+  if (!status->ok()) return 0;
+  *status = record_membership(txn, ev, pos);
+  return pos;
+}
+
+}  // namespace haven::rooms

@@ -111,4 +111,18 @@ storage::Status store_redaction(storage::WriteTxn& txn, std::string_view event_i
                                 const rapidjson::Value& redacted_pdu,
                                 std::string_view redaction_event_id);
 
+// Events from other servers that are not appended on top of this server's current state.
+// An outlier: an event known by id (the state and auth chain a resident server sent with a
+// join, an invite's room) outside the room's timeline: stream position 0, state group 0.
+// Nothing when the event is stored already.
+storage::Status store_outlier(storage::WriteTxn& txn, const Event& event);
+// Makes `group` the room's current state: rewrites the current state rows and the memberships
+// that differ from the room's state group, and the room record. The events must be stored.
+storage::Status set_current_state(storage::WriteTxn& txn, RoomRecord& room, uint64_t group);
+// A membership event of a local user in a room this server is not in (an invite from another
+// server, the rejection of one): a stream position so that /sync sees it, and the membership
+// record; no room record, timeline or state. Returns the position.
+uint64_t append_membership_outside_room(storage::WriteTxn& txn, const Event& event,
+                                        storage::Status* status);
+
 }  // namespace haven::rooms
