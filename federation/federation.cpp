@@ -32,7 +32,8 @@ Federation::Federation(const conf::Config& config, Loop& loop, storage::Store& s
       allowed_(config.federation.allowed_servers),
       tls_(config.federation),
       well_known_(tls_),
-      resolver_(dns_, well_known_, host_overrides(config.federation), monotonic_ms) {
+      resolver_(dns_, well_known_, host_overrides(config.federation), monotonic_ms),
+      loop_(loop) {
   const int64_t now = now_ms();
   auto recorded =
       store.run([&key, now](storage::WriteTxn& txn) { return record_own_key(txn, key, now); });
@@ -50,12 +51,24 @@ Federation::Federation(const conf::Config& config, Loop& loop, storage::Store& s
                                                 config.max_json_depth);
 }
 
-Federation::~Federation() { client_.reset(); }
+Federation::~Federation() {
+  intake_.reset();
+  client_.reset();
+}
+
+void Federation::start_inbound(WorkerPool& workers, PduIntake::Appended appended) {
+  room_source_ = std::make_unique<FederationRoomSource>(*client_);
+  intake_ = std::make_unique<PduIntake>(loop_, store_, *keys_, *room_source_, &workers,
+                                        std::move(appended));
+}
 
 void Federation::register_routes(http::Router& router) {
   register_server_routes(router);
   register_key_routes(router, *keys_, allowed_, config_.max_json_depth);
   register_query_routes(router, *verifier_, store_, config_);
+  if (!intake_) return;
+  register_event_routes(router, *verifier_, store_, config_);
+  register_transaction_routes(router, *verifier_, store_, *intake_, edus_, config_.max_json_depth);
 }
 
 }  // namespace haven::federation

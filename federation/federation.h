@@ -9,7 +9,9 @@
 //              (RequestVerifier::add_route gives the handler the origin server's name),
 //   keys()     to get a server's key for checking event signatures (KeyRing::get_key with
 //              KeyUse::kEvent and the event's origin_server_ts),
-//   allowed()  to ask whether a server may be federated with at all.
+//   allowed()  to ask whether a server may be federated with at all,
+//   edus()     to register handlers of inbound EDU types (before register_routes),
+//   intake()   to feed PDUs received outside /send (e.g. send_join) through the checks.
 #pragma once
 
 #include <memory>
@@ -20,7 +22,10 @@
 #include "federation/allow_list.h"
 #include "federation/client.h"
 #include "federation/dns_srv.h"
+#include "federation/edu_handlers.h"
 #include "federation/key_ring.h"
+#include "federation/pdu_intake.h"
+#include "federation/remote_room_source.h"
 #include "federation/request_auth.h"
 #include "federation/resolver.h"
 #include "federation/tls_policy.h"
@@ -47,14 +52,22 @@ class Federation {
   bool ok() const { return error_.empty(); }
   const std::string& error() const { return error_; }
 
+  // Receiving rooms' events: builds the PDU intake (signatures verified on `workers`;
+  // `appended` told of every event received into a timeline). Before register_routes, which
+  // then serves /send and the event and state reads.
+  void start_inbound(WorkerPool& workers, PduIntake::Appended appended);
+
   // The routes of the federation listener: /_matrix/federation/v1/version, the key API
-  // (/_matrix/key/v2/server, /_matrix/key/v2/query) and the queries built so far.
+  // (/_matrix/key/v2/server, /_matrix/key/v2/query), the queries and, once start_inbound ran,
+  // /send and the room reads.
   void register_routes(http::Router& router);
 
   FederationClient& client() { return *client_; }
   KeyRing& keys() { return *keys_; }
   RequestVerifier& verifier() { return *verifier_; }
   const ServerAllowList& allowed() const { return allowed_; }
+  EduHandlers& edus() { return edus_; }
+  PduIntake* intake() { return intake_.get(); }
 
  private:
   const conf::Config& config_;
@@ -68,6 +81,10 @@ class Federation {
   std::unique_ptr<FederationClient> client_;
   std::unique_ptr<KeyRing> keys_;
   std::unique_ptr<RequestVerifier> verifier_;
+  Loop& loop_;
+  EduHandlers edus_;
+  std::unique_ptr<FederationRoomSource> room_source_;
+  std::unique_ptr<PduIntake> intake_;
 };
 
 }  // namespace haven::federation

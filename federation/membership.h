@@ -12,6 +12,7 @@
 #include "conf/config.h"
 #include "federation/client.h"
 #include "federation/key_ring.h"
+#include "federation/pdu_intake.h"
 #include "federation/request_auth.h"
 #include "homeserver/http/router.h"
 #include "homeserver/rooms/remote_membership.h"
@@ -26,8 +27,10 @@ class Membership : public rooms::RemoteMembership {
   // users concerned (syncs, pushers, application services), as for local events.
   using Appended = std::function<void(const rooms::EventPtr&)>;
 
+  // `intake`: where send_join / send_leave events go through the checks of any received PDU
+  // (nullptr: this server refuses them).
   Membership(const conf::Config& config, storage::Store& store, FederationClient& client,
-             KeyRing& keys, rooms::LocalServer local, Appended appended);
+             KeyRing& keys, PduIntake* intake, rooms::LocalServer local, Appended appended);
 
   // PUT /_matrix/federation/v2/invite, GET make_join / make_leave, PUT v2 send_join /
   // send_leave.
@@ -62,6 +65,7 @@ class Membership : public rooms::RemoteMembership {
   storage::Store& store_;
   FederationClient& client_;
   KeyRing& keys_;
+  PduIntake* intake_;
   rooms::LocalServer local_;
   Appended appended_;
 };

@@ -6,12 +6,10 @@
 #include "federation/membership.h"
 #include "federation/pdu_checks.h"
 #include "homeserver/base/json.h"
-#include "homeserver/base/write.h"
-#include "homeserver/rooms/auth_rules.h"
 #include "homeserver/rooms/event_builder.h"
 #include "homeserver/rooms/event_store.h"
 #include "homeserver/rooms/ids.h"
-#include "homeserver/rooms/state_at_event.h"
+#include "homeserver/rooms/server_access.h"
 
 namespace haven::federation {
 namespace {
@@ -44,36 +42,6 @@ Status check_membership_event(const rooms::Event& ev, const std::string& origin,
   if (ev.state_key() != ev.sender()) return Error::invalid_param("state_key is not the sender");
   if (!content_hash_matches(ev)) return Error::invalid_param("The event's content hash is wrong");
   return {};
-}
-
-rooms::StateMap load_state(storage::ReadTxn& txn, const rooms::StateIds& ids) {
-  rooms::StateMap state;
-  for (const auto& [key, id] : ids) {
-    if (auto ev = rooms::get_event(txn, id)) state.set(ev->event);
-  }
-  return state;
-}
-
-// The auth rules against the event's auth events, then against the state before it (which
-// also yields that state, for the send_join answer).
-Result<rooms::StateIds> check_auth_and_state(storage::ReadTxn& txn, const rooms::Event& ev,
-                                             const rooms::RoomVersion& version) {
-  std::vector<rooms::EventPtr> auth;
-  for (const auto& id : ev.auth_events()) {
-    auto stored = rooms::get_event(txn, id);
-    if (!stored) return Error::forbidden("Unknown auth event " + id);
-    auth.push_back(stored->event);
-  }
-  rooms::EventPtr create = rooms::current_state_event(txn, ev.room_id(), "m.room.create", "");
-  auto auth_state = rooms::auth_state_from_auth_events(
-      ev, auth, version, version.room_id_from_create_event ? create : nullptr);
-  if (!auth_state.ok()) return std::move(auth_state).error();
-  HAVEN_TRY(rooms::check_auth(ev, *auth_state, version));
-  auto before = rooms::state_before_event(txn, version, ev.prev_events());
-  if (!before.ok()) return std::move(before).error();
-  rooms::StateMap state = load_state(txn, *before);
-  HAVEN_TRY(rooms::check_auth(ev, state, version));
-  return before;
 }
 
 // The events of `state` and the auth chain of those and of `ev`, as PDUs.
@@ -141,67 +109,59 @@ void Membership::make_membership(const http::ExchangePtr& ex, const std::string&
   ex->reply_json(200, d);
 }
 
-// PUT /_matrix/federation/v2/send_join/{roomId}/{eventId} and send_leave/{roomId}/{eventId}
+// PUT /_matrix/federation/v2/send_join/{roomId}/{eventId} and send_leave/{roomId}/{eventId}:
+// the event goes through the PDU intake like any received PDU; the care rules come first.
 void Membership::send_membership(const http::ExchangePtr& ex, const std::string& origin,
                                  const std::string& membership) {
   const std::string room_id = ex->params[0];
   const std::string event_id = ex->params[1];
-  const rooms::RoomVersion* version = nullptr;
+  if (!intake_) return ex->reply_error(Error::unknown("This server does not receive events"));
+  rooms::EventPtr ev;
   {
     auto txn = store_.begin_read();
     auto room = txn ? rooms::get_room(*txn, room_id) : std::nullopt;
     if (!room) return ex->reply_error(Error::not_found("This server does not know the room"));
-    version = rooms::find_room_version(room->version);
+    const rooms::RoomVersion* version = rooms::find_room_version(room->version);
     if (!version) return ex->reply_error(Error::unknown("Room has an unsupported version"));
-  }
-  auto parsed = rooms::Event::parse_pdu(ex->body(), *version);
-  if (!parsed.ok()) return ex->reply_error(parsed.error());
-  rooms::EventPtr ev = *parsed;
-  if (auto s = check_membership_event(*ev, origin, room_id, event_id, membership); !s.ok()) {
-    return ex->reply_error(s.error());
-  }
-  check_pdu_signatures(keys_, ev, [this, ex, ev, version, membership](Status signed_ok) {
-    if (!signed_ok.ok()) {
-      return ex->reply_error(Error::invalid_param(signed_ok.error().message));
+    auto parsed = rooms::Event::parse_pdu(ex->body(), *version);
+    if (!parsed.ok()) return ex->reply_error(parsed.error());
+    ev = *parsed;
+    if (auto s = check_membership_event(*ev, origin, room_id, event_id, membership); !s.ok()) {
+      return ex->reply_error(s.error());
     }
-    auto state_before = std::make_shared<rooms::StateIds>();
-    write<bool>(
-        store_,
-        [this, ev, version, state_before](storage::WriteTxn& txn) -> Result<bool> {
-          auto room = rooms::get_room(txn, ev->room_id());
-          if (!room) return Error::not_found("This server does not know the room");
-          if (rooms::get_event(txn, ev->event_id())) return false;  // a retried send_join
-          auto before = check_auth_and_state(txn, *ev, *version);
-          if (!before.ok()) return std::move(before).error();
-          if (local_.policy) HAVEN_TRY(local_.policy->check_remote(txn, *ev));
-          storage::Status status;
-          rooms::append_event(txn, *room, *ev, &status);
-          HAVEN_TRY(check(status));
-          if (local_.policy) HAVEN_TRY(local_.policy->appended(txn, *ev));
-          *state_before = std::move(*before);
-          return true;
-        },
-        [this, ex, ev, membership, state_before](Result<bool> r) {
-          if (!r.ok()) return ex->reply_error(r.error());
-          if (*r) appended_(ev);
-          if (membership != "join") return ex->reply_json(200, "{}");
-          auto txn = store_.begin_read();
-          if (!*r) {
-            // Already stored: answer with the state before it again.
-            auto before = rooms::state_before_event(*txn, ev->version(), ev->prev_events());
-            if (before.ok()) *state_before = std::move(*before);
-          }
-          auto d = json::object();
-          auto& a = d.GetAllocator();
-          json::Value state(rapidjson::kArrayType), chain(rapidjson::kArrayType);
-          state_and_auth_chain(*txn, *state_before, *ev, state, chain, a);
-          json::set(d, "origin", local_.server_name, a);
-          json::set(d, "state", std::move(state), a);
-          json::set(d, "auth_chain", std::move(chain), a);
-          json::set(d, "event", json::Value(ev->json(), a), a);
-          json::set(d, "members_omitted", false, a);
-          ex->reply_json(200, d);
-        });
+    if (local_.policy) {
+      if (auto s = local_.policy->check_remote(*txn, *ev); !s.ok()) return ex->reply_error(s.error());
+    }
+  }
+  intake_->receive(origin, ex->body(), [this, ex, ev, membership](PduIntake::Outcome outcome) {
+    using Stored = rooms::ReceivedEvent::Outcome;
+    bool accepted = outcome.stored && (*outcome.stored == Stored::kAccepted ||
+                                       *outcome.stored == Stored::kAlreadyKnown);
+    if (!accepted) {
+      std::string why = outcome.error.value_or("not allowed by the room's current state");
+      if (outcome.stored && *outcome.stored != Stored::kRejected &&
+          *outcome.stored != Stored::kSoftFailed) {
+        return ex->reply_error(Error::invalid_param("The event was not accepted: " + why));
+      }
+      if (!outcome.stored && outcome.error && outcome.error->find("signature") != std::string::npos) {
+        return ex->reply_error(Error::invalid_param(why));
+      }
+      return ex->reply_error(Error::forbidden("The " + membership + " was refused: " + why));
+    }
+    if (membership != "join") return ex->reply_json(200, "{}");
+    auto txn = store_.begin_read();
+    auto before = rooms::state_ids_before(*txn, *ev);
+    if (!before) return ex->reply_error(Error::unknown("The state before the join is not known"));
+    auto d = json::object();
+    auto& a = d.GetAllocator();
+    json::Value state(rapidjson::kArrayType), chain(rapidjson::kArrayType);
+    state_and_auth_chain(*txn, *before, *ev, state, chain, a);
+    json::set(d, "origin", local_.server_name, a);
+    json::set(d, "state", std::move(state), a);
+    json::set(d, "auth_chain", std::move(chain), a);
+    json::set(d, "event", json::Value(ev->json(), a), a);
+    json::set(d, "members_omitted", false, a);
+    ex->reply_json(200, d);
   });
 }
 

@@ -4,7 +4,9 @@
 
 #include "conf/config.h"
 #include "federation/allow_list.h"
+#include "federation/edu_handlers.h"
 #include "federation/key_ring.h"
+#include "federation/pdu_intake.h"
 #include "federation/request_auth.h"
 #include "homeserver/http/router.h"
 #include "storage/store.h"
@@ -20,5 +22,15 @@ void register_key_routes(http::Router& router, KeyRing& keys, const ServerAllowL
 // GET /_matrix/federation/v1/query/profile, /query/directory (query_routes.cpp)
 void register_query_routes(http::Router& router, RequestVerifier& verifier, storage::Store& store,
                            const conf::Config& config);
+
+// GET /_matrix/federation/v1/event/{eventId}, /state/{roomId}, /state_ids/{roomId},
+// /event_auth/{roomId}/{eventId}, /backfill/{roomId}; POST /get_missing_events/{roomId}
+// (event_routes.cpp)
+void register_event_routes(http::Router& router, RequestVerifier& verifier, storage::Store& store,
+                           const conf::Config& config);
+// PUT /_matrix/federation/v1/send/{txnId} (transaction_routes.cpp)
+void register_transaction_routes(http::Router& router, RequestVerifier& verifier,
+                                 storage::Store& store, PduIntake& intake, const EduHandlers& edus,
+                                 int max_json_depth);
 
 }  // namespace haven::federation

@@ -8,6 +8,7 @@
 #include "homeserver/rooms/event_builder.h"
 #include "homeserver/rooms/event_store.h"
 #include "homeserver/rooms/redaction.h"
+#include "homeserver/rooms/state_at_event.h"
 
 namespace haven::federation {
 namespace {
@@ -18,16 +19,21 @@ Error malformed(const std::string& why) {
   return Error::with(502, "M_UNKNOWN", "The resident server's send_join answer: " + why);
 }
 
-// A PDU of the answer; its redacted form when the content hash does not match.
-rooms::EventPtr read_pdu(const json::Value& value, const rooms::RoomVersion& version) {
+// A PDU of the answer; its redacted form (and `*redacted` true) when the content hash does
+// not match.
+rooms::EventPtr read_pdu(const json::Value& value, const rooms::RoomVersion& version,
+                         bool* redacted) {
+  *redacted = false;
   if (!value.IsObject()) return nullptr;
   rapidjson::Document pdu;
   pdu.CopyFrom(value, pdu.GetAllocator());
   auto ev = rooms::Event::from_json(std::move(pdu), version);
   if (!ev.ok()) return nullptr;
   if (content_hash_matches(**ev)) return *ev;
-  auto redacted = rooms::Event::from_json(rooms::redact((*ev)->json(), version), version);
-  return redacted.ok() ? *redacted : nullptr;
+  auto stripped = rooms::Event::from_json(rooms::redact((*ev)->json(), version), version);
+  if (!stripped.ok()) return nullptr;
+  *redacted = true;
+  return *stripped;
 }
 
 bool is_room_create(const rooms::Event& ev, const std::string& room_id,
@@ -103,17 +109,23 @@ Status parse_send_join_response(const json::Value& body, const rooms::RoomVersio
   }
   std::set<std::string> seen;
   auto add = [&](const json::Value& v, bool in_state) {
-    rooms::EventPtr ev = read_pdu(v, version);
+    bool redacted = false;
+    rooms::EventPtr ev = read_pdu(v, version, &redacted);
     if (!ev) return;
     if (in_state) out->state_ids.insert(ev->event_id());
-    if (seen.insert(ev->event_id()).second) out->events.push_back(std::move(ev));
+    if (!seen.insert(ev->event_id()).second) return;
+    if (redacted) out->redacted.insert(ev->event_id());
+    out->events.push_back(std::move(ev));
   };
   for (const auto& v : state->value.GetArray()) add(v, true);
   for (const auto& v : chain->value.GetArray()) add(v, false);
   // A restricted room's resident countersigns the join: its copy is the one to keep.
   if (auto event = body.FindMember("event"); event != body.MemberEnd()) {
-    rooms::EventPtr signed_join = read_pdu(event->value, version);
-    if (signed_join && signed_join->event_id() == join->event_id()) out->join = signed_join;
+    bool redacted = false;
+    rooms::EventPtr signed_join = read_pdu(event->value, version, &redacted);
+    if (signed_join && !redacted && signed_join->event_id() == join->event_id()) {
+      out->join = signed_join;
+    }
   }
   return {};
 }
@@ -141,6 +153,7 @@ Result<AcceptedJoinState> resolve_send_join_response(const SendJoinResponse& res
     if (!check_against_auth_events(*ev, accepted, create, version).ok()) continue;
     accepted.emplace(ev->event_id(), ev);
     out.events.push_back(ev);
+    if (response.redacted.contains(ev->event_id())) out.redacted.insert(ev->event_id());
   }
   rooms::StateMap state;
   for (const std::string& id : response.state_ids) {
@@ -161,7 +174,7 @@ Result<bool> store_accepted_join(storage::WriteTxn& txn, const AcceptedJoinState
                                  const std::string& room_id, const rooms::LocalServer& local) {
   if (rooms::get_event(txn, accepted.join->event_id())) return false;
   for (const rooms::EventPtr& ev : accepted.events) {
-    HAVEN_TRY(check(rooms::store_outlier(txn, *ev)));
+    HAVEN_TRY(check(rooms::put_outlier(txn, *ev, accepted.redacted.contains(ev->event_id()))));
   }
   storage::Status status;
   uint64_t group = rooms::put_state_group(txn, 0, accepted.state, &status);
@@ -171,14 +184,14 @@ Result<bool> store_accepted_join(storage::WriteTxn& txn, const AcceptedJoinState
     room.emplace();
     room->room_id = room_id;
     room->version = std::string(accepted.version->id);
-    HAVEN_TRY(check(rooms::put_room(txn, *room)));
   } else if (room->version != accepted.version->id) {
     return Error::unknown("The room's version changed");
   }
-  HAVEN_TRY(check(rooms::put_state_group_before(txn, accepted.join->event_id(), group)));
-  HAVEN_TRY(check(rooms::set_current_state(txn, *room, group)));
-  rooms::append_event(txn, *room, *accepted.join, &status);
-  HAVEN_TRY(check(status));
+  // What this server knew of the room (from before a leave) gives way to the resident's view.
+  room->extremities.clear();
+  HAVEN_TRY(check(rooms::put_room(txn, *room)));
+  auto pos = rooms::append_event_at_state(txn, *room, *accepted.join, {group, false, false});
+  if (!pos.ok()) return std::move(pos).error();
   if (local.policy) HAVEN_TRY(local.policy->appended(txn, *accepted.join));
   return true;
 }

@@ -22,6 +22,7 @@ struct SendJoinResponse {
   const rooms::RoomVersion* version = nullptr;
   std::vector<rooms::EventPtr> events;  // state and auth chain, each event once
   std::set<std::string> state_ids;      // which of them the answer's state lists
+  std::set<std::string> redacted;       // which of them are kept redacted (bad content hash)
   rooms::EventPtr join;                 // this server's join, or the resident's countersigned copy
 };
 
@@ -34,6 +35,7 @@ Status parse_send_join_response(const json::Value& body, const rooms::RoomVersio
 struct AcceptedJoinState {
   const rooms::RoomVersion* version = nullptr;
   std::vector<rooms::EventPtr> events;  // accepted events, to store
+  std::set<std::string> redacted;       // which of them are the redacted form
   rooms::StateIds state;                // the state before the join
   rooms::EventPtr join;
 };
@@ -45,8 +47,9 @@ Result<AcceptedJoinState> resolve_send_join_response(const SendJoinResponse& res
                                                      const std::vector<Status>& signatures,
                                                      const std::string& room_id);
 
-// Stores the accepted events as outliers, the state as the state before the join and the
-// room's current state, then appends the join. False when the join was stored already.
+// Stores the accepted events as outliers, then appends the join on the state (which becomes
+// the room's current state; what this server knew of the room before is replaced). False when
+// the join was stored already.
 Result<bool> store_accepted_join(storage::WriteTxn& txn, const AcceptedJoinState& accepted,
                                  const std::string& room_id, const rooms::LocalServer& local);
 

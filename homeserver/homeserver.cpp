@@ -17,6 +17,7 @@
 #include "homeserver/base/rate_limiter.h"
 #include "homeserver/base/write.h"
 #include "homeserver/client/delayed_scheduler.h"
+#include "homeserver/client/federation_edus.h"
 #include "homeserver/client/room_send.h"
 #include "homeserver/client/routes.h"
 #include "homeserver/client/uia.h"
@@ -196,8 +197,14 @@ int serve(const conf::Config& config) {
       spdlog::error("federation: {}", fed->error());
       return 1;
     }
+    // Events received from other servers wake syncs, appservices and pushers as local ones do.
+    fed->start_inbound(workers, [&ctx](const rooms::EventPtr& event) {
+      client::notify_sent(ctx, *event);
+    });
+    client::register_federation_edus(fed->edus(), ctx);
     fed->register_routes(fed_router);
-    membership.emplace(config, *store, fed->client(), fed->keys(), client::local_server(ctx),
+    membership.emplace(config, *store, fed->client(), fed->keys(), fed->intake(),
+                       client::local_server(ctx),
                        [&ctx](const rooms::EventPtr& event) { client::notify_sent(ctx, *event); });
     membership->register_routes(fed_router, fed->verifier());
     ctx.remote_membership = &*membership;

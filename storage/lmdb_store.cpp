@@ -148,6 +148,10 @@ const char* table_name(Table t) {
       return "delayed_by_state";
     case Table::kCareGuests:
       return "care_guests";
+    case Table::kRejectedEvents:
+      return "rejected_events";
+    case Table::kFederationTxns:
+      return "federation_txns";
     case Table::kCareGuestLinks:
       return "care_guest_links";
     case Table::kCareGuestRequests:

@@ -81,6 +81,8 @@ enum class Table : uint8_t {
   kDelayedByUser,      // user_id \0 delay_id -> "" (scheduled and finalised)
   kDelayedByState,     // room_id \0 type \0 state_key \0 delay_id -> user_id (scheduled state)
   kCareGuests,         // guest user_id -> the one room_id their tokens may use (care policy)
+  kRejectedEvents,     // event_id -> u64 state group before it (0: unknown): rejected PDUs
+  kFederationTxns,     // origin \0 txn_id -> the /send answer JSON (inbound transaction dedupe)
   // Used only in haven-care's own environment (appservices/care):
   kCareGuestLinks,     // sha256(link token) -> guest link record JSON
   kCareGuestRequests,  // request_id -> guest access request record JSON

@@ -17,6 +17,8 @@ namespace {
 
 constexpr int kMaxStateGroupChain = 48;  // then a group stores the full state
 constexpr uint8_t kFlagRedacted = 1;
+constexpr uint8_t kFlagSoftFailed = 2;
+constexpr uint8_t kFlagOutlier = 4;
 
 // Stored event layout: u64 pos | u64 state group | u8 flags | version '\0' | PDU JSON.
 std::string encode_event(uint64_t pos, uint64_t group, uint8_t flags, std::string_view version,
@@ -181,7 +183,10 @@ std::optional<StoredEvent> get_event(storage::ReadTxn& txn, std::string_view eve
   StoredEvent out;
   out.pos = *storage::decode_u64(v->substr(0, 8));
   out.state_group = *storage::decode_u64(v->substr(8, 8));
-  out.redacted = (static_cast<uint8_t>((*v)[16]) & kFlagRedacted) != 0;
+  const auto flags = static_cast<uint8_t>((*v)[16]);
+  out.redacted = (flags & kFlagRedacted) != 0;
+  out.soft_failed = (flags & kFlagSoftFailed) != 0;
+  out.outlier = (flags & kFlagOutlier) != 0;
   // A stored event only ever changes by being redacted, so a cached copy with the same
   // redaction flag as this transaction's record is this transaction's event.
   if (auto hit = EventCache::shared().get(event_id); hit && hit->redacted == out.redacted) {
@@ -315,6 +320,11 @@ storage::Status put_room(storage::WriteTxn& txn, const RoomRecord& room) {
 uint64_t append_event(storage::WriteTxn& txn, RoomRecord& room, const Event& ev,
                       storage::Status* status) {
   uint64_t pos = txn.next_counter("events");
+  // The state before a local event is the current state (built on every forward extremity).
+  if (room.state_group) {
+    *status = put_state_group_before(txn, ev.event_id(), room.state_group);
+    if (!status->ok()) return 0;
+  }
   if (ev.state_key()) {
     room.state_group =
         add_state_group(txn, room.state_group, ev.type(), *ev.state_key(), ev.event_id(), status);
@@ -339,11 +349,76 @@ uint64_t append_event(storage::WriteTxn& txn, RoomRecord& room, const Event& ev,
   if (!status->ok()) return 0;
   *status = index_relation(txn, ev, pos);
   if (!status->ok()) return 0;
-  room.extremities = {ev.event_id()};
+  std::erase_if(room.extremities, [&](const std::string& id) {
+    return std::find(ev.prev_events().begin(), ev.prev_events().end(), id) !=
+           ev.prev_events().end();
+  });
+  room.extremities.push_back(ev.event_id());
   room.depth = std::max(room.depth, ev.depth());
   room.last_pos = pos;
   *status = put_room(txn, room);
   return pos;
+}
+
+storage::Status put_outlier(storage::WriteTxn& txn, const Event& event, bool redacted) {
+  if (txn.get(Table::kEvents, event.event_id())) return storage::Status::ok_status();
+  return txn.put(Table::kEvents, event.event_id(),
+                 encode_event(0, 0, kFlagOutlier | (redacted ? kFlagRedacted : 0),
+                              event.version().id, json::to_string(event.json())));
+}
+
+storage::Status put_rejected(storage::WriteTxn& txn, std::string_view event_id, uint64_t group) {
+  return txn.put(Table::kRejectedEvents, event_id, storage::encode_u64(group));
+}
+
+std::optional<uint64_t> rejected_event(storage::ReadTxn& txn, std::string_view event_id) {
+  auto v = txn.get(Table::kRejectedEvents, event_id);
+  if (!v) return std::nullopt;
+  return storage::decode_u64(*v).value_or(0);
+}
+
+storage::Status put_event_record(storage::WriteTxn& txn, const Event& event,
+                                 std::string_view version, const EventRecord& record) {
+  const uint8_t flags = (record.redacted ? kFlagRedacted : 0) |
+                        (record.soft_failed ? kFlagSoftFailed : 0) |
+                        (record.outlier ? kFlagOutlier : 0);
+  return txn.put(Table::kEvents, event.event_id(),
+                 encode_event(record.pos, record.state_group, flags, version,
+                              json::to_string(event.json())));
+}
+
+storage::Status put_in_timeline(storage::WriteTxn& txn, const Event& ev, uint64_t pos) {
+  auto s =
+      txn.put(Table::kRoomTimeline, KeyBuilder().str(ev.room_id()).u64(pos).build(), ev.event_id());
+  if (!s.ok()) return s;
+  s = txn.put(Table::kStreamEvents, storage::encode_u64(pos),
+              KeyBuilder().str(ev.room_id()).tail(ev.event_id()).build());
+  if (!s.ok()) return s;
+  return index_relation(txn, ev, pos);
+}
+
+storage::Status set_current_state_entry(storage::WriteTxn& txn, std::string_view room_id,
+                                        const StateKey& key, const Event* event, uint64_t pos) {
+  std::string row = state_key_of(room_id, key.first, key.second);
+  if (!event) {
+    if (key.first == "m.room.member") {
+      auto s = txn.del(Table::kMembershipsByUser, member_key(key.second, room_id));
+      if (!s.ok()) return s;
+      s = txn.del(Table::kRoomMembers, member_key(room_id, key.second));
+      if (!s.ok()) return s;
+    }
+    return txn.del(Table::kCurrentState, row);
+  }
+  auto s = txn.put(Table::kCurrentState, row, event->event_id());
+  if (!s.ok()) return s;
+  if (event->type() == "m.room.member") return record_membership(txn, *event, pos);
+  return s;
+}
+
+uint64_t add_to_state_group(storage::WriteTxn& txn, uint64_t base, const std::string& type,
+                            const std::string& state_key, const std::string& event_id,
+                            storage::Status* status) {
+  return add_state_group(txn, base, type, state_key, event_id, status);
 }
 
 uint64_t put_state_group(storage::WriteTxn& txn, uint64_t base,
@@ -398,44 +473,14 @@ storage::Status store_redaction(storage::WriteTxn& txn, std::string_view event_i
 
 }  // namespace haven::rooms
 
-// --- Events from other servers that are not appended on top of this server's state ---------
+// --- Memberships of local users in rooms this server is not in ------------------------------
 
 namespace haven::rooms {
-
-storage::Status store_outlier(storage::WriteTxn& txn, const Event& ev) {
-  if (txn.get(Table::kEvents, ev.event_id())) return storage::Status::ok_status();
-  return txn.put(Table::kEvents, ev.event_id(),
-                 encode_event(0, 0, 0, ev.version().id, json::to_string(ev.json())));
-}
-
-storage::Status set_current_state(storage::WriteTxn& txn, RoomRecord& room, uint64_t group) {
-  auto before = state_ids_at_group(txn, room.state_group);
-  auto after = state_ids_at_group(txn, group);
-  for (const auto& [key, id] : before) {
-    if (after.contains(key)) continue;
-    auto s = txn.del(Table::kCurrentState, state_key_of(room.room_id, key.first, key.second));
-    if (!s.ok()) return s;
-  }
-  for (const auto& [key, id] : after) {
-    auto old = before.find(key);
-    if (old != before.end() && old->second == id) continue;
-    auto s = txn.put(Table::kCurrentState, state_key_of(room.room_id, key.first, key.second), id);
-    if (!s.ok()) return s;
-    if (key.first != "m.room.member") continue;
-    auto ev = get_event(txn, id);
-    if (!ev) return storage::Status::not_found();
-    s = record_membership(txn, *ev->event, ev->pos);
-    if (!s.ok()) return s;
-  }
-  room.state_group = group;
-  return put_room(txn, room);
-}
 
 uint64_t append_membership_outside_room(storage::WriteTxn& txn, const Event& ev,
                                         storage::Status* status) {
   uint64_t pos = txn.next_counter("events");
-  *status = txn.put(Table::kEvents, ev.event_id(),
-                    encode_event(pos, 0, 0, ev.version().id, json::to_string(ev.json())));
+  *status = put_event_record(txn, ev, ev.version().id, {pos, 0, false, false, false});
   if (!status->ok()) return 0;
   *status = txn.put(Table::kStreamEvents, storage::encode_u64(pos),
                     KeyBuilder().str(ev.room_id()).tail(ev.event_id()).build());

@@ -31,6 +31,11 @@ struct StoredEvent {
   uint64_t pos = 0;          // position in the events stream
   uint64_t state_group = 0;  // state after this event
   bool redacted = false;     // the stored copy is the redacted form
+  // Received over federation and soft-failed: not in the timeline, not a forward extremity.
+  bool soft_failed = false;
+  // Known only as an auth or state event (fetched to check others): no stream position and no
+  // known state after it (state_group 0).
+  bool outlier = false;
 };
 
 struct Membership {
@@ -97,6 +102,37 @@ storage::Status put_room(storage::WriteTxn& txn, const RoomRecord& room);
 // depth). Returns the stream position.
 uint64_t append_event(storage::WriteTxn& txn, RoomRecord& room, const Event& event,
                       storage::Status* status);
+// Stores `event` as an outlier (see StoredEvent), the redacted form when `redacted`; an event
+// already stored is left as it is.
+storage::Status put_outlier(storage::WriteTxn& txn, const Event& event, bool redacted);
+// Remembers that the PDU `event_id` was rejected by the auth rules, with the state group before
+// it (0 when unknown): the state after a rejected event is the state before it.
+storage::Status put_rejected(storage::WriteTxn& txn, std::string_view event_id, uint64_t group);
+// The state group before a rejected event (0: unknown); nullopt when it was not rejected.
+std::optional<uint64_t> rejected_event(storage::ReadTxn& txn, std::string_view event_id);
+
+// The building blocks of rooms::append_event_at_state (state_at_event.h).
+struct EventRecord {
+  uint64_t pos = 0;          // 0 for a soft-failed event
+  uint64_t state_group = 0;  // after the event
+  bool redacted = false;
+  bool soft_failed = false;
+  bool outlier = false;
+};
+storage::Status put_event_record(storage::WriteTxn& txn, const Event& event,
+                                 std::string_view version, const EventRecord& record);
+// Puts an event into its room's timeline and the events stream at `pos`, and indexes its
+// relation.
+storage::Status put_in_timeline(storage::WriteTxn& txn, const Event& event, uint64_t pos);
+// Sets one entry of the room's current state (and the membership record of a member event) to
+// `event` at stream position `pos`; nullptr removes the entry.
+storage::Status set_current_state_entry(storage::WriteTxn& txn, std::string_view room_id,
+                                        const StateKey& key, const Event* event, uint64_t pos);
+// A new state group: `base` plus (type, state_key) -> event_id.
+uint64_t add_to_state_group(storage::WriteTxn& txn, uint64_t base, const std::string& type,
+                            const std::string& state_key, const std::string& event_id,
+                            storage::Status* status);
+
 // Writes a state group holding `state`: a delta over `base` when `state` keeps every key of
 // `base` (0: none) and the chain below it is short, else the full state. Returns its id.
 uint64_t put_state_group(storage::WriteTxn& txn, uint64_t base,
@@ -111,14 +147,6 @@ storage::Status store_redaction(storage::WriteTxn& txn, std::string_view event_i
                                 const rapidjson::Value& redacted_pdu,
                                 std::string_view redaction_event_id);
 
-// Events from other servers that are not appended on top of this server's current state.
-// An outlier: an event known by id (the state and auth chain a resident server sent with a
-// join, an invite's room) outside the room's timeline: stream position 0, state group 0.
-// Nothing when the event is stored already.
-storage::Status store_outlier(storage::WriteTxn& txn, const Event& event);
-// Makes `group` the room's current state: rewrites the current state rows and the memberships
-// that differ from the room's state group, and the room record. The events must be stored.
-storage::Status set_current_state(storage::WriteTxn& txn, RoomRecord& room, uint64_t group);
 // A membership event of a local user in a room this server is not in (an invite from another
 // server, the rejection of one): a stream position so that /sync sees it, and the membership
 // record; no room record, timeline or state. Returns the position.

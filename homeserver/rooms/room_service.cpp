@@ -74,7 +74,12 @@ Result<SentEvent> send_event(storage::WriteTxn& txn, const LocalServer& server, 
   if (!version) return Error::unknown("Room has an unsupported version");
   if (server.policy) HAVEN_TRY(server.policy->prepare(txn, draft));
   CurrentStateView state(txn, room->room_id);
-  auto ev = build_event(draft, room->extremities, room->depth + 1, state, *version,
+  // Every forward extremity (a forked DAG has several), up to the most a PDU may cite.
+  std::vector<std::string> prev_events = room->extremities;
+  if (prev_events.size() > kMaxPrevEvents) {
+    prev_events.erase(prev_events.begin(), prev_events.end() - kMaxPrevEvents);
+  }
+  auto ev = build_event(draft, prev_events, room->depth + 1, state, *version,
                         server.server_name, *server.key);
   if (!ev.ok()) return std::move(ev).error();
   if ((*ev)->type() == "m.room.redaction") {

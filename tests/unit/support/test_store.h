@@ -16,7 +16,8 @@ namespace haven::test {
 
 class TestStore {
  public:
-  TestStore() {
+  // `post` delivers done-callbacks (inline by default; a test with a Loop posts to it).
+  explicit TestStore(storage::Store::Post post = [](std::function<void()> fn) { fn(); }) {
     std::string tmpl = (std::filesystem::temp_directory_path() / "haven-unit-XXXXXX").string();
     BOOST_REQUIRE(mkdtemp(tmpl.data()) != nullptr);
     dir_ = tmpl;
@@ -25,8 +26,7 @@ class TestStore {
     options.initial_map_size = 1 << 20;
     options.max_map_size = 64 << 20;
     std::string error;
-    store_ = storage::open_lmdb_store(
-        options, [](std::function<void()> fn) { fn(); }, &error);
+    store_ = storage::open_lmdb_store(options, std::move(post), &error);
     BOOST_REQUIRE_MESSAGE(store_, "open failed: " << error);
   }
   ~TestStore() {

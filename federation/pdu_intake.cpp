@@ -1,0 +1,412 @@
+#include "federation/pdu_intake.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <set>
+
+#include "crypto/json_signing.h"
+#include "homeserver/base/json.h"
+#include "homeserver/base/write.h"
+#include "homeserver/rooms/auth_rules.h"
+#include "homeserver/rooms/event_store.h"
+#include "homeserver/rooms/redaction.h"
+#include "homeserver/rooms/state_at_event.h"
+
+namespace haven::federation {
+namespace {
+
+using Stored = rooms::ReceivedEvent::Outcome;
+using IdList = std::shared_ptr<std::vector<std::string>>;
+
+constexpr size_t kMaxKeyIdsPerServer = 4;
+
+struct KeyWanted {
+  std::string server;
+  std::string key_id;
+  std::optional<KnownKey> key;
+};
+
+// The key ids each server that must sign the event signed it with; M_FORBIDDEN when one of
+// them did not sign it at all.
+Result<std::vector<KeyWanted>> keys_wanted(const rooms::Event& event) {
+  std::vector<KeyWanted> out;
+  auto sigs = event.json().FindMember("signatures");
+  for (const std::string& server : rooms::servers_required_to_sign(event, event.version())) {
+    size_t found = 0;
+    if (sigs != event.json().MemberEnd() && sigs->value.IsObject()) {
+      auto by_server = sigs->value.FindMember(server.c_str());
+      if (by_server != sigs->value.MemberEnd() && by_server->value.IsObject()) {
+        for (auto& sig : by_server->value.GetObject()) {
+          std::string key_id(sig.name.GetString(), sig.name.GetStringLength());
+          if (!is_ed25519_key_id(key_id) || found == kMaxKeyIdsPerServer) continue;
+          out.push_back({server, std::move(key_id), std::nullopt});
+          ++found;
+        }
+      }
+    }
+    if (found == 0) return Error::forbidden("The event is not signed by " + server);
+  }
+  return out;
+}
+
+// Checks 2 and 3 with the keys at hand: pure, so it may run on a worker.
+Result<rooms::EventPtr> verify_event(const rooms::EventPtr& event,
+                                     const std::vector<KeyWanted>& keys, bool* redacted) {
+  const rooms::RoomVersion& version = event->version();
+  rapidjson::Document stripped = rooms::redact(event->json(), version);
+  std::set<std::string> verified;
+  for (const KeyWanted& k : keys) {
+    if (k.key && crypto::verify_json(stripped, k.server, k.key_id, k.key->public_key)) {
+      verified.insert(k.server);
+    }
+  }
+  for (const KeyWanted& k : keys) {
+    if (!verified.contains(k.server)) {
+      return Error::forbidden("Invalid or unverifiable signature of " + k.server);
+    }
+  }
+  *redacted = !crypto::check_content_hash(event->json());
+  if (!*redacted) return event;
+  return rooms::Event::from_json(std::move(stripped), version);
+}
+
+int64_t depth_of(std::string_view pdu_json) {
+  auto doc = json::parse_trusted(pdu_json);
+  return doc.IsObject() ? json::get_int(doc, "depth") : 0;
+}
+
+std::string outcome_error(const rooms::ReceivedEvent& r) {
+  return r.outcome == Stored::kRejected ? "Rejected: " + r.reason : std::string();
+}
+
+}  // namespace
+
+PduIntake::PduIntake(Loop& loop, storage::Store& store, KeyRing& keys, RemoteRoomSource& remote,
+                     WorkerPool* workers, Appended appended)
+    : loop_(loop),
+      store_(store),
+      keys_(keys),
+      remote_(remote),
+      workers_(workers),
+      appended_(std::move(appended)) {}
+
+PduIntake::~PduIntake() { *alive_ = false; }
+
+void PduIntake::receive(const std::string& origin, std::string pdu_json, Done done) {
+  auto doc = json::parse_trusted(pdu_json);
+  std::string room_id = doc.IsObject() ? json::get_string(doc, "room_id") : std::string();
+  if (room_id.empty()) return done({{}, "The PDU has no room_id", std::nullopt});
+  auto queued = rooms_.find(room_id);
+  if (queued != rooms_.end() && queued->second.size() >= kMaxQueuedPerRoom) {
+    return done({event_id_of(pdu_json).value_or(""), "Too many PDUs waiting for this room",
+                 std::nullopt});
+  }
+  enqueue(room_id, [this, origin, pdu_json = std::move(pdu_json),
+                    done = std::move(done)](std::function<void()> next) {
+    process(origin, pdu_json, true, [done, next](Outcome outcome) {
+      done(std::move(outcome));
+      next();
+    });
+  });
+}
+
+void PduIntake::enqueue(const std::string& room_id, Task task) {
+  auto& queue = rooms_[room_id];
+  queue.push_back(std::move(task));
+  if (queue.size() == 1) run_front(room_id);
+}
+
+void PduIntake::run_front(const std::string& room_id) {
+  Task task = rooms_[room_id].front();
+  auto alive = alive_;
+  task([this, alive, room_id] {
+    if (!*alive) return;
+    auto& queue = rooms_[room_id];
+    queue.pop_front();
+    if (queue.empty()) {
+      rooms_.erase(room_id);
+      return;
+    }
+    // Through the loop: a room's long queue never recurses.
+    loop_.post([this, alive, room_id] {
+      if (*alive) run_front(room_id);
+    });
+  });
+}
+
+std::optional<std::string> PduIntake::event_id_of(std::string_view pdu_json) {
+  auto doc = json::parse_trusted(pdu_json);
+  if (!doc.IsObject()) return std::nullopt;
+  auto txn = store_.begin_read();
+  auto room = txn ? rooms::get_room(*txn, json::get_string(doc, "room_id")) : std::nullopt;
+  const rooms::RoomVersion* version = room ? rooms::find_room_version(room->version) : nullptr;
+  if (!version) return std::nullopt;
+  return rooms::compute_event_id(doc, *version);
+}
+
+Result<rooms::EventPtr> PduIntake::parse(std::string_view pdu_json) {
+  auto doc = json::parse_trusted(pdu_json);
+  if (!doc.IsObject()) return Error::not_json("The PDU is not a JSON object");
+  std::string room_id = json::get_string(doc, "room_id");
+  auto txn = store_.begin_read();
+  if (!txn) return Error::unknown("The store is busy");
+  auto room = rooms::get_room(*txn, room_id);
+  if (!room) return Error::not_found("This server is not in room " + room_id);
+  const rooms::RoomVersion* version = rooms::find_room_version(room->version);
+  if (!version) return Error::unknown("The room has an unsupported version");
+  auto event = rooms::Event::parse_pdu(pdu_json, *version);
+  if (event.ok() && (*event)->room_id() != room_id) return Error::bad_json("Wrong room_id");
+  return event;
+}
+
+bool PduIntake::known(const std::string& event_id, bool outliers_count) {
+  auto txn = store_.begin_read();
+  if (!txn) return false;
+  if (rooms::rejected_event(*txn, event_id)) return true;
+  auto stored = rooms::get_event(*txn, event_id);
+  return stored && (outliers_count || !stored->outlier);
+}
+
+void PduIntake::process(const std::string& origin, const std::string& pdu_json, bool fill,
+                        Done done) {
+  auto event = parse(pdu_json);
+  if (!event.ok()) {
+    return done({event_id_of(pdu_json).value_or(""), event.error().message, std::nullopt});
+  }
+  const std::string id = (*event)->event_id();
+  if (known(id, false)) return done({id, std::nullopt, Stored::kAlreadyKnown});
+  auto alive = alive_;
+  check_signatures(*event, [this, alive, origin, fill, id, done](Result<Checked> checked) {
+    if (!*alive) return;
+    if (!checked.ok()) return done({id, checked.error().message, std::nullopt});
+    Checked c = std::move(*checked);
+    fill_gaps(origin, c.event, fill, [this, alive, c, id, done](Status filled) {
+      if (!*alive) return;
+      if (!filled.ok()) return done({id, filled.error().message, std::nullopt});
+      commit(c, done);
+    });
+  });
+}
+
+void PduIntake::check_signatures(const rooms::EventPtr& event, CheckedDone done) {
+  auto wanted = keys_wanted(*event);
+  if (!wanted.ok()) return done(std::move(wanted).error());
+  auto keys = std::make_shared<std::vector<KeyWanted>>(std::move(*wanted));
+  auto remaining = std::make_shared<size_t>(keys->size());
+  auto alive = alive_;
+  auto verify = [this, alive, event, keys, done] {
+    if (!*alive) return;
+    auto work = [event, keys]() -> Result<Checked> {
+      bool redacted = false;
+      auto verified = verify_event(event, *keys, &redacted);
+      if (!verified.ok()) return std::move(verified).error();
+      return Checked{std::move(*verified), redacted};
+    };
+    if (!workers_) return done(work());
+    workers_->run<Result<Checked>>(loop_, work, [alive, done](Result<Checked> r) {
+      if (*alive) done(std::move(r));
+    });
+  };
+  if (keys->empty()) return verify();
+  for (KeyWanted& k : *keys) {
+    keys_.get_key(k.server, k.key_id, event->origin_server_ts(), KeyUse::kEvent,
+                  [&k, keys, remaining, verify](Result<KnownKey> key) {
+                    if (key.ok()) k.key = std::move(*key);
+                    if (--*remaining == 0) verify();
+                  });
+  }
+}
+
+void PduIntake::fill_gaps(const std::string& origin, const rooms::EventPtr& event,
+                          bool ask_missing_events, StatusDone done) {
+  std::vector<std::string> missing;
+  std::vector<std::string> earliest;
+  {
+    auto txn = store_.begin_read();
+    if (!txn) return done(Error::unknown("The store is busy"));
+    missing = rooms::prev_events_without_state(*txn, event->prev_events());
+    if (auto room = rooms::get_room(*txn, event->room_id())) earliest = room->extremities;
+  }
+  if (missing.empty()) return done({});
+  auto alive = alive_;
+  auto by_state = [this, alive, origin, event, done] {
+    if (!*alive) return;
+    std::vector<std::string> still_missing;
+    if (auto txn = store_.begin_read()) {
+      still_missing = rooms::prev_events_without_state(*txn, event->prev_events());
+    }
+    if (still_missing.empty()) return done({});
+    if (still_missing.size() > kMaxPrevEventsByState) {
+      return done(Error::unknown("Too many prev events are missing"));
+    }
+    auto list = std::make_shared<std::vector<std::string>>(std::move(still_missing));
+    state_from_remote(origin, event, list, 0, done);
+  };
+  if (!ask_missing_events) return by_state();
+  remote_.get_missing_events(
+      origin, event->room_id(), earliest, {event->event_id()}, kMissingEventsLimit, 0,
+      [this, alive, origin, room_id = event->room_id(),
+       by_state](Result<std::vector<std::string>> pdus) {
+        if (!*alive) return;
+        if (!pdus.ok() || pdus->empty()) return by_state();
+        // Only this room's events: the answer is handled while this room waits for it.
+        std::erase_if(*pdus, [&](const std::string& pdu) {
+          auto doc = json::parse_trusted(pdu);
+          return !doc.IsObject() || json::get_string(doc, "room_id") != room_id;
+        });
+        auto sorted = std::make_shared<std::vector<std::string>>(std::move(*pdus));
+        if (sorted->size() > static_cast<size_t>(kMissingEventsLimit)) {
+          sorted->resize(kMissingEventsLimit);
+        }
+        std::stable_sort(sorted->begin(), sorted->end(), [](const auto& a, const auto& b) {
+          return depth_of(a) < depth_of(b);
+        });
+        process_in_order(origin, sorted, 0, by_state);
+      });
+}
+
+void PduIntake::process_in_order(const std::string& origin, IdList pdus, size_t index,
+                                 std::function<void()> done) {
+  if (index == pdus->size()) return done();
+  auto alive = alive_;
+  process(origin, (*pdus)[index], false,
+          [this, alive, origin, pdus, index, done](Outcome outcome) {
+            if (!*alive) return;
+            if (outcome.error) {
+              spdlog::info("federation: a missing event from {} was not taken: {}", origin,
+                           *outcome.error);
+            }
+            process_in_order(origin, pdus, index + 1, done);
+          });
+}
+
+void PduIntake::state_from_remote(const std::string& origin, const rooms::EventPtr& event,
+                                  IdList missing, size_t index, StatusDone done) {
+  if (index == missing->size()) return done({});
+  const std::string prev_id = (*missing)[index];
+  auto alive = alive_;
+  remote_.state_ids(
+      origin, event->room_id(), prev_id,
+      [this, alive, origin, event, missing, index, prev_id, done](Result<RemoteStateIds> ids) {
+        if (!*alive) return;
+        if (!ids.ok()) {
+          return done(Error::unknown("Cannot get the state at " + prev_id + ": " +
+                                     ids.error().message));
+        }
+        std::vector<std::string> wanted;
+        std::set<std::string> seen;
+        auto want = [&](const std::string& id) {
+          if (seen.insert(id).second && !known(id, true)) wanted.push_back(id);
+        };
+        want(prev_id);
+        for (const auto& id : ids->pdu_ids) want(id);
+        for (const auto& id : ids->auth_chain_ids) want(id);
+        if (wanted.size() > kMaxFetchedEvents) {
+          return done(Error::unknown("The state at " + prev_id + " is too large to fetch"));
+        }
+        auto list = std::make_shared<std::vector<std::string>>(std::move(wanted));
+        auto fetched = std::make_shared<std::vector<Checked>>();
+        auto state_ids = ids->pdu_ids;
+        fetch_events(origin, event->version(), event->room_id(), list, 0, fetched,
+                     [this, alive, origin, event, missing, index, prev_id, fetched, state_ids,
+                      done] {
+                       if (!*alive) return;
+                       store_outliers(fetched, prev_id, state_ids,
+                                      [this, alive, origin, event, missing, index,
+                                       done](Status stored) {
+                                        if (!*alive) return;
+                                        if (!stored.ok()) return done(stored);
+                                        state_from_remote(origin, event, missing, index + 1,
+                                                          done);
+                                      });
+                     });
+      });
+}
+
+void PduIntake::fetch_events(const std::string& origin, const rooms::RoomVersion& version,
+                             const std::string& room_id, IdList ids, size_t index,
+                             std::shared_ptr<std::vector<Checked>> fetched,
+                             std::function<void()> done) {
+  if (index == ids->size()) return done();
+  auto alive = alive_;
+  const std::string id = (*ids)[index];
+  auto next = [this, alive, origin, &version, room_id, ids, index, fetched, done] {
+    if (*alive) fetch_events(origin, version, room_id, ids, index + 1, fetched, done);
+  };
+  remote_.event(origin, id, [this, alive, id, &version, room_id, fetched, next](
+                                Result<std::string> pdu) {
+    if (!*alive) return;
+    if (!pdu.ok()) return next();
+    auto event = rooms::Event::parse_pdu(*pdu, version);
+    if (!event.ok() || (*event)->event_id() != id || (*event)->room_id() != room_id) {
+      return next();
+    }
+    check_signatures(*event, [fetched, next](Result<Checked> checked) {
+      if (checked.ok()) fetched->push_back(std::move(*checked));
+      next();
+    });
+  });
+}
+
+void PduIntake::store_outliers(std::shared_ptr<std::vector<Checked>> fetched,
+                               const std::string& prev_id, std::vector<std::string> state_ids,
+                               StatusDone done) {
+  std::stable_sort(fetched->begin(), fetched->end(), [](const Checked& a, const Checked& b) {
+    return a.event->depth() < b.event->depth();
+  });
+  write<bool>(
+      store_,
+      [fetched, prev_id, state_ids](storage::WriteTxn& txn) -> Result<bool> {
+        // Auth events first: each pass stores the events whose auth events are all settled.
+        std::vector<const Checked*> pending;
+        for (const Checked& c : *fetched) pending.push_back(&c);
+        while (!pending.empty()) {
+          std::vector<const Checked*> later;
+          for (const Checked* c : pending) {
+            bool ready = std::all_of(
+                c->event->auth_events().begin(), c->event->auth_events().end(),
+                [&](const std::string& id) {
+                  return rooms::get_event(txn, id) || rooms::rejected_event(txn, id);
+                });
+            if (!ready) {
+              later.push_back(c);
+              continue;
+            }
+            auto r = rooms::receive_outlier(txn, c->event, c->redacted);
+            if (!r.ok()) return std::move(r).error();
+          }
+          if (later.size() == pending.size()) break;  // the rest cite events nobody gave
+          pending = std::move(later);
+        }
+        if (!rooms::get_event(txn, prev_id)) {
+          return Error::unknown("The prev event " + prev_id + " could not be had");
+        }
+        HAVEN_TRY(rooms::record_state_after_outlier(txn, prev_id, state_ids));
+        return true;
+      },
+      [alive = alive_, done](Result<bool> r) {
+        if (!*alive) return;
+        if (!r.ok()) return done(std::move(r).error());
+        done({});
+      });
+}
+
+void PduIntake::commit(const Checked& checked, Done done) {
+  rooms::EventPtr event = checked.event;
+  bool redacted = checked.redacted;
+  write<rooms::ReceivedEvent>(
+      store_,
+      [event, redacted](storage::WriteTxn& txn) {
+        return rooms::receive_event(txn, event, redacted);
+      },
+      [this, alive = alive_, event, done](Result<rooms::ReceivedEvent> r) {
+        if (!*alive) return;
+        if (!r.ok()) return done({event->event_id(), r.error().message, std::nullopt});
+        if (r->outcome == Stored::kAccepted && appended_) appended_(event);
+        std::string error = outcome_error(*r);
+        done({event->event_id(), error.empty() ? std::nullopt : std::optional(error), r->outcome});
+      });
+}
+
+}  // namespace haven::federation

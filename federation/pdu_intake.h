@@ -1,0 +1,110 @@
+// The PDU intake: events other servers send into rooms this server holds, put through the
+// spec's checks on receipt in order (format, signatures, content hash, auth events, state
+// before, soft failure against current state), with gaps in the DAG filled first from the
+// sending server (/get_missing_events, then /state_ids and /event). PDUs of one room are
+// handled one at a time in the order they arrive; rooms proceed independently. Signatures are
+// verified on the worker pool, the auth checks and storage on the storage writer.
+// Loop thread only; callbacks run on the loop thread.
+#pragma once
+
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "federation/key_ring.h"
+#include "federation/remote_room_source.h"
+#include "homeserver/base/loop.h"
+#include "homeserver/rooms/event.h"
+#include "homeserver/rooms/remote_event.h"
+#include "storage/store.h"
+
+namespace haven::federation {
+
+class PduIntake {
+ public:
+  // Events asked for with one /get_missing_events.
+  static constexpr int kMissingEventsLimit = 10;
+  // Prev events whose state one PDU may take from /state_ids, and events fetched with /event
+  // for each.
+  static constexpr size_t kMaxPrevEventsByState = 5;
+  static constexpr size_t kMaxFetchedEvents = 1000;
+  // PDUs waiting for their room; beyond this a PDU is refused.
+  static constexpr size_t kMaxQueuedPerRoom = 2000;
+
+  // Called on the loop thread for every event that entered a room's timeline (not for
+  // soft-failed ones or outliers): wakes syncs, appservices and pushers as a local send does.
+  using Appended = std::function<void(const rooms::EventPtr&)>;
+
+  // `workers` may be nullptr: signatures are then verified on the loop thread.
+  PduIntake(Loop& loop, storage::Store& store, KeyRing& keys, RemoteRoomSource& remote,
+            WorkerPool* workers, Appended appended);
+  ~PduIntake();
+  PduIntake(const PduIntake&) = delete;
+  PduIntake& operator=(const PduIntake&) = delete;
+
+  struct Outcome {
+    std::string event_id;  // empty when the PDU names no room this server holds or is not JSON
+    // Why the PDU was dropped or rejected; none when it was accepted, soft-failed or known.
+    std::optional<std::string> error;
+    std::optional<rooms::ReceivedEvent::Outcome> stored;  // how it was stored, if it was
+  };
+  using Done = std::function<void(Outcome)>;
+
+  // Receives one PDU (its JSON text) that `origin` sent.
+  void receive(const std::string& origin, std::string pdu_json, Done done);
+
+  // The event id of a PDU of a room this server holds (computed from its reference hash), for
+  // answers about PDUs that fail before they are parsed; nullopt otherwise.
+  std::optional<std::string> event_id_of(std::string_view pdu_json);
+
+ private:
+  struct Checked {
+    rooms::EventPtr event;
+    bool redacted = false;
+  };
+  using Task = std::function<void(std::function<void()> next)>;
+  using CheckedDone = std::function<void(Result<Checked>)>;
+  using StatusDone = std::function<void(Status)>;
+
+  void enqueue(const std::string& room_id, Task task);
+  void run_front(const std::string& room_id);
+
+  // The whole pipeline for one PDU; `fill_gaps` asks the origin for missing prev events
+  // (false for events that are themselves the answer to that).
+  void process(const std::string& origin, const std::string& pdu_json, bool fill_gaps, Done done);
+  Result<rooms::EventPtr> parse(std::string_view pdu_json);
+  bool known(const std::string& event_id, bool outliers_count);
+  // Checks 2 and 3: signatures of every server that must sign; a bad content hash gives the
+  // redacted event.
+  void check_signatures(const rooms::EventPtr& event, CheckedDone done);
+  // Makes sure every prev event of `event` has a known state, asking `origin`.
+  void fill_gaps(const std::string& origin, const rooms::EventPtr& event, bool ask_missing_events,
+                 StatusDone done);
+  void process_in_order(const std::string& origin, std::shared_ptr<std::vector<std::string>> pdus,
+                        size_t index, std::function<void()> done);
+  void state_from_remote(const std::string& origin, const rooms::EventPtr& event,
+                         std::shared_ptr<std::vector<std::string>> missing, size_t index,
+                         StatusDone done);
+  void fetch_events(const std::string& origin, const rooms::RoomVersion& version,
+                    const std::string& room_id, std::shared_ptr<std::vector<std::string>> ids,
+                    size_t index, std::shared_ptr<std::vector<Checked>> fetched,
+                    std::function<void()> done);
+  void store_outliers(std::shared_ptr<std::vector<Checked>> fetched, const std::string& prev_id,
+                      std::vector<std::string> state_ids, StatusDone done);
+  void commit(const Checked& checked, Done done);
+
+  Loop& loop_;
+  storage::Store& store_;
+  KeyRing& keys_;
+  RemoteRoomSource& remote_;
+  WorkerPool* workers_;
+  Appended appended_;
+  std::map<std::string, std::deque<Task>> rooms_;  // room id -> PDUs waiting, running first
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
+}  // namespace haven::federation
