@@ -12,6 +12,7 @@
 #include "conf/config.h"
 #include "federation/client.h"
 #include "federation/key_ring.h"
+#include "federation/outbox.h"
 #include "federation/pdu_intake.h"
 #include "federation/request_auth.h"
 #include "homeserver/http/router.h"
@@ -28,9 +29,11 @@ class Membership : public rooms::RemoteMembership {
   using Appended = std::function<void(const rooms::EventPtr&)>;
 
   // `intake`: where send_join / send_leave events go through the checks of any received PDU
-  // (nullptr: this server refuses them).
+  // (nullptr: this server refuses them). `outbox`: sends the joins and leaves accepted here to
+  // the room's other servers (nullptr: not sent).
   Membership(const conf::Config& config, storage::Store& store, FederationClient& client,
-             KeyRing& keys, PduIntake* intake, rooms::LocalServer local, Appended appended);
+             KeyRing& keys, PduIntake* intake, Outbox* outbox, rooms::LocalServer local,
+             Appended appended);
 
   // PUT /_matrix/federation/v2/invite, GET make_join / make_leave, PUT v2 send_join /
   // send_leave.
@@ -66,6 +69,7 @@ class Membership : public rooms::RemoteMembership {
   FederationClient& client_;
   KeyRing& keys_;
   PduIntake* intake_;
+  Outbox* outbox_;
   rooms::LocalServer local_;
   Appended appended_;
 };

@@ -79,13 +79,14 @@ Result<rooms::EventPtr> complete_template(const json::Value& templ, const json::
 }  // namespace
 
 Membership::Membership(const conf::Config& config, storage::Store& store, FederationClient& client,
-                       KeyRing& keys, PduIntake* intake, rooms::LocalServer local,
-                       Appended appended)
+                       KeyRing& keys, PduIntake* intake, Outbox* outbox,
+                       rooms::LocalServer local, Appended appended)
     : config_(config),
       store_(store),
       client_(client),
       keys_(keys),
       intake_(intake),
+      outbox_(outbox),
       local_(std::move(local)),
       appended_(std::move(appended)) {}
 

@@ -148,6 +148,8 @@ void Membership::send_membership(const http::ExchangePtr& ex, const std::string&
       }
       return ex->reply_error(Error::forbidden("The " + membership + " was refused: " + why));
     }
+    // The resident sends the join (leave) on to the room's other servers.
+    if (outbox_ && *outcome.stored == Stored::kAccepted) outbox_->send_pdu(ev);
     if (membership != "join") return ex->reply_json(200, "{}");
     auto txn = store_.begin_read();
     auto before = rooms::state_ids_before(*txn, *ev);

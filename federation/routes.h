@@ -22,6 +22,10 @@ void register_key_routes(http::Router& router, KeyRing& keys, const ServerAllowL
 // GET /_matrix/federation/v1/query/profile, /query/directory (query_routes.cpp)
 void register_query_routes(http::Router& router, RequestVerifier& verifier, storage::Store& store,
                            const conf::Config& config);
+// GET /_matrix/federation/v1/user/devices/{userId}, POST /_matrix/federation/v1/user/keys/query,
+// POST /_matrix/federation/v1/user/keys/claim (user_routes.cpp)
+void register_user_routes(http::Router& router, RequestVerifier& verifier, storage::Store& store,
+                          const conf::Config& config);
 
 // GET /_matrix/federation/v1/event/{eventId}, /state/{roomId}, /state_ids/{roomId},
 // /event_auth/{roomId}/{eventId}, /backfill/{roomId}; POST /get_missing_events/{roomId}

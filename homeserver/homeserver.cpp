@@ -13,11 +13,14 @@
 #include "crypto/random.h"
 #include "federation/federation.h"
 #include "federation/membership.h"
+#include "federation/outbox.h"
+#include "federation/remote_devices.h"
 #include "homeserver/accounts/account_store.h"
 #include "homeserver/base/rate_limiter.h"
 #include "homeserver/base/write.h"
 #include "homeserver/client/delayed_scheduler.h"
 #include "homeserver/client/federation_edus.h"
+#include "homeserver/client/keys.h"
 #include "homeserver/client/room_send.h"
 #include "homeserver/client/routes.h"
 #include "homeserver/client/uia.h"
@@ -188,22 +191,42 @@ int serve(const conf::Config& config) {
 
   // The federation listener, when listeners.federation.port is not 0.
   std::optional<federation::Federation> fed;
-  std::optional<federation::Membership> membership;
   http::Router fed_router;
   std::optional<http::Server> fed_server;
+  std::optional<federation::Outbox> outbox;
+  std::optional<federation::RemoteDevices> remote_devices;
+  std::optional<federation::Membership> membership;
   if (config.federation_listener.port != 0) {
     fed.emplace(config, loop, *store, *key);
     if (!fed->ok()) {
       spdlog::error("federation: {}", fed->error());
       return 1;
     }
+    outbox.emplace(loop, *store, config.server_name, fed->allowed(),
+                   [&fed](federation::OutboundRequest request,
+                          federation::FederationClient::Done done) {
+                     fed->client().send(std::move(request), std::move(done));
+                   });
+    ctx.outbound = &*outbox;
+    remote_devices.emplace(*store, fed->client(), [&ctx](const std::string& user_id) {
+      client::notify_device_list_changed(ctx, user_id);
+    });
+    ctx.remote_keys = &*remote_devices;
     // Events received from other servers wake syncs, appservices and pushers as local ones do.
     fed->start_inbound(workers, [&ctx](const rooms::EventPtr& event) {
       client::notify_sent(ctx, *event);
     });
     client::register_federation_edus(fed->edus(), ctx);
+    fed->edus().add("m.device_list_update",
+                    [&remote_devices](const std::string& origin, const json::Value& content) {
+                      remote_devices->on_device_list_update(origin, content);
+                    });
+    fed->edus().add("m.signing_key_update",
+                    [&remote_devices](const std::string& origin, const json::Value& content) {
+                      remote_devices->on_signing_key_update(origin, content);
+                    });
     fed->register_routes(fed_router);
-    membership.emplace(config, *store, fed->client(), fed->keys(), fed->intake(),
+    membership.emplace(config, *store, fed->client(), fed->keys(), fed->intake(), &*outbox,
                        client::local_server(ctx),
                        [&ctx](const rooms::EventPtr& event) { client::notify_sent(ctx, *event); });
     membership->register_routes(fed_router, fed->verifier());
@@ -255,6 +278,7 @@ int serve(const conf::Config& config) {
 
   appservices.events_appended();  // events stored while a service's cursor lagged behind
   delayed_events.start();          // delayed events that fell due while the server was down
+  if (outbox) outbox->wake();      // transactions that were not delivered before a restart
   loop.run();
   if (closer.joinable()) closer.join();
   store->close();

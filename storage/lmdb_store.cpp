@@ -160,6 +160,16 @@ const char* table_name(Table t) {
       return "care_request_index";
     case Table::kCareTemporaryRooms:
       return "care_temporary_rooms";
+    case Table::kFedOutPdus:
+      return "fed_out_pdus";
+    case Table::kFedOutEdus:
+      return "fed_out_edus";
+    case Table::kFedOutDestinations:
+      return "fed_out_destinations";
+    case Table::kFedDevicesAnnounced:
+      return "fed_devices_announced";
+    case Table::kRemoteDeviceLists:
+      return "remote_device_lists";
     case Table::kCount:
       break;
   }

@@ -88,6 +88,12 @@ enum class Table : uint8_t {
   kCareGuestRequests,  // request_id -> guest access request record JSON
   kCareRequestIndex,   // "g" \0 guest user_id -> request_id
   kCareTemporaryRooms,  // room_id -> temporary conversation record JSON (deadline, owner)
+  // Federation, outbound (federation/outbox_queue.h) and the device lists of other servers:
+  kFedOutPdus,          // destination \0 u64 seq -> room_id \0 event_id (queued PDU by reference)
+  kFedOutEdus,          // destination \0 u64 seq -> {"edu_type", "content"} (queued EDU)
+  kFedOutDestinations,  // destination -> transaction in flight JSON, or {} (items are queued)
+  kFedDevicesAnnounced, // local user_id -> devices and cross-signing keys last announced (JSON)
+  kRemoteDeviceLists,   // remote user_id -> cached device list JSON (stream_id, devices, keys)
   kCount
 };
 

@@ -388,7 +388,7 @@ void kick_step(ServerContext& ctx, const TaskPtr& task, const DeleteParams& p, N
   }
   if (targets.empty()) return next({});
   auto remaining = std::make_shared<size_t>(targets.size());
-  rooms::LocalServer server{ctx.server_name, ctx.signing_key, nullptr};
+  rooms::LocalServer server{ctx.server_name, ctx.signing_key, nullptr, ctx.outbound};
   for (const std::string& user : targets) {
     auto content = json::object();
     json::set(content, "membership", "leave", content.GetAllocator());

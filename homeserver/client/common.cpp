@@ -165,7 +165,7 @@ std::function<void(Result<bool>)> reply_empty(const http::ExchangePtr& ex) {
 std::string v3(const std::string& rest) { return "/_matrix/client/v3" + rest; }
 
 rooms::LocalServer local_server(const ServerContext& ctx) {
-  return rooms::LocalServer{ctx.server_name, ctx.signing_key, ctx.care};
+  return rooms::LocalServer{ctx.server_name, ctx.signing_key, ctx.care, ctx.outbound};
 }
 
 }  // namespace haven::client

@@ -1,11 +1,14 @@
 // Client-Server API: end-to-end encryption keys (upload, query, claim, changes) and
-// cross-signing (device_signing/upload, signatures/upload). Federation is not built yet:
-// remote users land in "failures".
+// cross-signing (device_signing/upload, signatures/upload). Remote users' keys are asked of
+// their servers (one request per server, e2ee::RemoteKeys); a server that does not answer
+// lands in "failures".
 #include "homeserver/client/keys.h"
 
 #include "appservices/appservices.h"
 
+#include <algorithm>
 #include <map>
+#include <memory>
 #include <set>
 
 #include "crypto/base64.h"
@@ -18,6 +21,10 @@
 #include "homeserver/e2ee/cross_signing.h"
 #include "homeserver/e2ee/device_keys.h"
 #include "homeserver/e2ee/device_lists.h"
+#include "homeserver/e2ee/key_query.h"
+#include "homeserver/e2ee/remote_device_cache.h"
+#include "homeserver/e2ee/remote_keys.h"
+#include "homeserver/rooms/outbound.h"
 #include "homeserver/rooms/room_access.h"
 #include "homeserver/sync/notifier.h"
 #include "homeserver/sync/sync_token.h"
@@ -63,20 +70,109 @@ json::Value error_object(const Error& e, json::Alloc& a) {
   return v;
 }
 
-// The "failures" entry for a server we cannot reach (no federation yet).
-json::Value unreachable(json::Alloc& a) {
-  json::Value v(rapidjson::kObjectType);
-  json::set(v, "status", 503, a);
-  json::set(v, "message", "Federation is not available on this server", a);
-  return v;
-}
-
 // Member `key` of `obj`, created as an empty object when absent.
 json::Value& child(json::Value& obj, std::string_view key, json::Alloc& a) {
   auto it = obj.FindMember(json::Value(rapidjson::StringRef(key.data(), key.size())));
   if (it != obj.MemberEnd()) return it->value;
   json::set(obj, key, json::Value(rapidjson::kObjectType), a);
   return obj.FindMember(json::Value(rapidjson::StringRef(key.data(), key.size())))->value;
+}
+
+// The "failures" entry for a server we cannot ask or that did not answer.
+json::Value unreachable(json::Alloc& a, const std::string& why) {
+  json::Value v(rapidjson::kObjectType);
+  json::set(v, "status", 503, a);
+  json::set(v, "message", why, a);
+  return v;
+}
+
+constexpr const char* kNoFederation = "Federation is not available on this server";
+constexpr int64_t kDefaultRemoteTimeoutMs = 10'000;
+constexpr int64_t kMaxRemoteTimeoutMs = 60'000;
+
+// The request's "timeout" for remote servers, within bounds.
+Result<int64_t> remote_timeout(const json::Value& body) {
+  auto t = json::optional_int(body, "timeout");
+  if (!t.ok()) return std::move(t).error();
+  if (!*t) return kDefaultRemoteTimeoutMs;
+  return std::clamp<int64_t>(**t, 1'000, kMaxRemoteTimeoutMs);
+}
+
+// Copies `from[field][user]` into `to[field][user]` for each user of `server` in `from`: what a
+// server says about its own users, and nothing about anyone else's.
+void merge_remote_users(json::Value& to, const json::Value& from, const char* field,
+                        const std::string& server, json::Alloc& a) {
+  auto it = from.FindMember(field);
+  if (it == from.MemberEnd() || !it->value.IsObject()) return;
+  for (const auto& m : it->value.GetObject()) {
+    std::string user_id(view(m.name));
+    if (server_of(user_id) != server || user_id.empty() || user_id[0] != '@') continue;
+    if (!m.value.IsObject()) continue;
+    json::Value copy;
+    copy.CopyFrom(m.value, a);
+    json::set(child(to, field, a), user_id, std::move(copy), a);
+  }
+}
+
+// A remote user's keys from the device-list cache (kept fresh by their server's updates), as
+// their server would have answered; `wanted` lists device ids (all when empty).
+void add_cached_keys(json::Document& d, const std::string& user_id, const json::Value& cached,
+                     const json::Value& wanted) {
+  auto& a = d.GetAllocator();
+  std::set<std::string> devices;
+  for (const auto& id : wanted.GetArray()) devices.emplace(view(id));
+  json::Value user_devices(rapidjson::kObjectType);
+  if (auto it = cached.FindMember("devices"); it != cached.MemberEnd() && it->value.IsObject()) {
+    for (const auto& m : it->value.GetObject()) {
+      if (!m.value.IsObject() || m.value.ObjectEmpty()) continue;  // a device without keys
+      if (!devices.empty() && !devices.count(std::string(view(m.name)))) continue;
+      json::Value keys;
+      keys.CopyFrom(m.value, a);
+      json::set(user_devices, view(m.name), std::move(keys), a);
+    }
+  }
+  json::set(d["device_keys"], user_id, std::move(user_devices), a);
+  for (auto [field, name] : {std::pair{"master_keys", "master_key"},
+                             std::pair{"self_signing_keys", "self_signing_key"}}) {
+    auto it = cached.FindMember(name);
+    if (it == cached.MemberEnd() || !it->value.IsObject()) continue;
+    json::Value key;
+    key.CopyFrom(it->value, a);
+    json::set(child(d, field, a), user_id, std::move(key), a);
+  }
+}
+
+// Asks each server in `bodies` (POST `path`), merges their answers into `d` with `merge`, and
+// records the servers that did not answer in d["failures"]; then replies.
+void ask_servers_then_reply(ServerContext& ctx, const http::ExchangePtr& ex,
+                            std::shared_ptr<json::Document> d, const std::string& path,
+                            std::map<std::string, std::string> bodies, int64_t timeout_ms,
+                            std::function<void(json::Document&, const std::string& server,
+                                               const json::Value& answer)> merge) {
+  if (bodies.empty()) return ex->reply_json(200, *d);
+  if (!ctx.remote_keys) {
+    for (const auto& [server, body] : bodies) {
+      json::set((*d)["failures"], server, unreachable(d->GetAllocator(), kNoFederation),
+                d->GetAllocator());
+    }
+    return ex->reply_json(200, *d);
+  }
+  ctx.remote_keys->post_to_servers(
+      path, std::move(bodies), timeout_ms, [ex, d, merge](e2ee::RemoteKeys::Answers answers) {
+        auto& a = d->GetAllocator();
+        for (auto& [server, answer] : answers) {
+          if (answer.ok()) {
+            auto parsed = json::parse_object(*answer);
+            if (parsed.ok()) {
+              merge(*d, server, *parsed);
+              continue;
+            }
+          }
+          std::string why = answer.ok() ? "Invalid answer" : answer.error().message;
+          json::set((*d)["failures"], server, unreachable(a, why), a);
+        }
+        ex->reply_json(200, *d);
+      });
 }
 
 // The raw ed25519 key named "ed25519:<device_id>" in signed device keys, or nullopt.
@@ -235,23 +331,6 @@ void upload_keys(ServerContext& ctx, const http::ExchangePtr& ex, const Requeste
       });
 }
 
-// Adds the user's cross-signing keys (with visible signatures) to the query response.
-void add_cross_signing_keys(storage::ReadTxn& txn, json::Document& d, const std::string& user_id,
-                            const Requester& who) {
-  auto& a = d.GetAllocator();
-  const char* fields[] = {"master_keys", "self_signing_keys", "user_signing_keys"};
-  for (int i = 0; i < 3; ++i) {
-    if (i == 2 && user_id != who.user_id) continue;
-    auto text = e2ee::get_cross_signing_key(txn, user_id, kUsages[i]);
-    if (!text) continue;
-    json::Value key = copy_stored(*text, a);
-    if (auto pub = e2ee::cross_signing_public_key(key)) {
-      e2ee::merge_signatures(txn, key, a, user_id, pub->base64, who.user_id);
-    }
-    json::set(child(d, fields[i], a), user_id, std::move(key), a);
-  }
-}
-
 // POST /_matrix/client/v3/keys/query
 void query_keys(ServerContext& ctx, const http::ExchangePtr& ex, const Requester& who) {
   auto body = parse_body(ctx, *ex);
@@ -267,38 +346,49 @@ void query_keys(ServerContext& ctx, const http::ExchangePtr& ex, const Requester
     total += 1 + m.value.Size();
   }
   if (total > kMaxQueriedDevices) return ex->reply_error(Error::too_large("Query is too large"));
-  auto d = json::object();
-  auto& a = d.GetAllocator();
-  json::set(d, "device_keys", json::Value(rapidjson::kObjectType), a);
-  json::set(d, "failures", json::Value(rapidjson::kObjectType), a);
+  auto timeout_ms = remote_timeout(*body);
+  if (!timeout_ms.ok()) return ex->reply_error(timeout_ms.error());
+  auto d = std::make_shared<json::Document>(json::object());
+  auto& a = d->GetAllocator();
+  json::set(*d, "device_keys", json::Value(rapidjson::kObjectType), a);
+  json::set(*d, "failures", json::Value(rapidjson::kObjectType), a);
   auto txn = ctx.store->begin_read();
   if (!txn) return ex->reply_error(Error::unknown("Storage is busy"));
+  std::map<std::string, json::Document> remote;  // server -> its /user/keys/query body
   for (const auto& m : (*wanted)->GetObject()) {
     std::string user_id(view(m.name));
     if (!is_local(ctx, user_id)) {
       std::string server = server_of(user_id);
-      if (!server.empty()) json::set(d["failures"], server, unreachable(a), a);
+      if (server.empty() || user_id[0] != '@') continue;
+      if (auto cached = e2ee::cached_device_list(*txn, user_id)) {
+        add_cached_keys(*d, user_id, *cached, m.value);
+        continue;
+      }
+      auto [it, fresh] = remote.try_emplace(server, json::object());
+      auto& ra = it->second.GetAllocator();
+      if (fresh) json::set(it->second, "device_keys", json::Value(rapidjson::kObjectType), ra);
+      json::Value devices;
+      devices.CopyFrom(m.value, ra);
+      json::set(it->second["device_keys"], user_id, std::move(devices), ra);
       continue;
     }
     std::set<std::string> devices;
     for (const auto& id : m.value.GetArray()) devices.emplace(view(id));
-    json::Value user_devices(rapidjson::kObjectType);
-    for (auto& [device_id, text] : e2ee::device_keys_of_user(*txn, user_id)) {
-      if (!devices.empty() && !devices.count(device_id)) continue;
-      auto device = accounts::get_device(*txn, user_id, device_id);
-      if (!device) continue;
-      json::Value keys = copy_stored(text, a);
-      if (!keys.IsObject()) continue;
-      e2ee::merge_signatures(*txn, keys, a, user_id, device_id, who.user_id);
-      if (!device->display_name.empty()) {
-        json::set(child(keys, "unsigned", a), "device_display_name", device->display_name, a);
-      }
-      json::set(user_devices, device_id, std::move(keys), a);
-    }
-    json::set(d["device_keys"], user_id, std::move(user_devices), a);
-    add_cross_signing_keys(*txn, d, user_id, who);
+    json::set((*d)["device_keys"], user_id,
+              e2ee::local_device_keys(*txn, user_id, devices, who.user_id, a), a);
+    e2ee::add_local_cross_signing_keys(*txn, *d, user_id, who.user_id, a);
   }
-  ex->reply_json(200, d);
+  txn.reset();
+  std::map<std::string, std::string> bodies;
+  for (auto& [server, doc] : remote) bodies.emplace(server, json::to_string(doc));
+  ask_servers_then_reply(
+      ctx, ex, d, "/_matrix/federation/v1/user/keys/query", std::move(bodies), *timeout_ms,
+      [](json::Document& out, const std::string& server, const json::Value& answer) {
+        auto& oa = out.GetAllocator();
+        for (const char* field : {"device_keys", "master_keys", "self_signing_keys"}) {
+          merge_remote_users(out, answer, field, server, oa);
+        }
+      });
 }
 
 struct Claim {
@@ -318,18 +408,28 @@ void claim_keys(ServerContext& ctx, const http::ExchangePtr& ex, const Requester
   if (!body.ok()) return ex->reply_error(body.error());
   auto wanted = json::required_object(*body, "one_time_keys");
   if (!wanted.ok()) return ex->reply_error(wanted.error());
+  auto timeout_ms = remote_timeout(*body);
+  if (!timeout_ms.ok()) return ex->reply_error(timeout_ms.error());
   std::vector<Claim> claims;
-  std::set<std::string> unreachable_servers;
+  std::map<std::string, json::Document> remote;  // server -> its /user/keys/claim body
+  size_t remote_claims = 0;
   for (const auto& u : (*wanted)->GetObject()) {
     if (!u.value.IsObject()) return ex->reply_error(Error::bad_json("Expected device maps"));
     std::string user_id(view(u.name));
     for (const auto& dev : u.value.GetObject()) {
       if (!dev.value.IsString()) return ex->reply_error(Error::bad_json("Expected algorithms"));
-      if (claims.size() + unreachable_servers.size() >= kMaxClaims) {
+      if (claims.size() + remote_claims >= kMaxClaims) {
         return ex->reply_error(Error::too_large("Too many keys claimed at once"));
       }
       if (!is_local(ctx, user_id)) {
-        if (!server_of(user_id).empty()) unreachable_servers.insert(server_of(user_id));
+        std::string server = server_of(user_id);
+        if (server.empty() || user_id[0] != '@') continue;
+        auto [it, fresh] = remote.try_emplace(server, json::object());
+        auto& ra = it->second.GetAllocator();
+        if (fresh) json::set(it->second, "one_time_keys", json::Value(rapidjson::kObjectType), ra);
+        json::set(child(it->second["one_time_keys"], user_id, ra), view(dev.name),
+                  json::str(view(dev.value), ra), ra);
+        ++remote_claims;
         continue;
       }
       std::string device_id(view(dev.name));
@@ -338,6 +438,8 @@ void claim_keys(ServerContext& ctx, const http::ExchangePtr& ex, const Requester
       claims.push_back({user_id, device_id, algorithm});
     }
   }
+  std::map<std::string, std::string> bodies;
+  for (auto& [server, doc] : remote) bodies.emplace(server, json::to_string(doc));
   write<std::vector<Claimed>>(
       *ctx.store,
       [claims = std::move(claims)](storage::WriteTxn& txn) -> Result<std::vector<Claimed>> {
@@ -350,20 +452,23 @@ void claim_keys(ServerContext& ctx, const http::ExchangePtr& ex, const Requester
         }
         return out;
       },
-      [ex, unreachable_servers](Result<std::vector<Claimed>> r) {
+      [&ctx, ex, bodies = std::move(bodies), timeout_ms = *timeout_ms](
+          Result<std::vector<Claimed>> r) mutable {
         if (!r.ok()) return ex->reply_error(r.error());
-        auto d = json::object();
-        auto& a = d.GetAllocator();
-        json::set(d, "one_time_keys", json::Value(rapidjson::kObjectType), a);
-        json::set(d, "failures", json::Value(rapidjson::kObjectType), a);
-        for (const std::string& server : unreachable_servers) {
-          json::set(d["failures"], server, unreachable(a), a);
-        }
+        auto d = std::make_shared<json::Document>(json::object());
+        auto& a = d->GetAllocator();
+        json::set(*d, "one_time_keys", json::Value(rapidjson::kObjectType), a);
+        json::set(*d, "failures", json::Value(rapidjson::kObjectType), a);
         for (const Claimed& c : *r) {
-          json::Value& devices = child(child(d["one_time_keys"], c.user_id, a), c.device_id, a);
+          json::Value& devices =
+              child(child((*d)["one_time_keys"], c.user_id, a), c.device_id, a);
           json::set(devices, c.key.full_key_id, copy_stored(c.key.json, a), a);
         }
-        ex->reply_json(200, d);
+        ask_servers_then_reply(
+            ctx, ex, d, "/_matrix/federation/v1/user/keys/claim", std::move(bodies), timeout_ms,
+            [](json::Document& out, const std::string& server, const json::Value& answer) {
+              merge_remote_users(out, answer, "one_time_keys", server, out.GetAllocator());
+            });
       });
 }
 
@@ -624,6 +729,7 @@ void notify_device_list_changed(ServerContext& ctx, const std::string& user_id) 
   txn.reset();
   ctx.notifier->notify_users(users);
   if (ctx.appservices) ctx.appservices->device_lists_changed();
+  if (ctx.outbound) ctx.outbound->local_device_list_changed(user_id);
 }
 
 void register_key_routes(http::Router& r, ServerContext& ctx) {

@@ -2,6 +2,7 @@
 // with you).
 #include "homeserver/base/write.h"
 #include "homeserver/client/appservice.h"
+#include "homeserver/client/outbound_edus.h"
 #include "homeserver/client/routes.h"
 #include "homeserver/rooms/ids.h"
 #include "homeserver/rooms/room_access.h"
@@ -66,6 +67,7 @@ void set_presence(ServerContext& ctx, const http::ExchangePtr& ex, const Request
           users.insert(user_id);
           ctx.notifier->notify_users(users);
           appservice_presence(ctx, user_id);
+          send_presence_edu(ctx, user_id);
         }
         ex->reply_json(200, "{}");
       });

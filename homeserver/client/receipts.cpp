@@ -1,6 +1,7 @@
 // Client-Server API: read receipts (public and private) and the fully-read marker.
 #include "homeserver/base/write.h"
 #include "homeserver/client/appservice.h"
+#include "homeserver/client/outbound_edus.h"
 #include "homeserver/client/routes.h"
 #include "homeserver/rooms/event_store.h"
 #include "homeserver/rooms/ids.h"
@@ -93,7 +94,10 @@ void update_markers(ServerContext& ctx, const http::ExchangePtr& ex, Markers m) 
       },
       [&ctx, ex, m, ts](Result<Moved> r) {
         if (!r.ok()) return ex->reply_error(r.error());
-        if (r->read) appservice_receipt(ctx, m.room_id, "m.read", m.read, m.user_id, m.thread_id, ts);
+        if (r->read) {
+          appservice_receipt(ctx, m.room_id, "m.read", m.read, m.user_id, m.thread_id, ts);
+          send_receipt_edu(ctx, m.room_id, m.user_id, m.read, m.thread_id, ts);
+        }
         if (r->read_private) {
           appservice_receipt(ctx, m.room_id, "m.read.private", m.read_private, m.user_id,
                              m.thread_id, ts);

@@ -53,6 +53,7 @@ void notify_sent(ServerContext& ctx, const rooms::Event& event) {
   notify_pushers(ctx, event);
   if (ctx.appservices) ctx.appservices->events_appended();
   if (ctx.email) ctx.email->on_event(event);
+  if (ctx.outbound) ctx.outbound->wake();  // the event was queued for other servers with it
 }
 
 void send_event(ServerContext& ctx, rooms::EventDraft draft, std::optional<TxnRef> txn,

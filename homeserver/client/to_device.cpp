@@ -2,6 +2,7 @@
 // through e2ee/to_device; sync.cpp deletes them once acknowledged.
 #include "homeserver/e2ee/to_device.h"
 
+#include <map>
 #include <memory>
 
 #include "appservices/appservices.h"
@@ -9,7 +10,9 @@
 #include "homeserver/base/write.h"
 #include "homeserver/client/routes.h"
 #include "homeserver/policy/care_rules.h"
+#include "crypto/random.h"
 #include "homeserver/rooms/ids.h"
+#include "homeserver/rooms/outbound.h"
 #include "homeserver/sync/notifier.h"
 
 namespace haven::client {
@@ -30,9 +33,9 @@ bool is_valid_token(std::string_view s, size_t max_bytes) {
 
 std::string_view view(const json::Value& v) { return {v.GetString(), v.GetStringLength()}; }
 
-// The body's "messages" as targets for local users; remote users are left out.
-Result<std::vector<e2ee::ToDeviceTarget>> parse_messages(ServerContext& ctx,
-                                                         const json::Value& body) {
+// The body's "messages" as targets: local users are stored here, remote users' messages go
+// to their servers in m.direct_to_device EDUs.
+Result<std::vector<e2ee::ToDeviceTarget>> parse_messages(const json::Value& body) {
   auto messages = json::required_object(body, "messages");
   if (!messages.ok()) return messages.error();
   size_t entries = 0;
@@ -58,13 +61,40 @@ Result<std::vector<e2ee::ToDeviceTarget>> parse_messages(ServerContext& ctx,
       if (!device.value.IsObject()) {
         return Error::bad_json("Message content for " + user_id + " must be an object");
       }
-      // Remote users would be reached over federation (m.direct_to_device EDUs), which this
-      // server does not have yet: their messages are dropped, as for unknown local users.
-      if (rooms::server_name_of(user_id) != ctx.server_name) continue;
       targets.push_back({user_id, device_id, json::to_string(device.value)});
     }
   }
   return targets;
+}
+
+// One m.direct_to_device EDU content per remote server, for `targets` (remote users).
+std::map<std::string, std::string> direct_to_device_edus(
+    const e2ee::ToDeviceSend& send, const std::vector<e2ee::ToDeviceTarget>& targets) {
+  std::map<std::string, json::Document> by_server;
+  for (const auto& t : targets) {
+    std::string server(rooms::server_name_of(t.user_id));
+    auto [it, fresh] = by_server.try_emplace(server, json::object());
+    json::Document& d = it->second;
+    auto& a = d.GetAllocator();
+    if (fresh) {
+      json::set(d, "sender", send.sender, a);
+      json::set(d, "type", send.type, a);
+      // Unique per send and server; the receiver drops a message_id it has seen.
+      json::set(d, "message_id", crypto::random_token(16), a);
+      json::set(d, "messages", json::Value(rapidjson::kObjectType), a);
+    }
+    json::Value& messages = d["messages"];
+    if (!messages.HasMember(t.user_id.c_str())) {
+      json::set(messages, t.user_id, json::Value(rapidjson::kObjectType), a);
+    }
+    json::Value content;
+    auto parsed = json::parse_trusted(t.content_json);
+    content.CopyFrom(parsed, a);
+    json::set(messages[t.user_id.c_str()], t.device_id, std::move(content), a);
+  }
+  std::map<std::string, std::string> out;
+  for (auto& [server, d] : by_server) out.emplace(server, json::to_string(d));
+  return out;
 }
 
 bool to_device_rate_limited(ServerContext& ctx, const http::ExchangePtr& ex, const Requester& who) {
@@ -90,7 +120,7 @@ void send_to_device(ServerContext& ctx, const http::ExchangePtr& ex, const Reque
   }
   auto body = parse_body(ctx, *ex);
   if (!body.ok()) return ex->reply_error(body.error());
-  auto targets = parse_messages(ctx, *body);
+  auto targets = parse_messages(*body);
   if (!targets.ok()) return ex->reply_error(targets.error());
   if (ctx.care) {
     // Strangers are skipped like unknown users: to-device is no way around the contact rule.
@@ -103,17 +133,32 @@ void send_to_device(ServerContext& ctx, const http::ExchangePtr& ex, const Reque
   send->sender_device = who.device_id;
   send->type = type;
   send->txn_id = txn_id;
-  send->targets = std::move(*targets);
+  auto remote = std::make_shared<std::map<std::string, std::string>>();
+  std::vector<e2ee::ToDeviceTarget> remote_targets;
+  for (auto& t : *targets) {
+    bool local = rooms::server_name_of(t.user_id) == ctx.server_name;
+    (local ? send->targets : remote_targets).push_back(std::move(t));
+  }
+  // Without federation, remote users' messages are dropped, as for unknown local users.
+  if (ctx.outbound) *remote = direct_to_device_edus(*send, remote_targets);
   write<e2ee::ToDeviceStored>(
       *ctx.store,
-      [send](storage::WriteTxn& txn) {
-        return e2ee::store_to_device(txn, *send, kMaxMessagesPerSend);
+      [&ctx, send, remote](storage::WriteTxn& txn) -> Result<e2ee::ToDeviceStored> {
+        auto stored = e2ee::store_to_device(txn, *send, kMaxMessagesPerSend);
+        if (!stored.ok() || stored->duplicate) return stored;
+        // Queued with the send: a repeated transaction id queues nothing again.
+        for (const auto& [server, content] : *remote) {
+          auto s = ctx.outbound->queue_edu(txn, server, "m.direct_to_device", content);
+          HAVEN_TRY(check(s));
+        }
+        return stored;
       },
-      [&ctx, ex](Result<e2ee::ToDeviceStored> r) {
+      [&ctx, ex, remote](Result<e2ee::ToDeviceStored> r) {
         if (!r.ok()) return ex->reply_error(r.error());
         ex->reply_json(200, "{}");
         ctx.notifier->notify_users(r->recipients);
         if (ctx.appservices) ctx.appservices->to_device_stored(r->recipients);
+        if (!remote->empty()) ctx.outbound->wake();
       });
 }
 

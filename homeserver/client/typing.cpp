@@ -1,5 +1,6 @@
 // Client-Server API: typing notifications (only for yourself, in rooms you are joined to).
 #include "homeserver/client/appservice.h"
+#include "homeserver/client/outbound_edus.h"
 #include "homeserver/client/routes.h"
 #include "homeserver/rooms/event_store.h"
 #include "homeserver/rooms/ids.h"
@@ -58,6 +59,8 @@ void set_typing(ServerContext& ctx, const http::ExchangePtr& ex, const Requester
     ctx.notifier->notify_room(room_id);
     appservice_typing(ctx, room_id);
   }
+  // Also when unchanged: a client repeats "typing" to keep it from timing out elsewhere too.
+  send_typing_edu(ctx, room_id, who.user_id, req->typing);
   ex->reply_json(200, "{}");
 }
 

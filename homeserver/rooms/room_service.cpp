@@ -62,6 +62,7 @@ Result<SentEvent> append(storage::WriteTxn& txn, const LocalServer& server, Room
   HAVEN_TRY(check(status));
   if (ev->type() == "m.room.redaction") HAVEN_TRY(apply_redaction(txn, *ev, version));
   if (server.policy) HAVEN_TRY(server.policy->appended(txn, *ev));
+  if (server.outbound) HAVEN_TRY(check(server.outbound->queue_event(txn, *ev)));
   return SentEvent{ev, pos};
 }
 

@@ -13,6 +13,7 @@
 #include "homeserver/rooms/event.h"
 #include "homeserver/rooms/event_builder.h"
 #include "homeserver/rooms/local_event_policy.h"
+#include "homeserver/rooms/outbound.h"
 #include "storage/store.h"
 
 namespace haven::rooms {
@@ -23,6 +24,8 @@ struct LocalServer {
   // Consulted for every event sent through this server; nullptr: the auth rules alone (the
   // operator's own actions, such as deleting a room, and servers without the care rules).
   const LocalEventPolicy* policy = nullptr;
+  // Queues every appended event for the other servers in its room; nullptr: no federation.
+  const Outbound* outbound = nullptr;
 };
 
 struct SentEvent {
