@@ -135,19 +135,15 @@ void Membership::send_membership(const http::ExchangePtr& ex, const std::string&
   }
   intake_->receive(origin, ex->body(), [this, ex, ev, membership](PduIntake::Outcome outcome) {
     using Stored = rooms::ReceivedEvent::Outcome;
-    bool accepted = outcome.stored && (*outcome.stored == Stored::kAccepted ||
-                                       *outcome.stored == Stored::kAlreadyKnown);
-    if (!accepted) {
-      std::string why = outcome.error.value_or("not allowed by the room's current state");
-      if (outcome.stored && *outcome.stored != Stored::kRejected &&
-          *outcome.stored != Stored::kSoftFailed) {
-        return ex->reply_error(Error::invalid_param("The event was not accepted: " + why));
-      }
-      if (!outcome.stored && outcome.error && outcome.error->find("signature") != std::string::npos) {
-        return ex->reply_error(Error::invalid_param(why));
-      }
-      return ex->reply_error(Error::forbidden("The " + membership + " was refused: " + why));
+    std::string why = outcome.error.value_or("not allowed by the room's current state");
+    // Dropped before the auth rules: its format or its signatures.
+    if (!outcome.stored) return ex->reply_error(Error::invalid_param(why));
+    bool refused = *outcome.stored == Stored::kRejected || *outcome.stored == Stored::kSoftFailed;
+    if (*outcome.stored == Stored::kAlreadyKnown) {
+      auto txn = store_.begin_read();
+      refused = !txn || rooms::rejected_event(*txn, ev->event_id()).has_value();
     }
+    if (refused) return ex->reply_error(Error::forbidden("The " + membership + " was refused: " + why));
     // The resident sends the join (leave) on to the room's other servers.
     if (outbox_ && *outcome.stored == Stored::kAccepted) outbox_->send_pdu(ev);
     if (membership != "join") return ex->reply_json(200, "{}");

@@ -11,6 +11,7 @@ own key). Signatures are checked here independently with the `cryptography` pack
 """
 
 import base64
+import hashlib
 import http.client
 import json
 import os
@@ -25,7 +26,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import (Ed25519PrivateKey,
                                                               Ed25519PublicKey)
 
-from harness import Homeserver, free_port, haven_bin, quote, unique
+from harness import Homeserver, free_port, haven_bin, quote, set_yaml_option, unique
 
 SYNC_DEADLINE_S = 90  # how long sync_until waits for something that must come
 
@@ -66,6 +67,50 @@ def make_certificate(directory, name):
 
 def yaml_list(values):
     return "[" + ", ".join(json.dumps(v) for v in values) + "]"
+
+
+# Room versions 11 and 12: what redaction keeps (the spec's v11 redaction algorithm).
+_KEPT_TOP_LEVEL = ("event_id", "type", "room_id", "sender", "state_key", "content", "hashes",
+                   "signatures", "depth", "prev_events", "auth_events", "origin_server_ts")
+_KEPT_CONTENT = {
+    "m.room.member": ("membership", "join_authorised_via_users_server"),
+    "m.room.join_rules": ("join_rule", "allow"),
+    "m.room.power_levels": ("ban", "events", "events_default", "invite", "kick", "redact",
+                            "state_default", "users", "users_default"),
+    "m.room.history_visibility": ("history_visibility",),
+    "m.room.redaction": ("redacts",),
+}
+
+
+def redact(event):
+    """The redacted form of a v11/v12 PDU (m.room.create keeps all of its content)."""
+    out = {k: v for k, v in event.items() if k in _KEPT_TOP_LEVEL}
+    content = event.get("content", {})
+    if event["type"] == "m.room.create":
+        out["content"] = dict(content)
+    else:
+        kept = _KEPT_CONTENT.get(event["type"], ())
+        out["content"] = {k: v for k, v in content.items() if k in kept}
+    return out
+
+
+def make_pdu(server, key, fields, tamper_content=None):
+    """A v11/v12 PDU from `fields` (type, room_id, sender, content, prev_events, auth_events,
+    depth, state_key...), hashed and signed here as `server` with `key` (key id, private key).
+    `tamper_content` replaces the content after hashing and signing (a wrong content hash).
+    Returns (pdu, event_id)."""
+    event = dict(fields)
+    event.setdefault("origin_server_ts", int(time.time() * 1000))
+    unhashed = {k: v for k, v in event.items() if k not in ("signatures", "unsigned", "hashes")}
+    event["hashes"] = {"sha256": b64encode(hashlib.sha256(canonical(unhashed)).digest())}
+    redacted = redact(event)
+    key_id, private = key
+    event["signatures"] = {server: {key_id: b64encode(private.sign(canonical(redacted)))}}
+    event_id = "$" + b64encode(hashlib.sha256(canonical(redacted)).digest()).replace(
+        "+", "-").replace("/", "_")
+    if tamper_content is not None:
+        event["content"] = tamper_content
+    return event, event_id
 
 
 class FederatedServers:
@@ -138,6 +183,18 @@ class FederationTestCase(unittest.TestCase):
     def tearDownClass(cls):
         cls.cluster.stop()
         super().tearDownClass()
+
+    def restart_with(self, name, options):
+        """Restarts `name` with these config options (dotted key -> YAML text) changed from
+        the config it was started with."""
+        server = self.servers[name]
+        server.stop()
+        text = server.config_text
+        for key, value in options.items():
+            text = set_yaml_option(text, key, value)
+        with open(server.config_path, "w") as f:
+            f.write(text)
+        server.start()
 
     # --- client API ---------------------------------------------------------------------
 
@@ -265,6 +322,14 @@ class FederationTestCase(unittest.TestCase):
         """A request to `destination`'s federation listener signed here as `origin`."""
         auth = self.x_matrix(origin, destination, method, target, body)
         return self.fed(destination, method, target, body, headers={"Authorization": auth})
+
+    def send_pdus(self, origin, destination, pdus):
+        """PUT /send with `pdus`, signed here as `origin`: returns the per-PDU results."""
+        target = f"/_matrix/federation/v1/send/{unique('txn')}"
+        body = {"origin": origin, "origin_server_ts": int(time.time() * 1000), "pdus": pdus}
+        status, reply = self.fed_as(origin, destination, "PUT", target, body)
+        self.assertEqual(status, 200, reply)
+        return reply["pdus"]
 
     def haven_request(self, name, destination, target, method="GET", body=None):
         """`haven federation-request` run with `name`'s config: (exit code, stdout, stderr)."""

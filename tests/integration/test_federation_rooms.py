@@ -12,7 +12,8 @@ import unittest
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from federation_harness import FederationTestCase, b64encode, canonical
+from federation_harness import (FederationTestCase, b64encode, canonical, make_pdu,
+                                yaml_list)
 from harness import quote, unique
 
 HS1, HS2 = "hs1.test", "hs2.test"
@@ -174,6 +175,113 @@ class FederatedRoomsTest(FederationTestCase):
                                   {"name": "Mine"}), 403, "M_FORBIDDEN")
         self.assertEqual(self.state(alice, room_id, "m.room.name")[1]["name"], "Fixed")
 
+    # --- events across servers -------------------------------------------------------------
+
+    def shared_room(self, **create):
+        """A public room alice made on hs1 that bob of hs2 joined: (alice, bob, room_id)."""
+        alice = self.user(HS1, "alice", "Alice")
+        bob = self.user(HS2, "bob", "Bob")
+        create.setdefault("preset", "public_chat")
+        room_id = self.create_room(alice, **create)
+        self.assertEqual(self.join(bob, room_id, f"?server_name={HS1}")[0], 200)
+        self.joined_room_sync(bob, room_id)
+        return alice, bob, room_id
+
+    def is_text(self, body):
+        return lambda e: e["type"] == "m.room.message" and e["content"].get("body") == body
+
+    def test_messages_go_both_ways(self):
+        alice, bob, room_id = self.shared_room()
+        self.send_text(alice, room_id, "hello from hs1")
+        event = self.wait_for_timeline_event(bob, room_id, self.is_text("hello from hs1"))
+        self.assertEqual(event["sender"], alice["user_id"])
+        self.send_text(bob, room_id, "hello from hs2")
+        event = self.wait_for_timeline_event(alice, room_id, self.is_text("hello from hs2"))
+        self.assertEqual(event["sender"], bob["user_id"])
+
+    def test_remote_member_leaves(self):
+        alice, bob, room_id = self.shared_room()
+        self.assertEqual(self.req(bob, "POST", f"/rooms/{quote(room_id)}/leave", {})[0], 200)
+        event = self.wait_for_timeline_event(
+            alice, room_id, lambda e: e["type"] == "m.room.member" and
+            e["state_key"] == bob["user_id"] and e["content"]["membership"] == "leave",
+            "bob's leave")
+        self.assertEqual(event["sender"], bob["user_id"])
+        self.assertEqual(self.room_members(alice, room_id)[bob["user_id"]], "leave")
+        self.assertNotIn(room_id, self.ok(bob, "GET", "/joined_rooms")["joined_rooms"])
+
+    def test_kick_of_a_remote_member_reaches_their_server(self):
+        alice, bob, room_id = self.shared_room()
+        status, reply = self.req(alice, "POST", f"/rooms/{quote(room_id)}/kick",
+                                 {"user_id": bob["user_id"], "reason": "testing"})
+        self.assertEqual(status, 200, reply)
+        reply = self.sync_until(bob, lambda r: room_id in r.get("rooms", {}).get("leave", {}),
+                                "the kick in rooms.leave")
+        events = reply["rooms"]["leave"][room_id]["timeline"]["events"]
+        kick = [e for e in events if e["type"] == "m.room.member"
+                and e["state_key"] == bob["user_id"]]
+        self.assertEqual(kick[-1]["sender"], alice["user_id"], events)
+        self.assertEqual(kick[-1]["content"]["membership"], "leave")
+        self.assertEqual(self.room_members(alice, room_id)[bob["user_id"]], "leave")
+        # bob's server now knows he is out: he cannot send there either.
+        status, _ = self.req(bob, "PUT", f"/rooms/{quote(room_id)}/send/m.room.message/"
+                             f"{unique('t')}", {"msgtype": "m.text", "body": "still here?"})
+        self.assertEqual(status, 403)
+
+    # --- events forced on the resident ------------------------------------------------------
+
+    def room_ids(self, who, room_id, member):
+        """(latest event id, power levels id, `member`'s member event id) as `who` sees them."""
+        latest = self.ok(who, "GET", f"/rooms/{quote(room_id)}/messages?dir=b&limit=1")
+        state = self.ok(who, "GET", f"/rooms/{quote(room_id)}/state")
+        by_key = {(e["type"], e["state_key"]): e["event_id"] for e in state}
+        return (latest["chunk"][0]["event_id"], by_key[("m.room.power_levels", "")],
+                by_key[("m.room.member", member["user_id"])])
+
+    def pdu_from_bob(self, alice, bob, room_id, fields, key=None, tamper_content=None):
+        latest, power, member = self.room_ids(alice, room_id, bob)
+        event = {"room_id": room_id, "sender": bob["user_id"], "prev_events": [latest],
+                 "auth_events": [power, member], "depth": 1000}
+        event.update(fields)
+        return make_pdu(HS2, key or self.signing_key(HS2), event, tamper_content)
+
+    def test_name_change_without_power_forced_on_the_resident_is_rejected(self):
+        alice, bob, room_id = self.shared_room(name="Fixed")
+        pdu, event_id = self.pdu_from_bob(alice, bob, room_id, {
+            "type": "m.room.name", "state_key": "", "content": {"name": "Forced"}})
+        results = self.send_pdus(HS2, HS1, [pdu])
+        self.assertIn("error", results.get(event_id, {}), results)
+        self.assertEqual(self.state(alice, room_id, "m.room.name")[1]["name"], "Fixed")
+        # A message from bob built the same way is accepted: the refusal was the power level.
+        pdu, event_id = self.pdu_from_bob(alice, bob, room_id, {
+            "type": "m.room.message", "content": {"msgtype": "m.text", "body": "raw"}})
+        self.assertNotIn("error", self.send_pdus(HS2, HS1, [pdu]).get(event_id, {}))
+        self.wait_for_timeline_event(alice, room_id, self.is_text("raw"))
+
+    def test_event_with_a_forged_signature_is_rejected(self):
+        alice, bob, room_id = self.shared_room()
+        key_id, _ = self.signing_key(HS2)
+        pdu, event_id = self.pdu_from_bob(
+            alice, bob, room_id, {"type": "m.room.message",
+                                  "content": {"msgtype": "m.text", "body": "forged"}},
+            key=(key_id, Ed25519PrivateKey.generate()))
+        results = self.send_pdus(HS2, HS1, [pdu])
+        self.assertIn("error", results.get(event_id, {}), results)
+        self.assertEqual(self.req(alice, "GET",
+                                  f"/rooms/{quote(room_id)}/event/{quote(event_id)}")[0], 404)
+
+    def test_event_with_a_wrong_content_hash_is_stored_redacted(self):
+        alice, bob, room_id = self.shared_room()
+        pdu, event_id = self.pdu_from_bob(
+            alice, bob, room_id, {"type": "m.room.message",
+                                  "content": {"msgtype": "m.text", "body": "original"}},
+            tamper_content={"msgtype": "m.text", "body": "tampered"})
+        results = self.send_pdus(HS2, HS1, [pdu])
+        self.assertNotIn("error", results.get(event_id, {}), results)
+        event = self.ok(alice, "GET", f"/rooms/{quote(room_id)}/event/{quote(event_id)}")
+        self.assertEqual(event["sender"], bob["user_id"])
+        self.assertEqual(event["content"], {})
+
     # --- the resident side directly -------------------------------------------------------
 
     def make_join(self, origin, room_id, user_id, versions=("10", "11", "12")):
@@ -283,6 +391,95 @@ class FederatedRoomsTest(FederationTestCase):
                                     f"/_matrix/federation/v2/invite/{quote(room_id)}/%24x",
                                     {"room_version": "1", "event": event})
         self.assertEqual((status, reply["errcode"]), (400, "M_INCOMPATIBLE_ROOM_VERSION"))
+
+
+class FederatedCatchUpTest(FederationTestCase):
+    """A server that was stopped gets what was sent to it meanwhile once it is back."""
+
+    def test_messages_sent_while_a_server_was_down_arrive_after_its_restart(self):
+        alice = self.user(HS1, "alice")
+        bob = self.user(HS2, "bob")
+        room_id = self.create_room(alice, preset="public_chat")
+        status, reply = self.req(bob, "POST", f"/join/{quote(room_id)}?server_name={HS1}", {})
+        self.assertEqual(status, 200, reply)
+        bodies = [f"while hs2 was down {i}" for i in range(3)]
+        self.servers[HS2].stop()
+        try:
+            for body in bodies:
+                self.send_text(alice, room_id, body)
+        finally:
+            self.servers[HS2].start()
+        seen = []
+
+        def all_arrived(reply):
+            room = reply.get("rooms", {}).get("join", {}).get(room_id, {})
+            seen.extend(e["content"].get("body") for e in room.get("timeline", {}).get("events", [])
+                        if e["type"] == "m.room.message")
+            return all(b in seen for b in bodies)
+
+        self.sync_until(bob, all_arrived, "the messages sent while hs2 was down")
+        self.assertEqual([b for b in seen if b in bodies], bodies, "in the order sent")
+        # And the other way round: hs1 down while bob writes.
+        self.servers[HS1].stop()
+        try:
+            self.send_text(bob, room_id, "while hs1 was down")
+        finally:
+            self.servers[HS1].start()
+        self.wait_for_timeline_event(
+            alice, room_id, lambda e: e["type"] == "m.room.message" and
+            e["content"].get("body") == "while hs1 was down", "bob's message")
+
+
+class FederatedForkTest(FederationTestCase):
+    """Both servers change the same state while they cannot reach each other; once they can,
+    each resolves the fork, and to the same state."""
+
+    def name_event(self, who, room_id):
+        state = self.ok(who, "GET", f"/rooms/{quote(room_id)}/state")
+        return [e for e in state if e["type"] == "m.room.name"][0]
+
+    def test_a_fork_resolves_to_the_same_state_on_both_servers(self):
+        alice = self.user(HS1, "alice")
+        bob = self.user(HS2, "bob")
+        room_id = self.create_room(alice, preset="public_chat", name="Before")
+        status, reply = self.req(bob, "POST", f"/join/{quote(room_id)}?server_name={HS1}", {})
+        self.assertEqual(status, 200, reply)
+        power = self.state(alice, room_id, "m.room.power_levels")[1]
+        power["users"][bob["user_id"]] = 100
+        self.ok(alice, "PUT", f"/rooms/{quote(room_id)}/state/m.room.power_levels/", power)
+        self.sync_until(bob, lambda r: any(
+            e["type"] == "m.room.power_levels" and
+            e["content"]["users"].get(bob["user_id"]) == 100
+            for e in r.get("rooms", {}).get("join", {}).get(room_id, {})
+                      .get("timeline", {}).get("events", [])), "bob's power")
+        # Partition: hs1 federates with nobody for a while.
+        self.restart_with(HS1, {"federation.allowed_servers": "[]"})
+        try:
+            self.ok(alice, "PUT", f"/rooms/{quote(room_id)}/state/m.room.name/",
+                    {"name": "Named on hs1"})
+            self.ok(bob, "PUT", f"/rooms/{quote(room_id)}/state/m.room.name/",
+                    {"name": "Named on hs2"})
+        finally:
+            self.restart_with(HS1, {"federation.allowed_servers": yaml_list([HS2])})
+        # hs2 delivers bob's name to hs1 on its next retry; alice's next message names both
+        # branches, so hs2 fetches alice's name as a missing event.
+        self.sync_until(alice, lambda r: any(
+            e["type"] == "m.room.name" and e["sender"] == bob["user_id"]
+            for e in r.get("rooms", {}).get("join", {}).get(room_id, {})
+                      .get("timeline", {}).get("events", [])), "bob's name on hs1")
+        self.send_text(alice, room_id, "after the fork")
+        self.wait_for_timeline_event(
+            bob, room_id, lambda e: e["type"] == "m.room.message" and
+            e["content"].get("body") == "after the fork", "the message after the fork")
+        on_hs1 = self.name_event(alice, room_id)
+        on_hs2 = self.name_event(bob, room_id)
+        self.assertIn(on_hs1["content"]["name"], ("Named on hs1", "Named on hs2"))
+        self.assertEqual(on_hs1["event_id"], on_hs2["event_id"])
+        # Not only the name: the whole state is the same on both servers.
+        def state_ids(who):
+            return {(e["type"], e["state_key"]): e["event_id"]
+                    for e in self.ok(who, "GET", f"/rooms/{quote(room_id)}/state")}
+        self.assertEqual(state_ids(alice), state_ids(bob))
 
 
 class FederatedCareTest(FederationTestCase):
