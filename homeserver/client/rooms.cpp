@@ -1,13 +1,15 @@
 // Client-Server API: creating rooms, membership (join, knock, invite, leave, kick, ban, unban,
 // forget), aliases, joined rooms and member lists.
+#include <spdlog/spdlog.h>
+
 #include <limits>
 
 #include "homeserver/accounts/account_store.h"
 #include "homeserver/base/write.h"
 #include "homeserver/client/event_format.h"
+#include "homeserver/client/remote_invite.h"
 #include "homeserver/client/room_send.h"
 #include "homeserver/client/routes.h"
-#include "homeserver/client/sync_rooms.h"
 #include "homeserver/policy/care_rules.h"
 #include "homeserver/policy/conversation_template.h"
 #include "homeserver/policy/temporary_rooms.h"
@@ -91,6 +93,35 @@ void send_membership(ServerContext& ctx, const http::ExchangePtr& ex, const Requ
              });
 }
 
+void reply_room_id(const http::ExchangePtr& ex, const std::string& room_id) {
+  auto d = json::object();
+  json::set(d, "room_id", room_id, d.GetAllocator());
+  ex->reply_json(200, d);
+}
+
+// The createRoom invitees of other servers, one after the other, once the room exists. A
+// refused invite does not undo the room: the creator sees who is invited and may try again.
+void invite_remote_invitees(ServerContext& ctx, const std::string& creator,
+                            const std::string& room_id, std::vector<std::string> invitees,
+                            bool is_direct, std::function<void()> done) {
+  if (invitees.empty()) return done();
+  std::string target = std::move(invitees.back());
+  invitees.pop_back();
+  auto content = json::object();
+  json::set(content, "membership", "invite", content.GetAllocator());
+  if (is_direct) json::set(content, "is_direct", true, content.GetAllocator());
+  invite_remote_user(ctx, creator, room_id, target, std::move(content),
+                     [&ctx, creator, room_id, target, invitees = std::move(invitees), is_direct,
+                      done = std::move(done)](Status s) mutable {
+                       if (!s.ok()) {
+                         spdlog::info("createRoom: the invite of {} to {} failed: {}", target,
+                                      room_id, s.error().message);
+                       }
+                       invite_remote_invitees(ctx, creator, room_id, std::move(invitees),
+                                              is_direct, std::move(done));
+                     });
+}
+
 // POST /_matrix/client/v3/createRoom
 void create_room(ServerContext& ctx, const http::ExchangePtr& ex, const Requester& who) {
   auto body = parse_body(ctx, *ex);
@@ -120,6 +151,7 @@ void create_room(ServerContext& ctx, const http::ExchangePtr& ex, const Requeste
   rooms::LocalServer server = local_server(ctx);
   rooms::CreateRoomOptions options;
   options.encrypt_by_default = ctx.config.encryption_enabled_by_default;
+  options.invite_remote_users_later = ctx.remote_membership != nullptr;
   {
     auto txn = ctx.store->begin_read();
     if (auto u = accounts::get_user(*txn, who.user_id); u) {
@@ -149,21 +181,20 @@ void create_room(ServerContext& ctx, const http::ExchangePtr& ex, const Requeste
         for (auto& e : *events) sent->push_back(e.event);
         return room_id;
       },
-      [&ctx, ex, sent](Result<std::string> r) {
+      [&ctx, ex, sent, req, who](Result<std::string> r) {
         if (!r.ok()) return ex->reply_error(r.error());
         for (auto& e : *sent) {
           if (e->type() == "m.room.member") notify_sent(ctx, *e);
         }
-        auto d = json::object();
-        json::set(d, "room_id", *r, d.GetAllocator());
-        ex->reply_json(200, d);
+        std::vector<std::string> remote;
+        for (const auto& user : req->invite) {
+          if (ctx.remote_membership && rooms::server_name_of(user) != ctx.server_name) {
+            remote.push_back(user);
+          }
+        }
+        invite_remote_invitees(ctx, who.user_id, *r, std::move(remote), req->is_direct,
+                               [ex, room_id = *r] { reply_room_id(ex, room_id); });
       });
-}
-
-void reply_room_id(const http::ExchangePtr& ex, const std::string& room_id) {
-  auto d = json::object();
-  json::set(d, "room_id", room_id, d.GetAllocator());
-  ex->reply_json(200, d);
 }
 
 // Whether a membership change in the room goes through another server: the room is unknown
@@ -275,73 +306,6 @@ void knock(ServerContext& ctx, const http::ExchangePtr& ex, const Requester& who
                   [ex, id = *room_id] { reply_room_id(ex, id); });
 }
 
-void append_countersigned_invite(ServerContext& ctx, const http::ExchangePtr& ex,
-                                 const rooms::LocalServer& server,
-                                 const Result<rooms::EventPtr>& signed_invite) {
-  if (!signed_invite.ok()) return ex->reply_error(signed_invite.error());
-  rooms::EventPtr ev = *signed_invite;
-  write<bool>(
-      *ctx.store,
-      [server, ev](storage::WriteTxn& txn) -> Result<bool> {
-        auto sent = rooms::append_built_event(txn, server, ev);
-        if (!sent.ok()) return std::move(sent).error();
-        return true;
-      },
-      [&ctx, ex, ev](Result<bool> appended) {
-        if (!appended.ok()) return ex->reply_error(appended.error());
-        ex->reply_json(200, "{}");
-        notify_sent(ctx, *ev);
-      });
-}
-
-// An invite of another server's user: built and checked here, countersigned by their server
-// (which shows it to them), then appended to the room.
-void invite_remote_user(ServerContext& ctx, const http::ExchangePtr& ex, const Requester& who,
-                        const std::string& room_id, const std::string& target,
-                        const json::Value& body) {
-  if (auto s = check_room_id(room_id); !s.ok()) return ex->reply_error(s.error());
-  auto stripped = std::make_shared<json::Document>(rapidjson::kArrayType);
-  {
-    auto txn = ctx.store->begin_read();
-    if (rooms::room_block(*txn, room_id)) {
-      return ex->reply_error(Error::forbidden("This room has been blocked on this server"));
-    }
-    Requester invitee;
-    invitee.user_id = target;
-    json::Value events =
-        invite_state_events(*txn, invitee, room_id, std::nullopt, stripped->GetAllocator());
-    if (auto inviter = rooms::current_state_event(*txn, room_id, "m.room.member", who.user_id)) {
-      auto& a = stripped->GetAllocator();
-      json::Value s(rapidjson::kObjectType);
-      json::set(s, "type", inviter->type(), a);
-      json::set(s, "state_key", who.user_id, a);
-      json::set(s, "sender", inviter->sender(), a);
-      json::set(s, "content", json::Value(inviter->content(), a), a);
-      events.PushBack(std::move(s), a);
-    }
-    static_cast<json::Value&>(*stripped).Swap(events);
-  }
-  auto draft = std::make_shared<rooms::EventDraft>(make_draft(
-      room_id, who.user_id, "m.room.member", target, member_content(ctx, "invite", target, body)));
-  auto built = std::make_shared<rooms::EventPtr>();
-  rooms::LocalServer server = local_server(ctx);
-  write<bool>(
-      *ctx.store,
-      [server, draft, built](storage::WriteTxn& txn) -> Result<bool> {
-        auto ev = rooms::prepare_event(txn, server, clone_draft(*draft));
-        if (!ev.ok()) return std::move(ev).error();
-        *built = *ev;
-        return false;  // nothing written: the invite is appended once countersigned
-      },
-      [&ctx, ex, built, stripped, server](Result<bool> r) {
-        if (!r.ok()) return ex->reply_error(r.error());
-        ctx.remote_membership->invite(*built, std::move(*stripped),
-                                      [&ctx, ex, server](Result<rooms::EventPtr> signed_invite) {
-                                        append_countersigned_invite(ctx, ex, server, signed_invite);
-                                      });
-      });
-}
-
 // POST /rooms/{roomId}/{invite,kick,ban,unban}: a membership change of another user.
 void change_member(ServerContext& ctx, const http::ExchangePtr& ex, const Requester& who,
                    const std::string& membership) {
@@ -375,7 +339,11 @@ void change_member(ServerContext& ctx, const http::ExchangePtr& ex, const Reques
   }
   if (membership == "invite" && ctx.remote_membership &&
       rooms::server_name_of(*target) != ctx.server_name && rooms::is_valid_user_id(*target)) {
-    return invite_remote_user(ctx, ex, who, room_id, *target, *body);
+    return invite_remote_user(ctx, who.user_id, room_id, *target,
+                              member_content(ctx, "invite", *target, *body), [ex](Status s) {
+                                if (!s.ok()) return ex->reply_error(s.error());
+                                ex->reply_json(200, "{}");
+                              });
   }
   send_membership(ctx, ex, who, room_id, *target, new_membership, *body,
                   [ex] { ex->reply_json(200, "{}"); });

@@ -64,6 +64,21 @@ class FederatedRoomsTest(FederationTestCase):
         self.assertEqual(invites[0]["sender"], alice["user_id"])
         self.assertEqual(invites[0]["content"]["membership"], "invite")
 
+    def test_create_room_invites_remote_invitees_through_their_server(self):
+        alice = self.user(HS1, "alice")
+        bob = self.user(HS2, "bob")
+        carol = self.user(HS1, "carol")
+        room_id = self.create_room(alice, name="Direct", is_direct=True,
+                                   invite=[bob["user_id"], carol["user_id"]])
+        members = self.room_members(alice, room_id)
+        self.assertEqual(members[bob["user_id"]], "invite")
+        self.assertEqual(members[carol["user_id"]], "invite")
+        state = self.wait_for_invite(bob, room_id)
+        invite = [e for e in state if e["type"] == "m.room.member"
+                  and e["state_key"] == bob["user_id"]][0]
+        self.assertTrue(invite["content"].get("is_direct"), invite)
+        self.assertEqual(self.req(bob, "POST", f"/join/{quote(room_id)}", {})[0], 200)
+
     def test_invite_of_a_remote_user_that_does_not_exist_fails(self):
         alice = self.user(HS1, "alice")
         room_id = self.create_room(alice)
