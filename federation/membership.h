@@ -62,6 +62,7 @@ class Membership : public rooms::RemoteMembership {
   // Joining side (membership_join.cpp): one attempt through `server`.
   struct Attempt;
   void make_and_send(std::shared_ptr<Attempt> attempt);
+  void send_event(std::shared_ptr<Attempt> attempt);
   void store_join(std::shared_ptr<Attempt> attempt, json::Document response);
 
   const conf::Config& config_;

@@ -205,35 +205,56 @@ void Membership::make_and_send(std::shared_ptr<Attempt> attempt) {
     auto ev = complete_template(templ->value, attempt->content, *attempt->version, local_);
     if (!ev.ok()) return retry(ev.error());
     attempt->event = *ev;
-    OutboundRequest send;
-    send.destination = attempt->server;
-    send.method = "PUT";
-    send.target = "/_matrix/federation/v2/send_" + attempt->membership + "/" +
-                  encode_path_segment(attempt->room_id) + "/" +
-                  encode_path_segment(attempt->event->event_id());
-    send.json_body = json::to_string(attempt->event->json());
-    send.max_response_bytes = 256 << 20;  // the whole state of a big room
-    send.timeout_s = 300;
-    client_.send(std::move(send), [this, attempt, retry](Result<OutboundResponse> r) {
-      if (!r.ok()) return retry(std::move(r).error());
-      if (r->status != 200) return retry(remote_error(attempt->server, *r));
-      auto body = json::parse_object(r->body, config_.max_json_depth);
-      if (!body.ok()) return retry(Error::with(502, "M_UNKNOWN", "Bad send_ answer"));
-      if (attempt->membership == "join") return store_join(attempt, std::move(*body));
-      write<bool>(
-          store_,
-          [ev = attempt->event](storage::WriteTxn& txn) -> Result<bool> {
-            storage::Status status;
-            rooms::append_membership_outside_room(txn, *ev, &status);
-            HAVEN_TRY(check(status));
-            return true;
-          },
-          [this, attempt](Result<bool> stored) {
-            if (!stored.ok()) return attempt->done(std::move(stored).error());
-            appended_(attempt->event);
-            attempt->done(attempt->event);
-          });
-    });
+    if (!local_.policy) return send_event(attempt);
+    // The care rules hold for this server's users in other servers' rooms too.
+    write<bool>(
+        store_,
+        [policy = local_.policy, ev = attempt->event](storage::WriteTxn& txn) -> Result<bool> {
+          HAVEN_TRY(policy->check(txn, *ev));
+          return false;
+        },
+        [this, attempt](Result<bool> allowed) {
+          if (!allowed.ok()) return attempt->done(std::move(allowed).error());
+          send_event(attempt);
+        });
+  });
+}
+
+// PUT send_join / send_leave with the signed event; the join's answer is checked and stored,
+// a leave is recorded.
+void Membership::send_event(std::shared_ptr<Attempt> attempt) {
+  auto retry = [this, attempt](Error e) {
+    attempt->last_error = std::move(e);
+    make_and_send(attempt);
+  };
+  OutboundRequest send;
+  send.destination = attempt->server;
+  send.method = "PUT";
+  send.target = "/_matrix/federation/v2/send_" + attempt->membership + "/" +
+                encode_path_segment(attempt->room_id) + "/" +
+                encode_path_segment(attempt->event->event_id());
+  send.json_body = json::to_string(attempt->event->json());
+  send.max_response_bytes = 256 << 20;  // the whole state of a big room
+  send.timeout_s = 300;
+  client_.send(std::move(send), [this, attempt, retry](Result<OutboundResponse> r) {
+    if (!r.ok()) return retry(std::move(r).error());
+    if (r->status != 200) return retry(remote_error(attempt->server, *r));
+    auto body = json::parse_object(r->body, config_.max_json_depth);
+    if (!body.ok()) return retry(Error::with(502, "M_UNKNOWN", "Bad send_ answer"));
+    if (attempt->membership == "join") return store_join(attempt, std::move(*body));
+    write<bool>(
+        store_,
+        [ev = attempt->event](storage::WriteTxn& txn) -> Result<bool> {
+          storage::Status status;
+          rooms::append_membership_outside_room(txn, *ev, &status);
+          HAVEN_TRY(check(status));
+          return true;
+        },
+        [this, attempt](Result<bool> stored) {
+          if (!stored.ok()) return attempt->done(std::move(stored).error());
+          appended_(attempt->event);
+          attempt->done(attempt->event);
+        });
   });
 }
 

@@ -117,8 +117,8 @@ void invite_remote_invitees(ServerContext& ctx, const std::string& creator,
                          spdlog::info("createRoom: the invite of {} to {} failed: {}", target,
                                       room_id, s.error().message);
                        }
-                       invite_remote_invitees(ctx, creator, room_id, std::move(invitees),
-                                              is_direct, std::move(done));
+                       invite_remote_invitees(ctx, creator, room_id, std::move(invitees), is_direct,
+                                              std::move(done));
                      });
 }
 

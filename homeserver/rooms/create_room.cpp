@@ -1,9 +1,8 @@
 #include "homeserver/rooms/create_room.h"
 
-#include "homeserver/rooms/ids.h"
-
 #include <algorithm>
 
+#include "homeserver/rooms/ids.h"
 #include "homeserver/rooms/json_util.h"
 #include "homeserver/rooms/power_levels.h"
 

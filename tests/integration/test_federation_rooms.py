@@ -534,6 +534,21 @@ class FederatedCareTest(FederationTestCase):
                                  {"user_id": bob["user_id"]})
         self.assertEqual((status, reply["errcode"]), (403, "M_FORBIDDEN"), reply)
 
+    def test_a_guest_cannot_join_another_servers_room(self):
+        admin = self.admins[HS1]
+        owner = self.professional(HS1)
+        guest_room = self.create_room(owner, name="guest room")
+        guest = self.professional(HS1)
+        self.ok(admin, "PUT", ADMIN + "/features", {"guest_links": True})
+        self.ok(admin, "PUT", f"{ADMIN}/users/{quote(guest['user_id'])}/guest",
+                {"room_id": guest_room})
+        bob = self.professional(HS2)
+        elsewhere = self.create_room(bob, name="elsewhere")
+        status, reply = self.req(guest, "POST",
+                                 f"/join/{quote(elsewhere)}?server_name={HS2}", {})
+        self.assertEqual((status, reply["errcode"]), (403, "M_FORBIDDEN"), reply)
+        self.assertIn("guest", reply["error"])
+
     def test_invite_needs_the_link_on_both_servers(self):
         alice = self.professional(HS1)
         bob = self.professional(HS2)
