@@ -13,7 +13,7 @@ import tempfile
 import unittest
 
 from harness import Homeserver, free_port, haven_bin, quote, unique
-from test_federation_transport import make_certificate, yaml_list
+from federation_harness import make_certificate, yaml_list
 from test_keys import SigningKey, cross_signing_key, device_keys, one_time_keys
 
 import subprocess
