@@ -93,11 +93,15 @@ void KeyRing::fetch(const std::string& server, const std::string& wanted,
                     std::function<void()> done) {
   const int64_t now = now_();
   const std::string throttle_key = server + '\0' + wanted;
+  // A fetch on its way serves this caller too: the throttle below is for fetches that ended
+  // (answering at once would fail callers that asked while the first fetch ran).
+  if (auto in_flight = waiting_.find(server); in_flight != waiting_.end()) {
+    in_flight->second.push_back(std::move(done));
+    return;
+  }
   auto last = last_fetch_.find(throttle_key);
   if (last != last_fetch_.end() && now - last->second < kMinRefetchMs) return done();
-  auto& waiters = waiting_[server];
-  waiters.push_back(std::move(done));
-  if (waiters.size() > 1) return;  // a fetch is already on its way
+  waiting_[server].push_back(std::move(done));
   if (last_fetch_.size() >= kMaxLastFetchEntries) {
     std::erase_if(last_fetch_, [now](const auto& e) { return now - e.second >= kMinRefetchMs; });
   }

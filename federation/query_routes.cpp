@@ -1,8 +1,12 @@
-// Federation API: queries about this server's users.
+// Federation API: queries about this server's users and room aliases.
+#include <algorithm>
+
 #include "federation/routes.h"
 #include "homeserver/accounts/account_store.h"
 #include "homeserver/base/json.h"
+#include "homeserver/rooms/event_store.h"
 #include "homeserver/rooms/ids.h"
+#include "storage/keys.h"
 
 namespace haven::federation {
 
@@ -38,6 +42,37 @@ void register_query_routes(http::Router& router, RequestVerifier& verifier, stor
         if ((!field || *field == "avatar_url") && !user->avatar_url.empty()) {
           json::set(d, "avatar_url", user->avatar_url, a);
         }
+        ex->reply_json(200, d);
+      });
+  // GET /_matrix/federation/v1/query/directory
+  verifier.add_route(
+      router, "GET", "/_matrix/federation/v1/query/directory",
+      [&store, &config](const http::ExchangePtr& ex, const std::string&) {
+        auto alias = ex->query("room_alias");
+        if (!alias) return ex->reply_error(Error::missing_param("Missing room_alias"));
+        if (!rooms::is_valid_room_alias(*alias) ||
+            rooms::server_name_of(*alias) != config.server_name) {
+          return ex->reply_error(Error::invalid_param("room_alias is not an alias of this server"));
+        }
+        auto txn = store.begin_read();
+        auto record = txn ? txn->get(storage::Table::kRoomAliases, *alias) : std::nullopt;
+        if (!record) return ex->reply_error(Error::not_found("Room alias not found"));
+        std::string room_id = json::get_string(json::parse_trusted(*record), "room_id");
+        // This server first, then every other server with a joined member.
+        std::vector<std::string> servers{config.server_name};
+        for (const auto& [user, membership] : rooms::members_of_room(*txn, room_id)) {
+          std::string server(rooms::server_name_of(user));
+          if (membership == "join" &&
+              std::find(servers.begin(), servers.end(), server) == servers.end()) {
+            servers.push_back(std::move(server));
+          }
+        }
+        auto d = json::object();
+        auto& a = d.GetAllocator();
+        json::set(d, "room_id", room_id, a);
+        json::Value list(rapidjson::kArrayType);
+        for (const auto& server : servers) list.PushBack(json::str(server, a), a);
+        json::set(d, "servers", std::move(list), a);
         ex->reply_json(200, d);
       });
 }

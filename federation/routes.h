@@ -19,7 +19,7 @@ void register_server_routes(http::Router& router);
 // POST /_matrix/key/v2/query (key_routes.cpp)
 void register_key_routes(http::Router& router, KeyRing& keys, const ServerAllowList& allowed,
                          int max_json_depth);
-// GET /_matrix/federation/v1/query/profile (query_routes.cpp)
+// GET /_matrix/federation/v1/query/profile, /query/directory (query_routes.cpp)
 void register_query_routes(http::Router& router, RequestVerifier& verifier, storage::Store& store,
                            const conf::Config& config);
 // GET /_matrix/federation/v1/user/devices/{userId}, POST /_matrix/federation/v1/user/keys/query,

@@ -12,6 +12,7 @@
 #include "appservices/appservices.h"
 #include "crypto/random.h"
 #include "federation/federation.h"
+#include "federation/membership.h"
 #include "federation/outbox.h"
 #include "federation/remote_devices.h"
 #include "homeserver/accounts/account_store.h"
@@ -221,6 +222,7 @@ int serve(const conf::Config& config) {
   std::optional<http::Server> fed_server;
   std::optional<federation::Outbox> outbox;
   std::optional<federation::RemoteDevices> remote_devices;
+  std::optional<federation::Membership> membership;
   if (config.federation_listener.port != 0) {
     fed.emplace(config, loop, *store, *key);
     if (!fed->ok()) {
@@ -253,6 +255,11 @@ int serve(const conf::Config& config) {
                       remote_devices->on_signing_key_update(origin, content);
                     });
     fed->register_routes(fed_router);
+    membership.emplace(config, *store, fed->client(), fed->keys(), fed->intake(), &*outbox,
+                       client::local_server(ctx),
+                       [&ctx](const rooms::EventPtr& event) { client::notify_sent(ctx, *event); });
+    membership->register_routes(fed_router, fed->verifier());
+    ctx.remote_membership = &*membership;
     fed_server.emplace(loop, fed_router, kFederationMaxBodyBytes);
     const bool tls = !config.tls_certificate_path.empty();
     if (tls && !fed_server->use_tls(config.tls_certificate_path, config.tls_private_key_path,

@@ -24,7 +24,7 @@ namespace sync { class SlidingConnections; }
 namespace media { class MediaStore; }
 namespace appservice { class AppServices; }
 namespace email { class EmailNotifier; }
-namespace rooms { class Outbound; }
+namespace rooms { class Outbound; class RemoteMembership; }
 namespace e2ee { class RemoteKeys; }
 
 struct ServerContext {
@@ -48,6 +48,8 @@ struct ServerContext {
   client::DelayedScheduler* delayed_events = nullptr;  // sends delayed events (MSC4140) when due
   rooms::Outbound* outbound = nullptr;  // PDUs and EDUs to other servers; nullptr: no federation
   e2ee::RemoteKeys* remote_keys = nullptr;  // key queries to other servers; nullptr: none
+  // Joins, leaves and invites through other servers; nullptr without a federation listener.
+  rooms::RemoteMembership* remote_membership = nullptr;
 };
 
 }  // namespace haven

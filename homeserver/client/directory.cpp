@@ -6,6 +6,7 @@
 #include "homeserver/rooms/event_store.h"
 #include "homeserver/rooms/ids.h"
 #include "homeserver/rooms/power_levels.h"
+#include "homeserver/rooms/remote_membership.h"
 #include "homeserver/rooms/room_access.h"
 #include "storage/keys.h"
 
@@ -52,11 +53,23 @@ void answer_alias(ServerContext& ctx, const http::ExchangePtr& ex, const std::st
 }
 
 // GET /directory/room/{roomAlias}: an unknown alias in an application service's namespace is
-// first asked of the service, which may create it.
+// first asked of the service, which may create it; another server's alias is asked of it.
 void get_alias(ServerContext& ctx, const http::ExchangePtr& ex) {
   const std::string alias = ex->params[0];
   if (!rooms::is_valid_room_alias(alias))
     return ex->reply_error(Error::invalid_param("Invalid room alias"));
+  if (rooms::server_name_of(alias) != ctx.server_name && ctx.remote_membership) {
+    return ctx.remote_membership->resolve_alias(alias, [ex](Result<rooms::RemoteAlias> r) {
+      if (!r.ok()) return ex->reply_error(r.error());
+      auto d = json::object();
+      auto& a = d.GetAllocator();
+      json::set(d, "room_id", r->room_id, a);
+      json::Value servers(rapidjson::kArrayType);
+      for (const auto& server : r->servers) servers.PushBack(json::str(server, a), a);
+      json::set(d, "servers", std::move(servers), a);
+      ex->reply_json(200, d);
+    });
+  }
   ask_appservice_for_alias(ctx, alias, [&ctx, ex, alias] {
     if (!ex->closed()) answer_alias(ctx, ex, alias);
   });

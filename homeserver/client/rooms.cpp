@@ -1,10 +1,13 @@
 // Client-Server API: creating rooms, membership (join, knock, invite, leave, kick, ban, unban,
 // forget), aliases, joined rooms and member lists.
+#include <spdlog/spdlog.h>
+
 #include <limits>
 
 #include "homeserver/accounts/account_store.h"
 #include "homeserver/base/write.h"
 #include "homeserver/client/event_format.h"
+#include "homeserver/client/remote_invite.h"
 #include "homeserver/client/room_send.h"
 #include "homeserver/client/routes.h"
 #include "homeserver/policy/care_rules.h"
@@ -13,6 +16,7 @@
 #include "homeserver/rooms/create_room.h"
 #include "homeserver/rooms/event_store.h"
 #include "homeserver/rooms/ids.h"
+#include "homeserver/rooms/remote_membership.h"
 #include "homeserver/rooms/room_access.h"
 #include "homeserver/rooms/room_purge.h"
 #include "homeserver/sync/notifier.h"
@@ -89,6 +93,35 @@ void send_membership(ServerContext& ctx, const http::ExchangePtr& ex, const Requ
              });
 }
 
+void reply_room_id(const http::ExchangePtr& ex, const std::string& room_id) {
+  auto d = json::object();
+  json::set(d, "room_id", room_id, d.GetAllocator());
+  ex->reply_json(200, d);
+}
+
+// The createRoom invitees of other servers, one after the other, once the room exists. A
+// refused invite does not undo the room: the creator sees who is invited and may try again.
+void invite_remote_invitees(ServerContext& ctx, const std::string& creator,
+                            const std::string& room_id, std::vector<std::string> invitees,
+                            bool is_direct, std::function<void()> done) {
+  if (invitees.empty()) return done();
+  std::string target = std::move(invitees.back());
+  invitees.pop_back();
+  auto content = json::object();
+  json::set(content, "membership", "invite", content.GetAllocator());
+  if (is_direct) json::set(content, "is_direct", true, content.GetAllocator());
+  invite_remote_user(ctx, creator, room_id, target, std::move(content),
+                     [&ctx, creator, room_id, target, invitees = std::move(invitees), is_direct,
+                      done = std::move(done)](Status s) mutable {
+                       if (!s.ok()) {
+                         spdlog::info("createRoom: the invite of {} to {} failed: {}", target,
+                                      room_id, s.error().message);
+                       }
+                       invite_remote_invitees(ctx, creator, room_id, std::move(invitees), is_direct,
+                                              std::move(done));
+                     });
+}
+
 // POST /_matrix/client/v3/createRoom
 void create_room(ServerContext& ctx, const http::ExchangePtr& ex, const Requester& who) {
   auto body = parse_body(ctx, *ex);
@@ -118,6 +151,7 @@ void create_room(ServerContext& ctx, const http::ExchangePtr& ex, const Requeste
   rooms::LocalServer server = local_server(ctx);
   rooms::CreateRoomOptions options;
   options.encrypt_by_default = ctx.config.encryption_enabled_by_default;
+  options.invite_remote_users_later = ctx.remote_membership != nullptr;
   {
     auto txn = ctx.store->begin_read();
     if (auto u = accounts::get_user(*txn, who.user_id); u) {
@@ -147,31 +181,111 @@ void create_room(ServerContext& ctx, const http::ExchangePtr& ex, const Requeste
         for (auto& e : *events) sent->push_back(e.event);
         return room_id;
       },
-      [&ctx, ex, sent](Result<std::string> r) {
+      [&ctx, ex, sent, req, who](Result<std::string> r) {
         if (!r.ok()) return ex->reply_error(r.error());
         for (auto& e : *sent) {
           if (e->type() == "m.room.member") notify_sent(ctx, *e);
         }
-        auto d = json::object();
-        json::set(d, "room_id", *r, d.GetAllocator());
-        ex->reply_json(200, d);
+        std::vector<std::string> remote;
+        for (const auto& user : req->invite) {
+          if (ctx.remote_membership && rooms::server_name_of(user) != ctx.server_name) {
+            remote.push_back(user);
+          }
+        }
+        invite_remote_invitees(ctx, who.user_id, *r, std::move(remote), req->is_direct,
+                               [ex, room_id = *r] { reply_room_id(ex, room_id); });
       });
 }
 
-void reply_room_id(const http::ExchangePtr& ex, const std::string& room_id) {
-  auto d = json::object();
-  json::set(d, "room_id", room_id, d.GetAllocator());
-  ex->reply_json(200, d);
+// Whether a membership change in the room goes through another server: the room is unknown
+// here, or no local user is joined to it while users of other servers are.
+bool through_other_server(storage::ReadTxn& txn, const ServerContext& ctx,
+                          const std::string& room_id) {
+  if (!rooms::get_room(txn, room_id)) return true;
+  bool remote_joined = false;
+  for (const auto& [user, m] : rooms::members_of_room(txn, room_id)) {
+    if (m != "join") continue;
+    if (rooms::server_name_of(user) == ctx.server_name) return false;
+    remote_joined = true;
+  }
+  return remote_joined;
+}
+
+// The servers to ask about a room this server is not in: those the client named, the
+// server that invited the user, the server in the room id (rooms before v12).
+std::vector<std::string> servers_for_room(ServerContext& ctx, storage::ReadTxn& txn,
+                                          const std::string& user_id, const std::string& room_id,
+                                          std::vector<std::string> named) {
+  std::vector<std::string> out;
+  auto add = [&](std::string_view server) {
+    if (server.empty() || server == ctx.server_name || !rooms::is_valid_server_name(server)) return;
+    if (std::find(out.begin(), out.end(), server) == out.end()) out.emplace_back(server);
+  };
+  for (const auto& server : named) add(server);
+  if (auto m = rooms::membership(txn, user_id, room_id); m && m->membership == "invite") {
+    if (auto invite = rooms::get_event(txn, m->event_id))
+      add(rooms::server_name_of(invite->event->sender()));
+  }
+  add(rooms::server_name_of(room_id));
+  return out;
+}
+
+// The content of a membership event sent through another server, without "membership".
+json::Document remote_member_content(ServerContext& ctx, const std::string& membership,
+                                     const std::string& user_id, const json::Value& body) {
+  json::Document content = member_content(ctx, membership, user_id, body);
+  content.RemoveMember("membership");
+  return content;
+}
+
+void join_room(ServerContext& ctx, const http::ExchangePtr& ex, const Requester& who,
+               const std::string& room_id, std::vector<std::string> named_servers,
+               const json::Value& body) {
+  std::vector<std::string> servers;
+  {
+    auto txn = ctx.store->begin_read();
+    if (!ctx.remote_membership || !through_other_server(*txn, ctx, room_id)) {
+      txn.reset();
+      return send_membership(ctx, ex, who, room_id, who.user_id, "join", body,
+                             [ex, room_id] { reply_room_id(ex, room_id); });
+    }
+    if (rooms::room_block(*txn, room_id)) {
+      return ex->reply_error(Error::forbidden("This room has been blocked on this server"));
+    }
+    servers = servers_for_room(ctx, *txn, who.user_id, room_id, std::move(named_servers));
+  }
+  if (servers.empty()) {
+    return ex->reply_error(Error::not_found("No known servers to join this room through"));
+  }
+  ctx.remote_membership->join(who.user_id, room_id, std::move(servers),
+                              remote_member_content(ctx, "join", who.user_id, body),
+                              [ex, room_id](Result<rooms::EventPtr> r) {
+                                if (!r.ok()) return ex->reply_error(r.error());
+                                reply_room_id(ex, room_id);
+                              });
 }
 
 // POST /_matrix/client/v3/join/{roomIdOrAlias} and /rooms/{roomId}/join
 void join(ServerContext& ctx, const http::ExchangePtr& ex, const Requester& who) {
   auto body = parse_body(ctx, *ex);
   if (!body.ok()) return ex->reply_error(body.error());
-  auto room_id = resolve_room(ctx, ex->params[0]);
+  std::vector<std::string> named = ex->query_all("server_name");
+  for (auto& server : ex->query_all("via")) named.push_back(std::move(server));
+  const std::string& target = ex->params[0];
+  bool remote_alias = !target.empty() && target[0] == '#' && rooms::is_valid_room_alias(target) &&
+                      rooms::server_name_of(target) != ctx.server_name;
+  if (remote_alias && ctx.remote_membership) {
+    auto shared_body = std::make_shared<json::Document>(std::move(*body));
+    return ctx.remote_membership->resolve_alias(
+        target, [&ctx, ex, who, named, shared_body](Result<rooms::RemoteAlias> r) mutable {
+          if (!r.ok()) return ex->reply_error(r.error());
+          for (auto& server : r->servers) named.push_back(std::move(server));
+          join_room(ctx, ex, who, r->room_id, std::move(named), *shared_body);
+        });
+  }
+  auto room_id = resolve_room(ctx, target);
   if (!room_id.ok()) return ex->reply_error(room_id.error());
-  send_membership(ctx, ex, who, *room_id, who.user_id, "join", *body,
-                  [ex, id = *room_id] { reply_room_id(ex, id); });
+  join_room(ctx, ex, who, *room_id, std::move(named), *body);
 }
 
 // POST /_matrix/client/v3/knock/{roomIdOrAlias} {"reason"?}
@@ -223,6 +337,14 @@ void change_member(ServerContext& ctx, const http::ExchangePtr& ex, const Reques
       return ex->reply_error(Error::forbidden("The user is already in the room"));
     }
   }
+  if (membership == "invite" && ctx.remote_membership &&
+      rooms::server_name_of(*target) != ctx.server_name && rooms::is_valid_user_id(*target)) {
+    return invite_remote_user(ctx, who.user_id, room_id, *target,
+                              member_content(ctx, "invite", *target, *body), [ex](Status s) {
+                                if (!s.ok()) return ex->reply_error(s.error());
+                                ex->reply_json(200, "{}");
+                              });
+  }
   send_membership(ctx, ex, who, room_id, *target, new_membership, *body,
                   [ex] { ex->reply_json(200, "{}"); });
 }
@@ -232,12 +354,26 @@ void leave(ServerContext& ctx, const http::ExchangePtr& ex, const Requester& who
   auto body = parse_body(ctx, *ex);
   if (!body.ok()) return ex->reply_error(body.error());
   const std::string& room_id = ex->params[0];
+  std::vector<std::string> servers;
   {
     auto txn = ctx.store->begin_read();
     auto m = rooms::membership(*txn, who.user_id, room_id);
     if (!m || m->membership == "leave") {
       return ex->reply_error(Error::forbidden("You aren't a member of this room"));
     }
+    // Rejecting an invite to (or withdrawing a knock on) a room this server is not in.
+    if (m->membership != "join" && m->membership != "ban" && ctx.remote_membership &&
+        through_other_server(*txn, ctx, room_id)) {
+      servers = servers_for_room(ctx, *txn, who.user_id, room_id, {});
+    }
+  }
+  if (!servers.empty()) {
+    return ctx.remote_membership->leave(who.user_id, room_id, std::move(servers),
+                                        remote_member_content(ctx, "leave", who.user_id, *body),
+                                        [ex](Result<rooms::EventPtr> r) {
+                                          if (!r.ok()) return ex->reply_error(r.error());
+                                          ex->reply_json(200, "{}");
+                                        });
   }
   send_membership(ctx, ex, who, room_id, who.user_id, "leave", *body,
                   [ex] { ex->reply_json(200, "{}"); });

@@ -55,6 +55,11 @@ struct Builder {
     uint64_t group =
         t.first_pos > 1 ? state_group_at_position(txn, room_id, t.first_pos - 1, 0) : 0;
     if (group == 0 && t.events.empty()) group = fallback_group;
+    // A room joined over federation starts with the join, on the state the resident server
+    // sent: the state before it is recorded with it.
+    if (group == 0 && !t.events.empty()) {
+      group = rooms::state_group_before(txn, t.events.front().event->event_id()).value_or(0);
+    }
     auto ids = rooms::state_ids_at_group(txn, group);
     std::map<rooms::StateKey, std::string> known;
     if (since_pos)

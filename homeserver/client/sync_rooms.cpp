@@ -66,6 +66,20 @@ json::Value sync_events_json(storage::ReadTxn& txn, const Requester& who,
   return arr;
 }
 
+namespace {
+
+// unsigned.invite_room_state of a stored invite from another server: the stripped state
+// events it sent (checked when the invite arrived).
+const json::Value* remote_invite_state(const json::Value& pdu) {
+  auto u = pdu.FindMember("unsigned");
+  if (u == pdu.MemberEnd() || !u->value.IsObject()) return nullptr;
+  auto list = u->value.FindMember("invite_room_state");
+  if (list == u->value.MemberEnd() || !list->value.IsArray()) return nullptr;
+  return &list->value;
+}
+
+}  // namespace
+
 json::Value invite_state_events(storage::ReadTxn& txn, const Requester& who,
                                 const std::string& room_id,
                                 const std::optional<rooms::StoredEvent>& membership_event,
@@ -85,6 +99,15 @@ json::Value invite_state_events(storage::ReadTxn& txn, const Requester& who,
   for (const char* type : {"m.room.create", "m.room.join_rules", "m.room.name", "m.room.avatar",
                            "m.room.canonical_alias", "m.room.encryption", "m.room.topic"}) {
     if (auto ev = rooms::current_state_event(txn, room_id, type, ""); ev) strip(*ev);
+  }
+  if (membership_event && !rooms::get_room(txn, room_id)) {
+    // An invite from another server into a room this server is not in: the stripped state
+    // the inviting server sent, kept with the invite.
+    if (const json::Value* stripped = remote_invite_state(membership_event->event->json())) {
+      for (const auto& e : stripped->GetArray()) arr.PushBack(json::Value(e, a), a);
+    }
+    strip(*membership_event->event);
+    return arr;
   }
   if (membership_event) {
     const auto& sender = membership_event->event->sender();

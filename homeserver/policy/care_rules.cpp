@@ -204,15 +204,23 @@ Status CarePolicy::check_membership(storage::WriteTxn& txn, const rooms::Event& 
           "first.");
     }
   }
-  if (membership == "join" && owner && !are_contacts(txn, sender, *owner)) {
-    auto before = rooms::membership(txn, sender, event.room_id());
-    bool invited = before && (before->membership == "invite" || before->membership == "join");
-    auto rules = rooms::current_state_event(txn, event.room_id(), "m.room.join_rules", "");
-    bool is_public = rules && json::get_string(rules->content(), "join_rule") == "public";
-    if (!invited && !is_public) {
-      return Error::forbidden("You can only join the conversations of your own contacts");
-    }
+  if (membership == "join") {
+    return check_join_by_contact(txn, sender, event.room_id(),
+                                 "You can only join the conversations of your own contacts");
   }
+  return {};
+}
+
+Status CarePolicy::check_join_by_contact(storage::ReadTxn& txn, const std::string& user_id,
+                                         const std::string& room_id,
+                                         const std::string& refusal) const {
+  auto owner = room_owner(txn, room_id);
+  if (!owner || are_contacts(txn, user_id, *owner)) return {};
+  auto before = rooms::membership(txn, user_id, room_id);
+  bool invited = before && (before->membership == "invite" || before->membership == "join");
+  auto rules = rooms::current_state_event(txn, room_id, "m.room.join_rules", "");
+  bool is_public = rules && json::get_string(rules->content(), "join_rule") == "public";
+  if (!invited && !is_public) return Error::forbidden(refusal);
   return {};
 }
 
@@ -221,6 +229,26 @@ Status CarePolicy::check(storage::WriteTxn& txn, const rooms::Event& event) cons
   if (event.type() == "m.room.member" && event.state_key()) return check_membership(txn, event);
   if (event.type() == "m.room.create" && is_temporary_create_content(event.content())) {
     return check_temporary_create(txn, event);
+  }
+  return {};
+}
+
+Status CarePolicy::check_remote(storage::ReadTxn& txn, const rooms::Event& event) const {
+  if (event.type() != "m.room.member" || !event.state_key() || is_local(event.sender())) {
+    return {};
+  }
+  const std::string& sender = event.sender();
+  const std::string& target = *event.state_key();
+  std::string membership = event.membership();
+  if (membership == "invite" && is_local(target) && !are_contacts(txn, sender, target)) {
+    return Error::forbidden(target + " is not a contact of " + sender);
+  }
+  if (membership == "join" && sender == target) {
+    if (is_temporary_room(txn, event.room_id())) {
+      return Error::forbidden("A temporary conversation is not shared with other servers");
+    }
+    return check_join_by_contact(txn, sender, event.room_id(),
+                                 "Only contacts of the conversation's owner may join it");
   }
   return {};
 }

@@ -56,6 +56,10 @@ class CarePolicy : public rooms::LocalEventPolicy {
   Status prepare(storage::WriteTxn& txn, rooms::EventDraft& draft) const override;
   Status check(storage::WriteTxn& txn, const rooms::Event& event) const override;
   Status appended(storage::WriteTxn& txn, const rooms::Event& event) const override;
+  // Users of other servers are contacts only through provisioned links: they invite local
+  // users who are their contacts, and join this server's conversations when invited, when
+  // the conversation is public or when they are the owner's contact.
+  Status check_remote(storage::ReadTxn& txn, const rooms::Event& event) const override;
 
  private:
   // A member's contacts among a given set of users, without a lookup per pair.
@@ -65,6 +69,9 @@ class CarePolicy : public rooms::LocalEventPolicy {
   };
   ContactSet contact_set(storage::ReadTxn& txn, std::string_view user_id) const;
   Status check_membership(storage::WriteTxn& txn, const rooms::Event& event) const;
+  // A join by someone who is not the owner's contact needs an invite or a public room.
+  Status check_join_by_contact(storage::ReadTxn& txn, const std::string& user_id,
+                               const std::string& room_id, const std::string& refusal) const;
   Status check_guest_membership(storage::WriteTxn& txn, const rooms::Event& event,
                                 const std::string& membership) const;
   // R20: who may take part in a temporary conversation.

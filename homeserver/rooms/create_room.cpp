@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "homeserver/rooms/ids.h"
 #include "homeserver/rooms/json_util.h"
 #include "homeserver/rooms/power_levels.h"
 
@@ -188,6 +189,7 @@ rapidjson::Document topic_content(std::string_view topic) {
 void add_invites(PlanContext& p) {
   for (const std::string& user : p.request.invite) {
     if (user == p.creator) continue;
+    if (p.options.invite_remote_users_later && server_name_of(user) != p.server_name) continue;
     rapidjson::Document content = object_with("membership", "invite");
     if (p.request.is_direct) content.AddMember("is_direct", true, content.GetAllocator());
     p.add("m.room.member", user, std::move(content));

@@ -50,6 +50,9 @@ struct CreateRoomOptions {
   int64_t now_ms = 0;                              // origin_server_ts of every event
   std::optional<std::string> creator_displayname;  // profile for the creator's join
   std::optional<std::string> creator_avatar_url;
+  // Leaves invitees of other servers out of the invite events: the caller invites them through
+  // their servers once the room exists (they still count for power levels and creators).
+  bool invite_remote_users_later = false;
 };
 
 // The events in the order they must be sent, all by `creator`. Their room_id is

@@ -105,6 +105,17 @@ Result<EventPtr> build_event(const EventDraft& draft, const std::vector<std::str
   return event;
 }
 
+rapidjson::Document build_event_template(const EventDraft& draft,
+                                         const std::vector<std::string>& prev_events, int64_t depth,
+                                         const StateView& current_state,
+                                         const RoomVersion& version) {
+  std::vector<std::string> auth_ids;
+  for (const EventPtr& ev : select_auth_events(draft, current_state, version)) {
+    auth_ids.push_back(ev->event_id());
+  }
+  return draft_to_pdu(draft, prev_events, auth_ids, depth, version);
+}
+
 std::string room_id_from_create_event(const Event& create) {
   return "!" + create.event_id().substr(1);
 }

@@ -39,6 +39,14 @@ Result<EventPtr> build_event(const EventDraft& draft, const std::vector<std::str
                              const RoomVersion& version, std::string_view origin_server_name,
                              const crypto::SigningKey& key);
 
+// The unsigned template of an event another server's user will send (make_join, make_leave):
+// auth_events selected from `current_state`, no hashes or signatures (the sender's server
+// adds them).
+rapidjson::Document build_event_template(const EventDraft& draft,
+                                         const std::vector<std::string>& prev_events, int64_t depth,
+                                         const StateView& current_state,
+                                         const RoomVersion& version);
+
 // The room id a v12 create event defines: "!" + its event id without the "$".
 std::string room_id_from_create_event(const Event& create);
 

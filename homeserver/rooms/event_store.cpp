@@ -606,3 +606,21 @@ Result<SealStep> seal_plain_events_step(storage::WriteTxn& txn, std::string_view
 }
 
 }  // namespace haven::rooms
+
+// --- Memberships of local users in rooms this server is not in ------------------------------
+
+namespace haven::rooms {
+
+uint64_t append_membership_outside_room(storage::WriteTxn& txn, const Event& ev,
+                                        storage::Status* status) {
+  uint64_t pos = txn.next_counter("events");
+  *status = put_event_record(txn, ev, ev.version().id, {pos, 0, false, false, false});
+  if (!status->ok()) return 0;
+  *status = txn.put(Table::kStreamEvents, storage::encode_u64(pos),
+                    KeyBuilder().str(ev.room_id()).tail(ev.event_id()).build());
+  if (!status->ok()) return 0;
+  *status = record_membership(txn, ev, pos);
+  return pos;
+}
+
+}  // namespace haven::rooms

@@ -165,4 +165,10 @@ struct SealStep {
 Result<SealStep> seal_plain_events_step(storage::WriteTxn& txn, std::string_view after,
                                         size_t budget);
 
+// A membership event of a local user in a room this server is not in (an invite from another
+// server, the rejection of one): a stream position so that /sync sees it, and the membership
+// record; no room record, timeline or state. Returns the position.
+uint64_t append_membership_outside_room(storage::WriteTxn& txn, const Event& event,
+                                        storage::Status* status);
+
 }  // namespace haven::rooms

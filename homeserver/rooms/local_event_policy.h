@@ -18,6 +18,12 @@ class LocalEventPolicy {
   virtual Status check(storage::WriteTxn& txn, const Event& event) const = 0;
   // After `event` was appended, in the same transaction: the policy's own bookkeeping.
   virtual Status appended(storage::WriteTxn& txn, const Event& event) const = 0;
+  // An event of another server's user that concerns this server (an invite of a local user,
+  // a join to a room of this server), after the auth rules allowed it: M_FORBIDDEN with a
+  // reason when the policy does not.
+  virtual Status check_remote(storage::ReadTxn& /*txn*/, const Event& /*event*/) const {
+    return {};
+  }
 };
 
 }  // namespace haven::rooms

@@ -4,6 +4,7 @@
 #include "homeserver/base/json.h"
 #include "homeserver/base/loop.h"
 #include "homeserver/base/write.h"
+#include "homeserver/rooms/auth_rules.h"
 #include "homeserver/rooms/event_store.h"
 #include "homeserver/rooms/power_levels.h"
 #include "homeserver/rooms/redaction.h"
@@ -87,6 +88,34 @@ Result<SentEvent> send_event(storage::WriteTxn& txn, const LocalServer& server, 
   }
   HAVEN_TRY(check_encryption_kept(txn, **ev));
   return append(txn, server, *room, *ev, *version);
+}
+
+Result<EventPtr> prepare_event(storage::WriteTxn& txn, const LocalServer& server,
+                               EventDraft draft) {
+  auto room = get_room(txn, draft.room_id);
+  if (!room) return Error::not_found("Unknown room");
+  const RoomVersion* version = find_room_version(room->version);
+  if (!version) return Error::unknown("Room has an unsupported version");
+  if (server.policy) HAVEN_TRY(server.policy->prepare(txn, draft));
+  CurrentStateView state(txn, room->room_id);
+  auto ev = build_event(draft, room->extremities, room->depth + 1, state, *version,
+                        server.server_name, *server.key);
+  if (!ev.ok()) return std::move(ev).error();
+  if (server.policy) HAVEN_TRY(server.policy->check(txn, **ev));
+  return ev;
+}
+
+Result<SentEvent> append_built_event(storage::WriteTxn& txn, const LocalServer& server,
+                                     const EventPtr& event) {
+  auto room = get_room(txn, event->room_id());
+  if (!room) return Error::not_found("Unknown room");
+  const RoomVersion* version = find_room_version(room->version);
+  if (!version || version->id != event->version().id) {
+    return Error::unknown("Room has an unsupported version");
+  }
+  CurrentStateView state(txn, room->room_id);
+  HAVEN_TRY(check_auth(*event, state, *version));
+  return append(txn, server, *room, event, *version);
 }
 
 Result<std::vector<SentEvent>> create_room(storage::WriteTxn& txn, const LocalServer& server,

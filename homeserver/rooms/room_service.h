@@ -37,6 +37,16 @@ struct SentEvent {
 // M_NOT_FOUND when the room is unknown; M_FORBIDDEN (with the failed rule) when not allowed.
 Result<SentEvent> send_event(storage::WriteTxn& txn, const LocalServer& server, EventDraft draft);
 
+// Builds `draft` as send_event does and checks it (auth rules, policy) without appending it:
+// for an invite that the invited user's server must countersign first.
+Result<EventPtr> prepare_event(storage::WriteTxn& txn, const LocalServer& server, EventDraft draft);
+
+// Appends `event`, built and signed earlier by this server (build_event) and since signed by
+// another server too (an invite), after checking it again against the current state and the
+// policy. M_FORBIDDEN when it is no longer allowed.
+Result<SentEvent> append_built_event(storage::WriteTxn& txn, const LocalServer& server,
+                                     const EventPtr& event);
+
 // Creates a room from the createRoom template; the first event's room id is the new room's.
 // `options` gives encryption and the creator's profile; room_id and now_ms are filled here.
 Result<std::vector<SentEvent>> create_room(storage::WriteTxn& txn, const LocalServer& server,

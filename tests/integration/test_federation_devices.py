@@ -19,7 +19,7 @@ import time
 import unittest
 
 from harness import Homeserver, free_port, haven_bin, quote, unique
-from test_federation_transport import b64decode, b64encode, canonical, make_certificate, yaml_list
+from federation_harness import b64decode, b64encode, canonical, make_certificate, yaml_list
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from test_keys import SigningKey, cross_signing_key, device_keys, one_time_keys

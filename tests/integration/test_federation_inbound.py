@@ -23,7 +23,7 @@ import unittest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from harness import Homeserver, free_port, quote, unique
-from test_federation_transport import b64decode, b64encode, canonical, make_certificate, yaml_list
+from federation_harness import b64decode, b64encode, canonical, make_certificate, yaml_list
 
 NAMES = ["hs1.test", "hs2.test"]
 

@@ -10,128 +10,33 @@ allowed by nobody, checks hs1's certificate (and so cannot reach hs1 directly) a
 its notary. Signatures are checked here independently with the `cryptography` package.
 """
 
-import base64
 import http.client
 import json
 import os
-import shutil
-import ssl
-import subprocess
-import tempfile
 import time
 import unittest
-import urllib.parse
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import (Ed25519PrivateKey,
-                                                              Ed25519PublicKey)
-from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from harness import Homeserver, free_port, haven_bin, quote, unique
+from federation_harness import (FederationTestCase, b64decode, b64encode, signature_valid)
+from harness import quote, unique
 
 NAMES = ["hs1.test", "hs2.test", "hs3.test"]
 
 
-def b64decode(text):
-    return base64.b64decode(text + "=" * (-len(text) % 4))
+class FederationTransportTest(FederationTestCase):
 
-
-def b64encode(raw):
-    return base64.b64encode(raw).decode().rstrip("=")
-
-
-def canonical(obj):
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
-
-
-def signature_valid(obj, server, key_id, public_key):
-    """The spec's JSON signature check, done independently of haven."""
-    signed = {k: v for k, v in obj.items() if k not in ("signatures", "unsigned")}
-    try:
-        sig = b64decode(obj["signatures"][server][key_id])
-        Ed25519PublicKey.from_public_bytes(public_key).verify(sig, canonical(signed))
-        return True
-    except (KeyError, InvalidSignature, ValueError):
-        return False
-
-
-def make_certificate(directory, name):
-    key = os.path.join(directory, f"{name}.key")
-    cert = os.path.join(directory, f"{name}.crt")
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
-                    "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key, "-out", cert,
-                    "-days", "2", "-subj", f"/CN={name}", "-addext",
-                    f"subjectAltName=DNS:{name}"],
-                   check=True, capture_output=True, timeout=60)
-    return cert, key
-
-
-def yaml_list(values):
-    return "[" + ", ".join(json.dumps(v) for v in values) + "]"
-
-
-class FederationTransportTest(unittest.TestCase):
-
-    @classmethod
-    def setUpClass(cls):
-        cls.tmp = tempfile.mkdtemp(prefix="haven-fed-")
-        cls.addClassCleanup(shutil.rmtree, cls.tmp, True)
-        cls.fed_port = {name: free_port() for name in NAMES}
-        cls.cert = {name: make_certificate(cls.tmp, name) for name in NAMES}
-        overrides = [f"{n}=127.0.0.1:{p}" for n, p in cls.fed_port.items()]
-        federation = {
-            "hs1.test": {"allowed_servers": ["hs2.test"],
-                         "insecure_test_servers": ["hs2.test", "hs3.test"]},
-            "hs2.test": {"allowed_servers": ["hs1.test"],
-                         "insecure_test_servers": ["hs1.test"]},
-            "hs3.test": {"allowed_servers": ["*"], "insecure_test_servers": ["hs2.test"],
-                         "trusted_key_servers": ["hs2.test"]},
-        }
-        cls.servers = {}
-        for name in NAMES:
-            options = {
-                "server_name": json.dumps(name),
-                "listeners.federation.port": str(cls.fed_port[name]),
-                "listeners.federation.tls_certificate_path": json.dumps(cls.cert[name][0]),
-                "listeners.federation.tls_private_key_path": json.dumps(cls.cert[name][1]),
-                "federation.verify_certificates": "false",
-                "federation.test_host_overrides": yaml_list(overrides),
-            }
-            for key, values in federation[name].items():
-                options[f"federation.{key}"] = yaml_list(values)
-            server = Homeserver(options)
-            cls.addClassCleanup(server.cleanup)
-            server.start()
-            cls.servers[name] = server
-
-    @classmethod
-    def tearDownClass(cls):
-        for server in cls.servers.values():
-            if server.running():
-                server.stop()
+    NAMES = NAMES
+    federation = {
+        "hs1.test": {"allowed_servers": ["hs2.test"],
+                     "insecure_test_servers": ["hs2.test", "hs3.test"]},
+        "hs2.test": {"allowed_servers": ["hs1.test"],
+                     "insecure_test_servers": ["hs1.test"]},
+        "hs3.test": {"allowed_servers": ["*"], "insecure_test_servers": ["hs2.test"],
+                     "trusted_key_servers": ["hs2.test"]},
+    }
 
     # --- helpers ------------------------------------------------------------------------
-
-    def fed(self, name, method, target, body=None, headers=None):
-        """A request to `name`'s federation listener over TLS, checking its certificate."""
-        context = ssl.create_default_context(cafile=self.cert[name][0])
-        context.check_hostname = False  # we connect to 127.0.0.1; the chain is still checked
-        conn = http.client.HTTPSConnection("127.0.0.1", self.fed_port[name], context=context,
-                                           timeout=60)
-        data = canonical(body) if body is not None else None
-        send = {"Content-Type": "application/json"} if data is not None else {}
-        send.update(headers or {})
-        try:
-            conn.request(method, target, body=data, headers=send)
-            response = conn.getresponse()
-            payload = response.read()
-        finally:
-            conn.close()
-        return response.status, (json.loads(payload) if payload else None)
-
-    def fed_ok(self, name, method, target, body=None):
-        status, reply = self.fed(name, method, target, body)
-        self.assertEqual(status, 200, f"{method} {target} on {name}: {reply}")
-        return reply
 
     def own_keys(self, name):
         """`name`'s key object, after checking it is self-signed by every verify key."""
@@ -145,32 +50,6 @@ class FederationTransportTest(unittest.TestCase):
     def public_keys(self, name):
         keys = self.own_keys(name)
         return {k: b64decode(v["key"]) for k, v in keys["verify_keys"].items()}
-
-    def signing_key(self, name):
-        """(key id, private key) from `name`'s signing key file."""
-        path = os.path.join(self.servers[name].data_dir, "signing.key")
-        with open(path) as f:
-            algorithm, version, seed = f.read().split()
-        return f"{algorithm}:{version}", Ed25519PrivateKey.from_private_bytes(b64decode(seed))
-
-    def x_matrix(self, origin, destination, method, uri, content=None, key=None):
-        """An X-Matrix header signed here, as `origin` would sign it."""
-        key_id, private = key or self.signing_key(origin)
-        request = {"method": method, "uri": uri, "origin": origin, "destination": destination}
-        if content is not None:
-            request["content"] = content
-        sig = b64encode(private.sign(canonical(request)))
-        return (f'X-Matrix origin="{origin}",destination="{destination}",key="{key_id}",'
-                f'sig="{sig}"')
-
-    def haven_request(self, name, destination, target, method="GET", body=None):
-        """`haven federation-request` run with `name`'s config: (exit code, stdout, stderr)."""
-        args = [haven_bin(), "federation-request", "-c", self.servers[name].config_path,
-                "--destination", destination, "--method", method, target]
-        if body is not None:
-            args += ["--body", json.dumps(body)]
-        out = subprocess.run(args, capture_output=True, text=True, timeout=120)
-        return out.returncode, out.stdout, out.stderr
 
     def register_with_name(self, name, localpart, displayname):
         client = self.servers[name].client()

@@ -5,6 +5,7 @@
 //   ... server.baseUrl ...
 //   const code = await server.stop();   // SIGTERM; resolves to the exit code
 //   await server.cleanup();             // kills it if still running, removes the temp dir
+//   const [hs1, hs2] = await HavenServer.startFederated(["hs1.test", "hs2.test"]);
 //
 // The binary comes from $HAVEN_BIN (ctest sets it). HAVEN_KEEP_TMP=1 keeps the data directory
 // and log for a post-mortem; the log tail is part of every start or stop error.
@@ -104,8 +105,57 @@ export class HavenServer {
     return server;
   }
 
+  /**
+   * Servers named `names` (e.g. ["hs1.test", "hs2.test"]) that federate with each other: each
+   * has a TLS federation listener with a self-signed certificate made with the openssl command,
+   * finds the others through federation.test_host_overrides, allows them and skips certificate
+   * checks only for them. options: config for every server. Resolves to the servers in order.
+   */
+  static async startFederated(names, options = {}) {
+    const ports = {};
+    for (const name of names) ports[name] = await freePort();
+    const certDir = await fsp.mkdtemp(path.join(os.tmpdir(), "haven-certs-"));
+    const yamlList = (values) => `[${values.map((v) => JSON.stringify(v)).join(", ")}]`;
+    const overrides = names.map((name) => `${name}=127.0.0.1:${ports[name]}`);
+    const servers = [];
+    try {
+      for (const name of names) {
+        const key = path.join(certDir, `${name}.key`);
+        const cert = path.join(certDir, `${name}.crt`);
+        await execFileAsync("openssl", [
+          "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+          "-nodes", "-keyout", key, "-out", cert, "-days", "2", "-subj", `/CN=${name}`,
+          "-addext", `subjectAltName=DNS:${name}`,
+        ], { timeout: 60_000 });
+        const others = names.filter((n) => n !== name);
+        const server = new HavenServer();
+        servers.push(server);
+        if (servers.length === 1) server.#extraDirs.push(certDir);
+        await server.#configure({
+          "server_name": JSON.stringify(name),
+          "listeners.federation.port": String(ports[name]),
+          "listeners.federation.tls_certificate_path": JSON.stringify(cert),
+          "listeners.federation.tls_private_key_path": JSON.stringify(key),
+          "federation.verify_certificates": "false",
+          "federation.test_host_overrides": yamlList(overrides),
+          "federation.allowed_servers": yamlList(others),
+          "federation.insecure_test_servers": yamlList(others),
+          ...options,
+        });
+        server.serverName = name;
+        await server.#launch();
+      }
+    } catch (err) {
+      for (const server of servers) await server.cleanup();
+      if (servers.length === 0) await fsp.rm(certDir, { recursive: true, force: true });
+      throw err;
+    }
+    return servers;
+  }
+
   #process = null;
   #exit = null; // resolves to the exit code (or signal name) once the process has gone
+  #extraDirs = []; // removed with the server's own directory
 
   async #configure(options) {
     this.bin = havenBin();
@@ -229,6 +279,7 @@ export class HavenServer {
       console.error(`haven files kept in ${this.tmp}`);
     } else {
       await fsp.rm(this.tmp, { recursive: true, force: true });
+      for (const dir of this.#extraDirs) await fsp.rm(dir, { recursive: true, force: true });
     }
   }
 

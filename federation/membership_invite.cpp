@@ -1,0 +1,208 @@
+// Federation API, invites (v2) both ways: countersigning an invite of one of this server's
+// users, and asking another server to countersign an invite of one of its users.
+#include "federation/membership.h"
+#include "federation/pdu_checks.h"
+#include "federation/url_path.h"
+#include "homeserver/accounts/account_store.h"
+#include "homeserver/base/write.h"
+#include "homeserver/rooms/event_builder.h"
+#include "homeserver/rooms/event_store.h"
+#include "homeserver/rooms/ids.h"
+
+namespace haven::federation {
+namespace {
+
+constexpr size_t kMaxInviteStateEvents = 50;
+
+Status check_invite_event(const rooms::Event& ev, const std::string& origin,
+                          const std::string& room_id, const std::string& event_id,
+                          const std::string& own_name) {
+  if (ev.event_id() != event_id) {
+    return Error::invalid_param("The event id in the path is not the event's id");
+  }
+  if (ev.room_id() != room_id) return Error::invalid_param("The event is for another room");
+  if (ev.type() != "m.room.member" || ev.membership() != "invite") {
+    return Error::invalid_param("The event is not an invite");
+  }
+  if (rooms::server_name_of(ev.sender()) != origin) {
+    return Error::invalid_param("The sender is not a user of the origin server");
+  }
+  if (!ev.state_key() || rooms::server_name_of(*ev.state_key()) != own_name) {
+    return Error::invalid_param("The invited user is not a user of this server");
+  }
+  if (!content_hash_matches(ev)) return Error::invalid_param("The event's content hash is wrong");
+  return {};
+}
+
+// invite_room_state as stripped state events: {type, state_key, sender, content} each.
+Result<json::Value> stripped_invite_state(const json::Value& body, const std::string& room_id,
+                                          json::Alloc& a) {
+  json::Value out(rapidjson::kArrayType);
+  auto it = body.FindMember("invite_room_state");
+  if (it == body.MemberEnd()) return out;
+  if (!it->value.IsArray() || it->value.Size() > kMaxInviteStateEvents) {
+    return Error::invalid_param("invite_room_state must be a list of at most 50 events");
+  }
+  for (const auto& e : it->value.GetArray()) {
+    if (!e.IsObject()) return Error::invalid_param("invite_room_state holds a non-object");
+    auto content = e.FindMember("content");
+    auto type = e.FindMember("type"), key = e.FindMember("state_key"),
+         sender = e.FindMember("sender");
+    if (type == e.MemberEnd() || !type->value.IsString() || key == e.MemberEnd() ||
+        !key->value.IsString() || sender == e.MemberEnd() || !sender->value.IsString() ||
+        content == e.MemberEnd() || !content->value.IsObject()) {
+      return Error::invalid_param(
+          "An invite_room_state event lacks type, state_key, sender or content");
+    }
+    if (auto in_room = e.FindMember("room_id");
+        in_room != e.MemberEnd() &&
+        (!in_room->value.IsString() || in_room->value.GetString() != room_id)) {
+      return Error::invalid_param("An invite_room_state event is from another room");
+    }
+    json::Value s(rapidjson::kObjectType);
+    s.AddMember("type", json::Value(type->value, a), a);
+    s.AddMember("state_key", json::Value(key->value, a), a);
+    s.AddMember("sender", json::Value(sender->value, a), a);
+    s.AddMember("content", json::Value(content->value, a), a);
+    out.PushBack(std::move(s), a);
+  }
+  return out;
+}
+
+// Whether this server is in the room: then the invite also reaches it in a transaction.
+bool has_local_members(storage::ReadTxn& txn, const std::string& room_id,
+                       const std::string& own_name) {
+  if (!rooms::get_room(txn, room_id)) return false;
+  for (const auto& [user, m] : rooms::members_of_room(txn, room_id)) {
+    if (m == "join" && rooms::server_name_of(user) == own_name) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+// PUT /_matrix/federation/v2/invite/{roomId}/{eventId}
+void Membership::receive_invite(const http::ExchangePtr& ex, const std::string& origin) {
+  const std::string room_id = ex->params[0];
+  const std::string event_id = ex->params[1];
+  auto body = json::parse_object(ex->body(), config_.max_json_depth);
+  if (!body.ok()) return ex->reply_error(body.error());
+  auto version_id = json::required_string(*body, "room_version");
+  if (!version_id.ok()) return ex->reply_error(version_id.error());
+  const rooms::RoomVersion* version = rooms::find_room_version(*version_id);
+  if (!version) {
+    Error e = Error::with(400, "M_INCOMPATIBLE_ROOM_VERSION",
+                          "This server does not support room version " + *version_id);
+    e.extra_json =
+        "\"room_version\":" +
+        json::to_string(json::Value(rapidjson::StringRef(version_id->data(), version_id->size())));
+    return ex->reply_error(e);
+  }
+  auto event_json = json::required_object(*body, "event");
+  if (!event_json.ok()) return ex->reply_error(event_json.error());
+  rapidjson::Document pdu;
+  pdu.CopyFrom(**event_json, pdu.GetAllocator());
+  auto parsed = rooms::Event::from_json(std::move(pdu), *version);
+  if (!parsed.ok()) return ex->reply_error(parsed.error());
+  rooms::EventPtr ev = *parsed;
+  if (auto s = check_invite_event(*ev, origin, room_id, event_id, local_.server_name); !s.ok()) {
+    return ex->reply_error(s.error());
+  }
+  auto stored_doc = std::make_shared<json::Document>();
+  stored_doc->CopyFrom(ev->json(), stored_doc->GetAllocator());
+  auto stripped = stripped_invite_state(*body, room_id, stored_doc->GetAllocator());
+  if (!stripped.ok()) return ex->reply_error(stripped.error());
+  {
+    auto txn = store_.begin_read();
+    auto user = accounts::get_user(*txn, *ev->state_key());
+    if (!user || user->deactivated) return ex->reply_error(Error::not_found("Unknown user"));
+    if (local_.policy) {
+      if (auto s = local_.policy->check_remote(*txn, *ev); !s.ok())
+        return ex->reply_error(s.error());
+    }
+  }
+  auto state_list = std::make_shared<json::Value>(std::move(*stripped));
+  check_pdu_signatures(
+      keys_, ev, [this, ex, ev, version, stored_doc, state_list](Status signed_ok) {
+        if (!signed_ok.ok())
+          return ex->reply_error(Error::invalid_param(signed_ok.error().message));
+        if (!rooms::sign_pdu(*stored_doc, *version, local_.server_name, *local_.key)) {
+          return ex->reply_error(Error::bad_json("The invite is not canonical JSON"));
+        }
+        auto reply = json::object();
+        json::set(reply, "event", json::Value(*stored_doc, reply.GetAllocator()),
+                  reply.GetAllocator());
+        // The stored copy keeps the stripped state for the invitee's /sync.
+        auto& a = stored_doc->GetAllocator();
+        auto u = stored_doc->FindMember("unsigned");
+        if (u == stored_doc->MemberEnd() || !u->value.IsObject()) {
+          stored_doc->RemoveMember("unsigned");
+          json::set(*stored_doc, "unsigned", json::Value(rapidjson::kObjectType), a);
+        }
+        json::set((*stored_doc)["unsigned"], "invite_room_state", std::move(*state_list), a);
+        auto signed_event = rooms::Event::from_json(std::move(*stored_doc), *version);
+        if (!signed_event.ok()) return ex->reply_error(signed_event.error());
+        rooms::EventPtr stored = *signed_event;
+        write<bool>(
+            store_,
+            [this, stored](storage::WriteTxn& txn) -> Result<bool> {
+              if (has_local_members(txn, stored->room_id(), local_.server_name)) return false;
+              if (auto m = rooms::membership(txn, *stored->state_key(), stored->room_id());
+                  m && m->event_id == stored->event_id()) {
+                return false;  // a retried invite
+              }
+              storage::Status status;
+              rooms::append_membership_outside_room(txn, *stored, &status);
+              HAVEN_TRY(check(status));
+              return true;
+            },
+            [this, ex, stored,
+             reply = std::make_shared<json::Document>(std::move(reply))](Result<bool> r) {
+              if (!r.ok()) return ex->reply_error(r.error());
+              if (*r) appended_(stored);
+              ex->reply_json(200, *reply);
+            });
+      });
+}
+
+void Membership::invite(const rooms::EventPtr& invite, json::Document stripped_state,
+                        std::function<void(Result<rooms::EventPtr>)> done) {
+  const std::string destination(rooms::server_name_of(*invite->state_key()));
+  auto body = json::object();
+  auto& a = body.GetAllocator();
+  json::set(body, "room_version", std::string(invite->version().id), a);
+  json::set(body, "event", json::Value(invite->json(), a), a);
+  json::set(body, "invite_room_state", json::Value(stripped_state, a), a);
+  OutboundRequest request;
+  request.destination = destination;
+  request.method = "PUT";
+  request.target = "/_matrix/federation/v2/invite/" + encode_path_segment(invite->room_id()) + "/" +
+                   encode_path_segment(invite->event_id());
+  request.json_body = json::to_string(body);
+  client_.send(std::move(request), [this, invite, destination,
+                                    done = std::move(done)](Result<OutboundResponse> r) {
+    if (!r.ok()) return done(std::move(r).error());
+    auto answer = json::parse_object(r->body, config_.max_json_depth);
+    if (r->status != 200 || !answer.ok()) {
+      std::string why = answer.ok() ? json::get_string(*answer, "error") : r->body.substr(0, 200);
+      return done(Error::forbidden(destination + " refused the invite: " + why));
+    }
+    auto event_json = json::required_object(*answer, "event");
+    if (!event_json.ok())
+      return done(Error::with(502, "M_UNKNOWN", destination + " sent no event"));
+    rapidjson::Document pdu;
+    pdu.CopyFrom(**event_json, pdu.GetAllocator());
+    auto signed_event = rooms::Event::from_json(std::move(pdu), invite->version());
+    if (!signed_event.ok() || (*signed_event)->event_id() != invite->event_id() ||
+        !content_hash_matches(**signed_event)) {
+      return done(Error::with(502, "M_UNKNOWN", destination + " changed the invite"));
+    }
+    rooms::EventPtr ev = *signed_event;
+    check_server_signature(keys_, ev, destination, [ev, destination, done](Status s) {
+      if (!s.ok()) return done(Error::with(502, "M_UNKNOWN", s.error().message));
+      done(ev);
+    });
+  });
+}
+
+}  // namespace haven::federation
