@@ -136,6 +136,7 @@ class Bench:
         self.request(bob, "POST", f"/join/{quote(room_id)}?server_name={RESIDENT}", {})
         join_s = time.monotonic() - start
         hwm_after, rss_after = proc_kib(pid, "VmHWM"), proc_kib(pid, "VmRSS")
+        anon_after, file_after = proc_kib(pid, "RssAnon"), proc_kib(pid, "RssFile")
 
         _, state = self.request(bob, "GET", f"/rooms/{quote(room_id)}/state")
         custom = sum(1 for e in state if e.get("type") == "org.example.bench.state")
@@ -147,7 +148,8 @@ class Bench:
             f"GET /state. hs2 peak RSS (VmHWM): {mib(hwm_before)} before (since start-up: "
             f"password hashing of registration), "
             f"{mib(hwm_after)} {'during the join (VmHWM reset to VmRSS just before)' if reset else 'after'}"
-            f"; VmRSS {mib(rss_before)} → {mib(rss_after)}. Filling the room on hs1: "
+            f"; VmRSS {mib(rss_before)} → {mib(rss_after)} (after: RssAnon "
+            f"{mib(anon_after)}, RssFile {mib(file_after)}). Filling the room on hs1: "
             f"{state_events:,} PUT /state, 16 in flight, {fill_s:.1f} s")
 
     # --- 2. inbound /send ------------------------------------------------------------------------
