@@ -5,7 +5,9 @@
 # Extra arguments go to haven_bench, e.g. bench/run.sh --sync-rooms 10 --sync-events 100 for
 # a quick look. BENCH_SKIP_BUILD=1 uses the binaries already in build/release; HAVEN_BIN and
 # HAVEN_BENCH_BIN name other binaries (and skip the build).
-# HAVEN_KEEP_TMP=1 keeps the server's data directory and log. See bench/README.md.
+# HAVEN_KEEP_TMP=1 keeps the server's data directory and log. The federation rows come from
+# bench/federation_bench.py (two servers of its own; BENCH_SKIP_FEDERATION=1 skips them,
+# BENCH_FEDERATION_ARGS passes it sizes). See bench/README.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -101,6 +103,14 @@ fi
 bench_status=0
 "$bench" --url "http://127.0.0.1:$port" --pid "$server_pid" --data-dir "$data_dir" "$@" || bench_status=$?
 
+# The federation rows: two more servers of their own (bench/federation_bench.py), appended to
+# the table above. BENCH_SKIP_FEDERATION=1 leaves them out.
+federation_status=0
+if [[ -z "${BENCH_SKIP_FEDERATION:-}" ]]; then
+  HAVEN_BIN="$haven" python3 bench/federation_bench.py ${BENCH_FEDERATION_ARGS:-} \
+    || federation_status=$?
+fi
+
 cpu="$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)"
 echo
 echo "_Haven $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet HEAD 2>/dev/null || echo '+changes'),"\
@@ -126,5 +136,8 @@ fi
 if ((bench_status != 0)); then
   echo "run.sh: haven_bench stopped early (status $bench_status); server log tail:" >&2
   tail -n 40 "$tmp/haven.log" >&2
+fi
+if ((bench_status == 0 && federation_status != 0)); then
+  bench_status=$federation_status
 fi
 exit $((bench_status != 0 ? bench_status : server_status))
