@@ -2,9 +2,9 @@
 
 #include <spdlog/spdlog.h>
 
-#include <cctype>
 
 #include "federation/destinations.h"
+#include "federation/url_path.h"
 #include "homeserver/base/json.h"
 #include "homeserver/e2ee/device_lists.h"
 #include "homeserver/e2ee/remote_device_cache.h"
@@ -22,22 +22,6 @@ std::string user_of_origin(const std::string& origin, const rapidjson::Value& co
     return {};
   }
   return user_id;
-}
-
-// A path segment: everything but RFC 3986's unreserved characters percent-encoded.
-std::string encode_segment(std::string_view s) {
-  static const char* kHex = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    }
-  }
-  return out;
 }
 
 }  // namespace
@@ -123,7 +107,7 @@ void RemoteDevices::resync(const std::string& user_id) {
   if (!resyncing_.insert(user_id).second) return;  // one at a time per user
   OutboundRequest request;
   request.destination = server_of(user_id);
-  request.target = "/_matrix/federation/v1/user/devices/" + encode_segment(user_id);
+  request.target = "/_matrix/federation/v1/user/devices/" + encode_path_segment(user_id);
   client_.send(std::move(request), [this, alive = alive_, user_id](Result<OutboundResponse> r) {
     if (!*alive) return;
     resyncing_.erase(user_id);

@@ -44,6 +44,19 @@ Result<StateIds> resolve_sets(storage::ReadTxn& txn, const RoomVersion& version,
   return resolve_state(version, sets, StoredEvents(txn));
 }
 
+// The one group of `groups`, or a new group holding the resolution of theirs (written as a
+// delta over the first).
+Result<uint64_t> group_of_resolution(storage::WriteTxn& txn, const RoomVersion& version,
+                                     const std::vector<uint64_t>& groups) {
+  if (groups.size() == 1) return groups.front();
+  auto state = resolve_sets(txn, version, groups);
+  if (!state.ok()) return std::move(state).error();
+  storage::Status status;
+  uint64_t group = put_state_group(txn, groups.front(), *state, &status);
+  if (!status.ok()) return Error::unknown("Cannot store the state: " + status.message());
+  return group;
+}
+
 // The room's current state group for its forward extremities: the one group they share, or a
 // new group holding the resolution of theirs.
 Result<uint64_t> current_group(storage::WriteTxn& txn, const RoomVersion& version,
@@ -51,13 +64,7 @@ Result<uint64_t> current_group(storage::WriteTxn& txn, const RoomVersion& versio
   auto groups = groups_after(txn, extremities, /*skip_unknown=*/true);
   if (!groups.ok()) return std::move(groups).error();
   if (groups->empty()) return Error::unknown("The room's forward extremities have no state");
-  if (groups->size() == 1) return groups->front();
-  auto state = resolve_sets(txn, version, *groups);
-  if (!state.ok()) return std::move(state).error();
-  storage::Status status;
-  uint64_t group = put_state_group(txn, groups->front(), *state, &status);
-  if (!status.ok()) return Error::unknown("Cannot store the state: " + status.message());
-  return group;
+  return group_of_resolution(txn, version, *groups);
 }
 
 // Moves the current state (and memberships) from group `from` to group `to`.
@@ -101,13 +108,7 @@ Result<uint64_t> state_group_before_event(storage::WriteTxn& txn, const RoomVers
                                           const std::vector<std::string>& prev_events) {
   auto groups = groups_after(txn, prev_events);
   if (!groups.ok()) return std::move(groups).error();
-  if (groups->size() == 1) return groups->front();
-  auto state = resolve_sets(txn, version, *groups);
-  if (!state.ok()) return std::move(state).error();
-  storage::Status status;
-  uint64_t group = put_state_group(txn, groups->front(), *state, &status);
-  if (!status.ok()) return Error::unknown("Cannot store the state: " + status.message());
-  return group;
+  return group_of_resolution(txn, version, *groups);
 }
 
 std::vector<std::string> prev_events_without_state(storage::ReadTxn& txn,
