@@ -1,5 +1,6 @@
 #include "federation/remote_room_source.h"
 
+#include "federation/url_path.h"
 #include "homeserver/base/json.h"
 
 namespace haven::federation {
@@ -39,21 +40,6 @@ json::Value id_array(const std::vector<std::string>& ids, json::Alloc& a) {
 
 }  // namespace
 
-std::string percent_encode(std::string_view s) {
-  static const char* kHex = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
-      out.push_back(static_cast<char>(c));
-    } else {
-      out.push_back('%');
-      out.push_back(kHex[c >> 4]);
-      out.push_back(kHex[c & 15]);
-    }
-  }
-  return out;
-}
-
 void FederationRoomSource::get_missing_events(const std::string& server,
                                               const std::string& room_id,
                                               const std::vector<std::string>& earliest,
@@ -68,7 +54,7 @@ void FederationRoomSource::get_missing_events(const std::string& server,
   OutboundRequest request;
   request.destination = server;
   request.method = "POST";
-  request.target = "/_matrix/federation/v1/get_missing_events/" + percent_encode(room_id);
+  request.target = "/_matrix/federation/v1/get_missing_events/" + encode_path_segment(room_id);
   request.json_body = json::to_string(body);
   request.max_response_bytes = kMaxEventsResponseBytes;
   client_.send(std::move(request), [done = std::move(done)](Result<OutboundResponse> r) {
@@ -82,8 +68,8 @@ void FederationRoomSource::state_ids(const std::string& server, const std::strin
                                      const std::string& event_id, StateIdsDone done) {
   OutboundRequest request;
   request.destination = server;
-  request.target = "/_matrix/federation/v1/state_ids/" + percent_encode(room_id) +
-                   "?event_id=" + percent_encode(event_id);
+  request.target = "/_matrix/federation/v1/state_ids/" + encode_path_segment(room_id) +
+                   "?event_id=" + encode_path_segment(event_id);
   client_.send(std::move(request), [done = std::move(done)](Result<OutboundResponse> r) {
     auto doc = answer_object(r, "state_ids");
     if (!doc.ok()) return done(std::move(doc).error());
@@ -95,7 +81,7 @@ void FederationRoomSource::event(const std::string& server, const std::string& e
                                  EventDone done) {
   OutboundRequest request;
   request.destination = server;
-  request.target = "/_matrix/federation/v1/event/" + percent_encode(event_id);
+  request.target = "/_matrix/federation/v1/event/" + encode_path_segment(event_id);
   client_.send(std::move(request), [done = std::move(done)](Result<OutboundResponse> r) {
     auto doc = answer_object(r, "event");
     if (!doc.ok()) return done(std::move(doc).error());

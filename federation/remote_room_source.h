@@ -56,7 +56,4 @@ class FederationRoomSource : public RemoteRoomSource {
   FederationClient& client_;
 };
 
-// Percent-encodes a path segment or query value (RFC 3986 unreserved characters stay).
-std::string percent_encode(std::string_view s);
-
 }  // namespace haven::federation
