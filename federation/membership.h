@@ -61,6 +61,10 @@ class Membership : public rooms::RemoteMembership {
 
   // Joining side (membership_join.cpp): one attempt through `server`.
   struct Attempt;
+  // A join or leave through `servers` (membership "join" or "leave").
+  void start(const std::string& user_id, const std::string& room_id, std::string membership,
+             std::vector<std::string> servers, json::Document content,
+             std::function<void(Result<rooms::EventPtr>)> done);
   void make_and_send(std::shared_ptr<Attempt> attempt);
   void send_event(std::shared_ptr<Attempt> attempt);
   void store_join(std::shared_ptr<Attempt> attempt, json::Document response);

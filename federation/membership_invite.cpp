@@ -17,20 +17,13 @@ constexpr size_t kMaxInviteStateEvents = 50;
 Status check_invite_event(const rooms::Event& ev, const std::string& origin,
                           const std::string& room_id, const std::string& event_id,
                           const std::string& own_name) {
-  if (ev.event_id() != event_id) {
-    return Error::invalid_param("The event id in the path is not the event's id");
-  }
-  if (ev.room_id() != room_id) return Error::invalid_param("The event is for another room");
+  HAVEN_TRY(check_pushed_event(ev, origin, room_id, event_id));
   if (ev.type() != "m.room.member" || ev.membership() != "invite") {
     return Error::invalid_param("The event is not an invite");
-  }
-  if (rooms::server_name_of(ev.sender()) != origin) {
-    return Error::invalid_param("The sender is not a user of the origin server");
   }
   if (!ev.state_key() || rooms::server_name_of(*ev.state_key()) != own_name) {
     return Error::invalid_param("The invited user is not a user of this server");
   }
-  if (!content_hash_matches(ev)) return Error::invalid_param("The event's content hash is wrong");
   return {};
 }
 

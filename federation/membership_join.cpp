@@ -136,23 +136,22 @@ void Membership::resolve_alias(const std::string& alias,
 void Membership::join(const std::string& user_id, const std::string& room_id,
                       std::vector<std::string> servers, json::Document content,
                       std::function<void(Result<rooms::EventPtr>)> done) {
-  auto attempt = std::make_shared<Attempt>();
-  attempt->user_id = user_id;
-  attempt->room_id = room_id;
-  attempt->membership = "join";
-  attempt->servers = std::move(servers);
-  attempt->content = std::move(content);
-  attempt->done = std::move(done);
-  make_and_send(attempt);
+  start(user_id, room_id, "join", std::move(servers), std::move(content), std::move(done));
 }
 
 void Membership::leave(const std::string& user_id, const std::string& room_id,
                        std::vector<std::string> servers, json::Document content,
                        std::function<void(Result<rooms::EventPtr>)> done) {
+  start(user_id, room_id, "leave", std::move(servers), std::move(content), std::move(done));
+}
+
+void Membership::start(const std::string& user_id, const std::string& room_id,
+                       std::string membership, std::vector<std::string> servers,
+                       json::Document content, std::function<void(Result<rooms::EventPtr>)> done) {
   auto attempt = std::make_shared<Attempt>();
   attempt->user_id = user_id;
   attempt->room_id = room_id;
-  attempt->membership = "leave";
+  attempt->membership = std::move(membership);
   attempt->servers = std::move(servers);
   attempt->content = std::move(content);
   attempt->done = std::move(done);

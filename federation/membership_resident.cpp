@@ -28,19 +28,12 @@ Error incompatible_version(const std::string& version) {
 Status check_membership_event(const rooms::Event& ev, const std::string& origin,
                               const std::string& room_id, const std::string& event_id,
                               const std::string& membership) {
-  if (ev.event_id() != event_id) {
-    return Error::invalid_param("The event id in the path is not the event's id");
-  }
-  if (ev.room_id() != room_id) return Error::invalid_param("The event is for another room");
+  HAVEN_TRY(check_pushed_event(ev, origin, room_id, event_id));
   if (ev.type() != "m.room.member") return Error::invalid_param("The event is not m.room.member");
   if (ev.membership() != membership) {
     return Error::invalid_param("The event's membership is not " + membership);
   }
-  if (rooms::server_name_of(ev.sender()) != origin) {
-    return Error::invalid_param("The sender is not a user of the origin server");
-  }
   if (ev.state_key() != ev.sender()) return Error::invalid_param("state_key is not the sender");
-  if (!content_hash_matches(ev)) return Error::invalid_param("The event's content hash is wrong");
   return {};
 }
 

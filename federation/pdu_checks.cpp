@@ -1,62 +1,26 @@
 #include "federation/pdu_checks.h"
 
 #include <memory>
+#include <set>
 
 #include "crypto/json_signing.h"
 #include "homeserver/rooms/auth_rules.h"
+#include "homeserver/rooms/ids.h"
 #include "homeserver/rooms/redaction.h"
 
 namespace haven::federation {
 namespace {
 
-Error unsigned_by(const std::string& server, const rooms::Event& event) {
-  return Error::forbidden("Event " + event.event_id() + " has no valid signature of " + server);
-}
-
-// The ed25519 key ids `server` signed the event with.
-std::vector<std::string> signing_key_ids(const rooms::Event& event, const std::string& server) {
-  std::vector<std::string> out;
-  auto sigs = event.json().FindMember("signatures");
-  if (sigs == event.json().MemberEnd() || !sigs->value.IsObject()) return out;
-  auto of = sigs->value.FindMember(server.c_str());
-  if (of == sigs->value.MemberEnd() || !of->value.IsObject()) return out;
-  for (const auto& m : of->value.GetObject()) {
-    std::string key_id(m.name.GetString(), m.name.GetStringLength());
-    if (is_ed25519_key_id(key_id) && m.value.IsString()) out.push_back(std::move(key_id));
-  }
-  return out;
-}
-
-// Tries `server`'s key ids in turn until one verifies the redacted event.
-void check_one_server(KeyRing& keys, const rooms::EventPtr& event,
-                      std::shared_ptr<rapidjson::Document> redacted, std::string server,
-                      std::vector<std::string> key_ids, size_t next,
-                      std::function<void(Status)> done) {
-  if (next >= key_ids.size()) return done(unsigned_by(server, *event));
-  const std::string key_id = key_ids[next];
-  keys.get_key(
-      server, key_id, event->origin_server_ts(), KeyUse::kEvent,
-      [&keys, event, redacted, server, key_ids = std::move(key_ids), next,
-       done = std::move(done)](Result<KnownKey> key) mutable {
-        if (key.ok() && crypto::verify_json(*redacted, server, key_ids[next], key->public_key)) {
-          return done(Status{});
-        }
-        check_one_server(keys, event, redacted, std::move(server), std::move(key_ids), next + 1,
-                         std::move(done));
-      });
-}
-
-void check_servers(KeyRing& keys, const rooms::EventPtr& event,
-                   std::shared_ptr<rapidjson::Document> redacted,
-                   std::shared_ptr<std::vector<std::string>> servers, size_t next,
-                   std::function<void(Status)> done) {
-  if (next >= servers->size()) return done(Status{});
-  const std::string server = (*servers)[next];
-  check_one_server(keys, event, redacted, server, signing_key_ids(*event, server), 0,
-                   [&keys, event, redacted, servers, next, done = std::move(done)](Status s) {
-                     if (!s.ok()) return done(std::move(s));
-                     check_servers(keys, event, redacted, servers, next + 1, std::move(done));
-                   });
+// Fetches the keys of `wanted`, then verifies the event's redacted form with them.
+void check_signed_by(KeyRing& keys, const rooms::EventPtr& event,
+                     const std::vector<std::string>& servers, std::function<void(Status)> done) {
+  auto wanted = signing_keys_wanted(*event, servers);
+  if (!wanted.ok()) return done(std::move(wanted).error());
+  fetch_signing_keys(keys, event->origin_server_ts(), std::move(*wanted),
+                     [event, done = std::move(done)](std::vector<SigningKey> fetched) {
+                       done(verify_signatures(rooms::redact(event->json(), event->version()),
+                                              fetched));
+                     });
 }
 
 }  // namespace
@@ -65,23 +29,83 @@ bool content_hash_matches(const rooms::Event& event) {
   return crypto::check_content_hash(event.json());
 }
 
+Status check_pushed_event(const rooms::Event& ev, const std::string& origin,
+                          const std::string& room_id, const std::string& event_id) {
+  if (ev.event_id() != event_id) {
+    return Error::invalid_param("The event id in the path is not the event's id");
+  }
+  if (ev.room_id() != room_id) return Error::invalid_param("The event is for another room");
+  if (rooms::server_name_of(ev.sender()) != origin) {
+    return Error::invalid_param("The sender is not a user of the origin server");
+  }
+  if (!content_hash_matches(ev)) return Error::invalid_param("The event's content hash is wrong");
+  return {};
+}
+
+Result<std::vector<SigningKey>> signing_keys_wanted(const rooms::Event& event,
+                                                    const std::vector<std::string>& servers) {
+  std::vector<SigningKey> out;
+  auto sigs = event.json().FindMember("signatures");
+  for (const std::string& server : servers) {
+    size_t found = 0;
+    if (sigs != event.json().MemberEnd() && sigs->value.IsObject()) {
+      auto by_server = sigs->value.FindMember(server.c_str());
+      if (by_server != sigs->value.MemberEnd() && by_server->value.IsObject()) {
+        for (const auto& sig : by_server->value.GetObject()) {
+          std::string key_id(sig.name.GetString(), sig.name.GetStringLength());
+          if (!is_ed25519_key_id(key_id) || found == kMaxKeyIdsPerServer) continue;
+          out.push_back({server, std::move(key_id), std::nullopt});
+          ++found;
+        }
+      }
+    }
+    if (found == 0) return Error::forbidden("The event is not signed by " + server);
+  }
+  return out;
+}
+
+void fetch_signing_keys(KeyRing& keys, int64_t ts, std::vector<SigningKey> wanted,
+                        std::function<void(std::vector<SigningKey>)> done) {
+  if (wanted.empty()) return done({});
+  auto shared = std::make_shared<std::vector<SigningKey>>(std::move(wanted));
+  auto remaining = std::make_shared<size_t>(shared->size());
+  for (size_t i = 0; i < shared->size(); ++i) {
+    const SigningKey& k = (*shared)[i];
+    keys.get_key(k.server, k.key_id, ts, KeyUse::kEvent,
+                 [shared, remaining, i, done](Result<KnownKey> key) {
+                   if (key.ok()) (*shared)[i].key = std::move(*key);
+                   if (--*remaining == 0) done(std::move(*shared));
+                 });
+  }
+}
+
+Status verify_signatures(const rapidjson::Value& redacted, const std::vector<SigningKey>& keys) {
+  std::set<std::string> verified;
+  for (const SigningKey& k : keys) {
+    if (k.key && crypto::verify_json(redacted, k.server, k.key_id, k.key->public_key)) {
+      verified.insert(k.server);
+    }
+  }
+  for (const SigningKey& k : keys) {
+    if (!verified.contains(k.server)) {
+      return Error::forbidden("Invalid or unverifiable signature of " + k.server);
+    }
+  }
+  return {};
+}
+
 void check_pdu_signatures(KeyRing& keys, const rooms::EventPtr& event,
                           std::function<void(Status)> done) {
-  auto redacted =
-      std::make_shared<rapidjson::Document>(rooms::redact(event->json(), event->version()));
-  auto servers = std::make_shared<std::vector<std::string>>(
-      rooms::servers_required_to_sign(*event, event->version()));
-  if (servers->empty())
+  auto servers = rooms::servers_required_to_sign(*event, event->version());
+  if (servers.empty()) {
     return done(Error::forbidden("Event " + event->event_id() + " has no sender server"));
-  check_servers(keys, event, std::move(redacted), std::move(servers), 0, std::move(done));
+  }
+  check_signed_by(keys, event, servers, std::move(done));
 }
 
 void check_server_signature(KeyRing& keys, const rooms::EventPtr& event, const std::string& server,
                             std::function<void(Status)> done) {
-  auto redacted =
-      std::make_shared<rapidjson::Document>(rooms::redact(event->json(), event->version()));
-  check_one_server(keys, event, std::move(redacted), server, signing_key_ids(*event, server), 0,
-                   std::move(done));
+  check_signed_by(keys, event, {server}, std::move(done));
 }
 
 void check_pdus_signatures(KeyRing& keys, const std::vector<rooms::EventPtr>& events,

@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <set>
 
-#include "crypto/json_signing.h"
+#include "federation/pdu_checks.h"
 #include "homeserver/base/json.h"
 #include "homeserver/base/write.h"
 #include "homeserver/rooms/auth_rules.h"
@@ -19,54 +19,13 @@ namespace {
 using Stored = rooms::ReceivedEvent::Outcome;
 using IdList = std::shared_ptr<std::vector<std::string>>;
 
-constexpr size_t kMaxKeyIdsPerServer = 4;
-
-struct KeyWanted {
-  std::string server;
-  std::string key_id;
-  std::optional<KnownKey> key;
-};
-
-// The key ids each server that must sign the event signed it with; M_FORBIDDEN when one of
-// them did not sign it at all.
-Result<std::vector<KeyWanted>> keys_wanted(const rooms::Event& event) {
-  std::vector<KeyWanted> out;
-  auto sigs = event.json().FindMember("signatures");
-  for (const std::string& server : rooms::servers_required_to_sign(event, event.version())) {
-    size_t found = 0;
-    if (sigs != event.json().MemberEnd() && sigs->value.IsObject()) {
-      auto by_server = sigs->value.FindMember(server.c_str());
-      if (by_server != sigs->value.MemberEnd() && by_server->value.IsObject()) {
-        for (auto& sig : by_server->value.GetObject()) {
-          std::string key_id(sig.name.GetString(), sig.name.GetStringLength());
-          if (!is_ed25519_key_id(key_id) || found == kMaxKeyIdsPerServer) continue;
-          out.push_back({server, std::move(key_id), std::nullopt});
-          ++found;
-        }
-      }
-    }
-    if (found == 0) return Error::forbidden("The event is not signed by " + server);
-  }
-  return out;
-}
-
 // Checks 2 and 3 with the keys at hand: pure, so it may run on a worker.
 Result<rooms::EventPtr> verify_event(const rooms::EventPtr& event,
-                                     const std::vector<KeyWanted>& keys, bool* redacted) {
+                                     const std::vector<SigningKey>& keys, bool* redacted) {
   const rooms::RoomVersion& version = event->version();
   rapidjson::Document stripped = rooms::redact(event->json(), version);
-  std::set<std::string> verified;
-  for (const KeyWanted& k : keys) {
-    if (k.key && crypto::verify_json(stripped, k.server, k.key_id, k.key->public_key)) {
-      verified.insert(k.server);
-    }
-  }
-  for (const KeyWanted& k : keys) {
-    if (!verified.contains(k.server)) {
-      return Error::forbidden("Invalid or unverifiable signature of " + k.server);
-    }
-  }
-  *redacted = !crypto::check_content_hash(event->json());
+  HAVEN_TRY(verify_signatures(stripped, keys));
+  *redacted = !content_hash_matches(*event);
   if (!*redacted) return event;
   return rooms::Event::from_json(std::move(stripped), version);
 }
@@ -192,32 +151,26 @@ void PduIntake::process(const std::string& origin, const std::string& pdu_json, 
 }
 
 void PduIntake::check_signatures(const rooms::EventPtr& event, CheckedDone done) {
-  auto wanted = keys_wanted(*event);
+  auto servers = rooms::servers_required_to_sign(*event, event->version());
+  if (servers.empty()) return done(Error::forbidden("The event has no sender server"));
+  auto wanted = signing_keys_wanted(*event, servers);
   if (!wanted.ok()) return done(std::move(wanted).error());
-  auto keys = std::make_shared<std::vector<KeyWanted>>(std::move(*wanted));
-  auto remaining = std::make_shared<size_t>(keys->size());
   auto alive = alive_;
-  auto verify = [this, alive, event, keys, done] {
-    if (!*alive) return;
-    auto work = [event, keys]() -> Result<Checked> {
-      bool redacted = false;
-      auto verified = verify_event(event, *keys, &redacted);
-      if (!verified.ok()) return std::move(verified).error();
-      return Checked{std::move(*verified), redacted};
-    };
-    if (!workers_) return done(work());
-    workers_->run<Result<Checked>>(loop_, work, [alive, done](Result<Checked> r) {
-      if (*alive) done(std::move(r));
-    });
-  };
-  if (keys->empty()) return verify();
-  for (KeyWanted& k : *keys) {
-    keys_.get_key(k.server, k.key_id, event->origin_server_ts(), KeyUse::kEvent,
-                  [&k, keys, remaining, verify](Result<KnownKey> key) {
-                    if (key.ok()) k.key = std::move(*key);
-                    if (--*remaining == 0) verify();
-                  });
-  }
+  fetch_signing_keys(
+      keys_, event->origin_server_ts(), std::move(*wanted),
+      [this, alive, event, done](std::vector<SigningKey> keys) {
+        if (!*alive) return;
+        auto work = [event, keys = std::move(keys)]() -> Result<Checked> {
+          bool redacted = false;
+          auto verified = verify_event(event, keys, &redacted);
+          if (!verified.ok()) return std::move(verified).error();
+          return Checked{std::move(*verified), redacted};
+        };
+        if (!workers_) return done(work());
+        workers_->run<Result<Checked>>(loop_, work, [alive, done](Result<Checked> r) {
+          if (*alive) done(std::move(r));
+        });
+      });
 }
 
 void PduIntake::fill_gaps(const std::string& origin, const rooms::EventPtr& event,

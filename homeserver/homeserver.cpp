@@ -310,6 +310,12 @@ int serve(const conf::Config& config) {
   if (outbox) outbox->wake();      // transactions that were not delivered before a restart
   loop.run();
   if (closer.joinable()) closer.join();
+  // A TLS bufferevent is only released by a callback libevent has deferred (one is pending
+  // when an answer was written just before the loop stopped), and event_base_free drops such
+  // callbacks unrun: close the connections now and let the loop run what is pending once.
+  client_server.close_connections();
+  if (fed_server) fed_server->close_connections();
+  event_base_loop(loop.base(), EVLOOP_NONBLOCK);
   store->close();
   workers.stop();
   spdlog::info("stopped");

@@ -27,9 +27,16 @@ Server::Server(Loop& loop, const Router& router, size_t max_body_bytes, size_t m
       spool_dir_(std::move(upload_spool_dir)) {}
 
 Server::~Server() {
-  stop_accepting();
-  connections_.clear();  // closes them: pending exchanges become closed
+  close_connections();
   if (tls_) SSL_CTX_free(tls_);
+}
+
+void Server::close_connections() {
+  stop_accepting();
+  // Moved out first: a closing connection's callbacks must not see the map being cleared.
+  auto closing = std::move(connections_);
+  connections_.clear();
+  closing.clear();
 }
 
 namespace {

@@ -38,6 +38,9 @@ class Server : private ConnectionOwner {
   int bound_port() const { return bound_port_; }
   // Stops accepting new connections (in-flight requests still finish).
   void stop_accepting();
+  // Stops accepting and closes every open connection; their pending exchanges become closed.
+  // At shutdown, call it while the loop can still run once more (see homeserver.cpp).
+  void close_connections();
 
  private:
   static void on_accept(evconnlistener* listener, int fd, struct sockaddr* addr, int addr_len,
