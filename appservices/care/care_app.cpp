@@ -239,7 +239,9 @@ void CareApp::sweep_now() {
   temporary_.delete_due();
 }
 
-void CareApp::start_idle_sweeps() {
+void CareApp::start_idle_sweeps() { run_sweep(); }
+
+void CareApp::run_sweep() {
   worker_.run<bool>(
       loop_,
       [this] {
@@ -250,15 +252,7 @@ void CareApp::start_idle_sweeps() {
 }
 
 void CareApp::schedule_sweep() {
-  sweep_timer_ = loop_.after(config_.idle_check_interval_ms, [this] {
-    worker_.run<bool>(
-        loop_,
-        [this] {
-          sweep_now();
-          return true;
-        },
-        [this](bool) { schedule_sweep(); });
-  });
+  sweep_timer_ = loop_.after(config_.idle_check_interval_ms, [this] { run_sweep(); });
 }
 
 }  // namespace haven::care

@@ -28,6 +28,8 @@ class CareApp {
  private:
   // Runs `work` on the worker and answers its result on the loop.
   void run(const http::ExchangePtr& ex, std::function<Result<json::Document>()> work);
+  // Sweeps on the worker, then schedules the next sweep.
+  void run_sweep();
   void schedule_sweep();
   void add_temporary_routes(http::Router& router);
   void add_guest_page_routes(http::Router& router);

@@ -66,16 +66,22 @@ Result<SentEvent> append(storage::WriteTxn& txn, const LocalServer& server, Room
   return SentEvent{ev, pos};
 }
 
-}  // namespace
+struct BuiltEvent {
+  RoomRecord room;
+  const RoomVersion* version = nullptr;
+  EventPtr event;
+};
 
-Result<SentEvent> send_event(storage::WriteTxn& txn, const LocalServer& server, EventDraft draft) {
+// Builds `draft` on the current state of its room, citing every forward extremity (a forked DAG
+// has several, up to the most a PDU may cite), with the checks a local event needs before auth.
+Result<BuiltEvent> build_local_event(storage::WriteTxn& txn, const LocalServer& server,
+                                     EventDraft draft) {
   auto room = get_room(txn, draft.room_id);
   if (!room) return Error::not_found("Unknown room");
   const RoomVersion* version = find_room_version(room->version);
   if (!version) return Error::unknown("Room has an unsupported version");
   if (server.policy) HAVEN_TRY(server.policy->prepare(txn, draft));
   CurrentStateView state(txn, room->room_id);
-  // Every forward extremity (a forked DAG has several), up to the most a PDU may cite.
   std::vector<std::string> prev_events = room->extremities;
   if (prev_events.size() > kMaxPrevEvents) {
     prev_events.erase(prev_events.begin(), prev_events.end() - kMaxPrevEvents);
@@ -87,22 +93,23 @@ Result<SentEvent> send_event(storage::WriteTxn& txn, const LocalServer& server, 
     HAVEN_TRY(check_redaction_target(txn, **ev, *version));
   }
   HAVEN_TRY(check_encryption_kept(txn, **ev));
-  return append(txn, server, *room, *ev, *version);
+  return BuiltEvent{std::move(*room), version, std::move(*ev)};
+}
+
+}  // namespace
+
+Result<SentEvent> send_event(storage::WriteTxn& txn, const LocalServer& server, EventDraft draft) {
+  auto built = build_local_event(txn, server, std::move(draft));
+  if (!built.ok()) return std::move(built).error();
+  return append(txn, server, built->room, built->event, *built->version);
 }
 
 Result<EventPtr> prepare_event(storage::WriteTxn& txn, const LocalServer& server,
                                EventDraft draft) {
-  auto room = get_room(txn, draft.room_id);
-  if (!room) return Error::not_found("Unknown room");
-  const RoomVersion* version = find_room_version(room->version);
-  if (!version) return Error::unknown("Room has an unsupported version");
-  if (server.policy) HAVEN_TRY(server.policy->prepare(txn, draft));
-  CurrentStateView state(txn, room->room_id);
-  auto ev = build_event(draft, room->extremities, room->depth + 1, state, *version,
-                        server.server_name, *server.key);
-  if (!ev.ok()) return std::move(ev).error();
-  if (server.policy) HAVEN_TRY(server.policy->check(txn, **ev));
-  return ev;
+  auto built = build_local_event(txn, server, std::move(draft));
+  if (!built.ok()) return std::move(built).error();
+  if (server.policy) HAVEN_TRY(server.policy->check(txn, *built->event));
+  return built->event;
 }
 
 Result<SentEvent> append_built_event(storage::WriteTxn& txn, const LocalServer& server,
