@@ -146,7 +146,9 @@ void Server::on_closed(Connection* conn) { connections_.erase(conn); }
 
 BodyPlan Server::plan_body(Exchange& ex, const RequestHead&) {
   BodyPlan plan;
-  plan.route = router_.match(ex.method(), ex.path());
+  // HEAD is GET without the body (RFC 9110 9.3.2); the connection leaves the body out.
+  std::string_view method = ex.method() == "HEAD" ? std::string_view("GET") : ex.method();
+  plan.route = router_.match(method, ex.path());
   if (plan.route.path_template) ex.route_template = *plan.route.path_template;
   plan.to_file = plan.route.upload;
   plan.limit = plan.route.upload ? max_upload_body_ : max_json_body_;
