@@ -86,6 +86,9 @@ class PublishingTest(DirectoryTestCase):
         room = self.create_room(alice, preset="public_chat")
         self.ok(admin, "PUT", f"/directory/list/room/{quote(room)}", {"visibility": "public"})
         self.assertEqual(self.visibility(room), "public")
+        # The admin API's room details say so too.
+        details = self.ok(admin, "GET", f"/_synapse/admin/v1/rooms/{quote(room)}")
+        self.assertIs(details["public"], True)
 
     def test_moderator_with_canonical_alias_power_may_publish(self):
         alice, bob = self.user(), self.user()
