@@ -24,11 +24,11 @@ void register_public_rooms_routes(http::Router& router, RequestVerifier& verifie
   // GET /_matrix/federation/v1/publicRooms
   verifier.add_route(router, "GET", "/_matrix/federation/v1/publicRooms",
                      [&store, &config](const http::ExchangePtr& ex, const std::string&) {
-                       answer(ex, store, config,
-                              rooms::parse_public_rooms_params(
-                                  ex->query("limit"), ex->query("since"),
-                                  ex->query("include_all_networks"),
-                                  ex->query("third_party_instance_id")));
+                       answer(
+                           ex, store, config,
+                           rooms::parse_public_rooms_params(ex->query("limit"), ex->query("since"),
+                                                            ex->query("include_all_networks"),
+                                                            ex->query("third_party_instance_id")));
                      });
   // POST /_matrix/federation/v1/publicRooms
   verifier.add_route(router, "POST", "/_matrix/federation/v1/publicRooms",

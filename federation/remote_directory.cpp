@@ -25,9 +25,9 @@ Error remote_error(const std::string& server, const OutboundResponse& r) {
   std::string errcode = body.ok() ? json::get_string(*body, "errcode", "M_UNKNOWN") : "M_UNKNOWN";
   std::string message = body.ok() ? json::get_string(*body, "error") : "";
   bool passes = r.status == 400 || r.status == 403 || r.status == 404;
-  return Error::with(passes ? r.status : 502, passes ? errcode : "M_UNKNOWN",
-                     server + " answered " + std::to_string(r.status) +
-                         (message.empty() ? "" : ": " + message));
+  return Error::with(
+      passes ? r.status : 502, passes ? errcode : "M_UNKNOWN",
+      server + " answered " + std::to_string(r.status) + (message.empty() ? "" : ": " + message));
 }
 
 }  // namespace
@@ -45,17 +45,16 @@ void RemoteDirectory::public_rooms(const std::string& server, const rooms::Publi
   } else {
     request.target = "/_matrix/federation/v1/publicRooms?" + query_string(query);
   }
-  client_.send(std::move(request),
-               [this, server, done = std::move(done)](Result<OutboundResponse> r) {
-                 if (!r.ok()) return done(std::move(r).error());
-                 if (r->status != 200) return done(remote_error(server, *r));
-                 auto body = json::parse_object(r->body, config_.max_json_depth);
-                 if (!body.ok() || !body->HasMember("chunk") || !(*body)["chunk"].IsArray()) {
-                   return done(Error::with(502, "M_UNKNOWN",
-                                           server + " sent a malformed room directory"));
-                 }
-                 done(std::move(*body));
-               });
+  client_.send(
+      std::move(request), [this, server, done = std::move(done)](Result<OutboundResponse> r) {
+        if (!r.ok()) return done(std::move(r).error());
+        if (r->status != 200) return done(remote_error(server, *r));
+        auto body = json::parse_object(r->body, config_.max_json_depth);
+        if (!body.ok() || !body->HasMember("chunk") || !(*body)["chunk"].IsArray()) {
+          return done(Error::with(502, "M_UNKNOWN", server + " sent a malformed room directory"));
+        }
+        done(std::move(*body));
+      });
 }
 
 }  // namespace haven::federation

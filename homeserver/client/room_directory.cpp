@@ -1,5 +1,7 @@
 // Client-Server API: the published room directory (/directory/list/room/{roomId},
 // /publicRooms), this server's and, with ?server=, another server's through federation.
+#include "homeserver/rooms/room_directory.h"
+
 #include "homeserver/base/write.h"
 #include "homeserver/client/routes.h"
 #include "homeserver/policy/temporary_rooms.h"
@@ -7,7 +9,6 @@
 #include "homeserver/rooms/ids.h"
 #include "homeserver/rooms/power_levels.h"
 #include "homeserver/rooms/remote_directory.h"
-#include "homeserver/rooms/room_directory.h"
 
 namespace haven::client {
 
@@ -44,7 +45,8 @@ Status check_may_change_listing(storage::ReadTxn& txn, const std::string& room_i
 // GET /_matrix/client/v3/directory/list/room/{roomId}
 void get_room_visibility_on_directory(ServerContext& ctx, const http::ExchangePtr& ex) {
   const std::string& room_id = ex->params[0];
-  if (!rooms::is_valid_room_id(room_id)) return ex->reply_error(Error::invalid_param("Invalid room id"));
+  if (!rooms::is_valid_room_id(room_id))
+    return ex->reply_error(Error::invalid_param("Invalid room id"));
   auto txn = ctx.store->begin_read();
   if (!txn) return ex->reply_error(Error::unknown("The store is not available"));
   if (!rooms::get_room(*txn, room_id)) return ex->reply_error(Error::not_found("Room not found"));
@@ -58,7 +60,8 @@ void get_room_visibility_on_directory(ServerContext& ctx, const http::ExchangePt
 void set_room_visibility_on_directory(ServerContext& ctx, const http::ExchangePtr& ex,
                                       const Requester& who) {
   const std::string room_id = ex->params[0];
-  if (!rooms::is_valid_room_id(room_id)) return ex->reply_error(Error::invalid_param("Invalid room id"));
+  if (!rooms::is_valid_room_id(room_id))
+    return ex->reply_error(Error::invalid_param("Invalid room id"));
   auto body = parse_body(ctx, *ex);
   if (!body.ok()) return ex->reply_error(body.error());
   auto publish = parse_visibility(*body);

@@ -202,7 +202,8 @@ Result<PublicRoomsQuery> parse_public_rooms_body(const json::Value& body) {
   if (!instance.ok()) return std::move(instance).error();
   q.third_party_instance_id = std::move(*instance);
   if (q.include_all_networks && q.third_party_instance_id) {
-    return Error::invalid_param("'third_party_instance_id' cannot be used with include_all_networks");
+    return Error::invalid_param(
+        "'third_party_instance_id' cannot be used with include_all_networks");
   }
   return q;
 }
@@ -231,7 +232,8 @@ Result<PublicRoomsQuery> parse_public_rooms_params(
   }
   q.third_party_instance_id = third_party_instance_id;
   if (q.include_all_networks && q.third_party_instance_id) {
-    return Error::invalid_param("'third_party_instance_id' cannot be used with include_all_networks");
+    return Error::invalid_param(
+        "'third_party_instance_id' cannot be used with include_all_networks");
   }
   return q;
 }
@@ -271,13 +273,15 @@ Result<json::Document> list_public_rooms(storage::ReadTxn& txn, std::string_view
   size_t start = 0;
   size_t end = std::min(limit, rooms.size());
   if (token && token->forward) {
-    auto it = std::find_if(rooms.begin(), rooms.end(),
-                           [&](const RoomDetails& r) { return comes_before(token->key, key_of(r)); });
+    auto it = std::find_if(rooms.begin(), rooms.end(), [&](const RoomDetails& r) {
+      return comes_before(token->key, key_of(r));
+    });
     start = static_cast<size_t>(it - rooms.begin());
     end = std::min(start + limit, rooms.size());
   } else if (token) {
-    auto it = std::find_if(rooms.begin(), rooms.end(),
-                           [&](const RoomDetails& r) { return !comes_before(key_of(r), token->key); });
+    auto it = std::find_if(rooms.begin(), rooms.end(), [&](const RoomDetails& r) {
+      return !comes_before(key_of(r), token->key);
+    });
     end = static_cast<size_t>(it - rooms.begin());
     start = end > limit ? end - limit : 0;
   }

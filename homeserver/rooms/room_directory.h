@@ -16,9 +16,9 @@
 
 namespace haven::rooms {
 
-inline constexpr int64_t kMaxPublicRoomsLimit = 500;   // rooms in one page at most
-inline constexpr size_t kMaxSearchTermBytes = 256;      // filter.generic_search_term
-inline constexpr size_t kMaxRoomTypesFilter = 32;       // entries of filter.room_types
+inline constexpr int64_t kMaxPublicRoomsLimit = 500;  // rooms in one page at most
+inline constexpr size_t kMaxSearchTermBytes = 256;    // filter.generic_search_term
+inline constexpr size_t kMaxRoomTypesFilter = 32;     // entries of filter.room_types
 inline constexpr size_t kMaxSinceTokenBytes = 1024;
 
 bool is_published(storage::ReadTxn& txn, std::string_view room_id);

@@ -3,7 +3,6 @@
 #include "homeserver/rooms/room_directory.h"
 
 #include <algorithm>
-
 #include <boost/test/unit_test.hpp>
 
 #include "homeserver/rooms/create_room.h"
@@ -108,7 +107,8 @@ BOOST_AUTO_TEST_CASE(lists_published_rooms_by_members_then_id) {
 BOOST_AUTO_TEST_CASE(unfederated_rooms_are_not_listed_to_other_servers) {
   Directory d;
   std::string open = d.create(R"({"preset":"public_chat"})");
-  std::string local = d.create(R"({"preset":"public_chat","creation_content":{"m.federate":false}})");
+  std::string local =
+      d.create(R"({"preset":"public_chat","creation_content":{"m.federate":false}})");
   BOOST_TEST(ids(d.list(query_from("{}"), true)) == std::vector<std::string>{open});
   auto to_clients = ids(d.list(query_from("{}"), false));
   BOOST_TEST(to_clients.size() == 2u);
