@@ -66,6 +66,7 @@ void Federation::register_routes(http::Router& router) {
   register_server_routes(router);
   register_key_routes(router, *keys_, allowed_, config_.max_json_depth);
   register_query_routes(router, *verifier_, store_, config_);
+  register_public_rooms_routes(router, *verifier_, store_, config_);
   register_user_routes(router, *verifier_, store_, config_);
   if (!intake_) return;
   register_event_routes(router, *verifier_, store_, config_);

@@ -22,6 +22,9 @@ void register_key_routes(http::Router& router, KeyRing& keys, const ServerAllowL
 // GET /_matrix/federation/v1/query/profile, /query/directory (query_routes.cpp)
 void register_query_routes(http::Router& router, RequestVerifier& verifier, storage::Store& store,
                            const conf::Config& config);
+// GET and POST /_matrix/federation/v1/publicRooms (public_rooms_routes.cpp)
+void register_public_rooms_routes(http::Router& router, RequestVerifier& verifier,
+                                  storage::Store& store, const conf::Config& config);
 // GET /_matrix/federation/v1/user/devices/{userId}, POST /_matrix/federation/v1/user/keys/query,
 // POST /_matrix/federation/v1/user/keys/claim (user_routes.cpp)
 void register_user_routes(http::Router& router, RequestVerifier& verifier, storage::Store& store,

@@ -15,6 +15,7 @@
 #include "federation/membership.h"
 #include "federation/outbox.h"
 #include "federation/remote_devices.h"
+#include "federation/remote_directory.h"
 #include "homeserver/accounts/account_store.h"
 #include "homeserver/base/rate_limiter.h"
 #include "homeserver/base/write.h"
@@ -223,6 +224,7 @@ int serve(const conf::Config& config) {
   std::optional<federation::Outbox> outbox;
   std::optional<federation::RemoteDevices> remote_devices;
   std::optional<federation::Membership> membership;
+  std::optional<federation::RemoteDirectory> remote_directory;
   if (config.federation_listener.port != 0) {
     fed.emplace(config, loop, *store, *key);
     if (!fed->ok()) {
@@ -260,6 +262,8 @@ int serve(const conf::Config& config) {
                        [&ctx](const rooms::EventPtr& event) { client::notify_sent(ctx, *event); });
     membership->register_routes(fed_router, fed->verifier());
     ctx.remote_membership = &*membership;
+    remote_directory.emplace(config, fed->client());
+    ctx.remote_directory = &*remote_directory;
     fed_server.emplace(loop, fed_router, kFederationMaxBodyBytes);
     const bool tls = !config.tls_certificate_path.empty();
     if (tls && !fed_server->use_tls(config.tls_certificate_path, config.tls_private_key_path,

@@ -24,7 +24,7 @@ namespace sync { class SlidingConnections; }
 namespace media { class MediaStore; }
 namespace appservice { class AppServices; }
 namespace email { class EmailNotifier; }
-namespace rooms { class Outbound; class RemoteMembership; }
+namespace rooms { class Outbound; class RemoteMembership; class RemoteDirectory; }
 namespace e2ee { class RemoteKeys; }
 
 struct ServerContext {
@@ -50,6 +50,8 @@ struct ServerContext {
   e2ee::RemoteKeys* remote_keys = nullptr;  // key queries to other servers; nullptr: none
   // Joins, leaves and invites through other servers; nullptr without a federation listener.
   rooms::RemoteMembership* remote_membership = nullptr;
+  // Other servers' published room directories; nullptr without a federation listener.
+  rooms::RemoteDirectory* remote_directory = nullptr;
 };
 
 }  // namespace haven

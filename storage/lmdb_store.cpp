@@ -186,6 +186,8 @@ const char* table_name(Table t) {
       return "fed_devices_announced";
     case Table::kRemoteDeviceLists:
       return "remote_device_lists";
+    case Table::kPublishedRooms:
+      return "published_rooms";
     case Table::kCount:
       break;
   }

@@ -101,6 +101,8 @@ enum class Table : uint8_t {
   kFedOutDestinations,  // destination -> transaction in flight JSON, or {} (items are queued)
   kFedDevicesAnnounced, // local user_id -> devices and cross-signing keys last announced (JSON)
   kRemoteDeviceLists,   // remote user_id -> cached device list JSON (stream_id, devices, keys)
+  // The published room directory (homeserver/rooms/room_directory.h):
+  kPublishedRooms,      // room_id -> "": rooms listed by /publicRooms
   kCount
 };
 

@@ -18,6 +18,7 @@
 #include "homeserver/rooms/ids.h"
 #include "homeserver/rooms/remote_membership.h"
 #include "homeserver/rooms/room_access.h"
+#include "homeserver/rooms/room_directory.h"
 #include "homeserver/rooms/room_purge.h"
 #include "homeserver/sync/notifier.h"
 #include "storage/keys.h"
@@ -133,6 +134,7 @@ void create_room(ServerContext& ctx, const http::ExchangePtr& ex, const Requeste
     if (!applied.ok()) return ex->reply_error(applied.error());
     policy::force_unfederated_if_temporary(*request);
   }
+  if (auto s = policy::check_publishable(*request); !s.ok()) return ex->reply_error(s.error());
   std::string version_id = request->room_version.value_or(ctx.config.default_room_version);
   const rooms::RoomVersion* version = rooms::find_room_version(version_id);
   if (!version) {
@@ -169,6 +171,7 @@ void create_room(ServerContext& ctx, const http::ExchangePtr& ex, const Requeste
         auto events = rooms::create_room(txn, server, *req, who.user_id, *version, options);
         if (!events.ok()) return std::move(events).error();
         std::string room_id = events->front().event->room_id();
+        if (req->visibility_public) HAVEN_TRY(rooms::set_published(txn, room_id, true));
         if (!alias.empty()) {
           auto rec = json::object();
           json::set(rec, "room_id", room_id, rec.GetAllocator());

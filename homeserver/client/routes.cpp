@@ -10,6 +10,7 @@ void register_client_routes(http::Router& r, ServerContext& ctx) {
   register_room_routes(r, ctx);
   register_event_routes(r, ctx);
   register_alias_routes(r, ctx);
+  register_room_directory_routes(r, ctx);
   register_sync_routes(r, ctx);
   register_sliding_sync_routes(r, ctx);
   register_account_data_routes(r, ctx);

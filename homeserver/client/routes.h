@@ -13,6 +13,7 @@ void register_registration_token_routes(http::Router& r, ServerContext& ctx);  /
 void register_room_routes(http::Router& r, ServerContext& ctx);        // rooms.cpp (create, join..)
 void register_event_routes(http::Router& r, ServerContext& ctx);       // events.cpp (send, state..)
 void register_alias_routes(http::Router& r, ServerContext& ctx);        // directory.cpp
+void register_room_directory_routes(http::Router& r, ServerContext& ctx);  // room_directory.cpp
 void register_sync_routes(http::Router& r, ServerContext& ctx);        // sync.cpp
 void register_sliding_sync_routes(http::Router& r, ServerContext& ctx);  // sliding_sync.cpp
 void register_account_data_routes(http::Router& r, ServerContext& ctx);  // account_data.cpp

@@ -18,6 +18,12 @@ inline constexpr std::string_view kTemporaryMarker = "org.haven.temporary";
 bool is_temporary_create_content(const json::Value& content);
 bool is_temporary_room(storage::ReadTxn& txn, std::string_view room_id);
 
+// A temporary conversation is never listed in the published room directory: its members are
+// the owner's contacts and invited guests only (R20), and it is deleted when due (R22), so a
+// listing would only advertise it to people who may not join. M_FORBIDDEN with the reason.
+Status check_publishable(storage::ReadTxn& txn, std::string_view room_id);
+Status check_publishable(const rooms::CreateRoomRequest& request);
+
 // A temporary conversation never leaves this server: its creation_content gets
 // "m.federate": false whatever the request said. No-op for other rooms.
 void force_unfederated_if_temporary(rooms::CreateRoomRequest& request);

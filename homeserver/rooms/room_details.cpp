@@ -3,6 +3,7 @@
 #include "homeserver/base/json.h"
 #include "homeserver/rooms/event_store.h"
 #include "homeserver/rooms/ids.h"
+#include "homeserver/rooms/room_directory.h"
 #include "homeserver/rooms/state.h"
 #include "storage/keys.h"
 
@@ -26,6 +27,7 @@ std::optional<RoomDetails> room_details(storage::ReadTxn& txn, std::string_view 
   RoomDetails d;
   d.room_id = std::string(room_id);
   d.version = room->version;
+  d.is_public = is_published(txn, room_id);
   std::string prefix = storage::KeyBuilder().str(room_id).take();
   txn.scan(storage::Table::kCurrentState, prefix, {}, storage::Direction::kForward,
            [&](std::string_view, std::string_view) {

@@ -24,8 +24,7 @@ struct RoomDetails {
   std::string creator;
   std::optional<std::string> encryption;  // the algorithm, when encryption is on
   bool federatable = true;                // m.federate of the create event
-  // Published in the room directory: Haven has no published directory yet, so always false.
-  bool is_public = false;
+  bool is_public = false;  // published in the room directory (room_directory.h)
   std::string join_rules;
   std::optional<std::string> guest_access;
   std::string history_visibility;

@@ -163,6 +163,7 @@ Result<PurgeStep> purge_room_step(storage::WriteTxn& txn, std::string_view room_
   if (budget == 0) return step;
 
   HAVEN_TRY(check(txn.del(Table::kCareRoomOwners, room_id)));
+  HAVEN_TRY(check(txn.del(Table::kPublishedRooms, room_id)));
   step.done = true;
   return step;
 }
