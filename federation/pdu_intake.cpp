@@ -378,8 +378,8 @@ void PduIntake::commit(const Checked& checked, Done done) {
   bool redacted = checked.redacted;
   write<rooms::ReceivedEvent>(
       store_,
-      [event, redacted](storage::WriteTxn& txn) {
-        return rooms::receive_event(txn, event, redacted);
+      [event, redacted, policy = policy_](storage::WriteTxn& txn) {
+        return rooms::receive_event(txn, event, redacted, policy);
       },
       [this, alive = alive_, event, done](Result<rooms::ReceivedEvent> r) {
         if (!*alive) return;

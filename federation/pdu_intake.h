@@ -19,6 +19,7 @@
 #include "federation/remote_room_source.h"
 #include "homeserver/base/loop.h"
 #include "homeserver/rooms/event.h"
+#include "homeserver/rooms/local_event_policy.h"
 #include "homeserver/rooms/remote_event.h"
 #include "storage/store.h"
 
@@ -53,6 +54,10 @@ class PduIntake {
     std::optional<rooms::ReceivedEvent::Outcome> stored;  // how it was stored, if it was
   };
   using Done = std::function<void(Outcome)>;
+
+  // This server's rules for remote users' events (care rules): a PDU the policy refuses is
+  // soft-failed. Set once at start-up; nullptr (the default) checks nothing beyond the spec.
+  void set_policy(const rooms::LocalEventPolicy* policy) { policy_ = policy; }
 
   // Receives one PDU (its JSON text) that `origin` sent.
   void receive(const std::string& origin, std::string pdu_json, Done done);
@@ -111,6 +116,7 @@ class PduIntake {
   RemoteRoomSource& remote_;
   WorkerPool* workers_;
   Appended appended_;
+  const rooms::LocalEventPolicy* policy_ = nullptr;
   std::map<std::string, std::deque<Task>> rooms_;  // room id -> PDUs waiting, running first
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
