@@ -1,10 +1,13 @@
 """This server's rules applied to what other servers push: the care rules on remote joins and
-invites that arrive as PDUs in /send (soft failure).
+invites that arrive as PDUs in /send (soft failure), and the checks of invite_room_state in an
+inbound invite.
 
 Two `haven` instances on loopback (hs1.test, hs2.test) from federation_harness; PDUs are built
 and signed here with the servers' own signing keys."""
 
 import unittest
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from federation_harness import FederationTestCase, b64encode, canonical, make_pdu, redact
 from harness import quote, unique
@@ -107,6 +110,104 @@ class FederatedCareRulesOnSendTest(FederationTestCase):
         results = self.send_pdus(HS2, HS1, [pdu])
         self.assertNotIn("error", results.get(event_id, {}), results)
         self.assertEqual(self.members(owner, room_id).get(friend), "join")
+
+
+class InviteRoomStateTest(FederationTestCase):
+    """invite_room_state of an inbound invite (spec v1.16+): full PDUs of the invite's room,
+    the create event among them, signed; refused with 400 M_INVALID_PARAM otherwise."""
+
+    def v12_room(self, sender, name="Somewhere"):
+        """(room id, create PDU, name PDU) of a room version 12 room made up here as hs2."""
+        key = self.signing_key(HS2)
+        create, create_id = make_pdu(HS2, key, {
+            "type": "m.room.create", "state_key": "", "sender": sender,
+            "content": {"room_version": "12", "org.example.nonce": unique()},
+            "prev_events": [], "auth_events": [],
+            "depth": 1})
+        room_id = "!" + create_id[1:]
+        name_pdu, _ = self.state_pdu(room_id, sender, "m.room.name", {"name": name},
+                                     [create_id])
+        return room_id, create, name_pdu, create_id
+
+    def state_pdu(self, room_id, sender, event_type, content, prev, key=None):
+        return make_pdu(HS2, key or self.signing_key(HS2), {
+            "type": event_type, "state_key": "", "sender": sender, "room_id": room_id,
+            "content": content, "prev_events": prev, "auth_events": [], "depth": 2})
+
+    def invite_with(self, room_id, sender, invitee, prev, room_state):
+        invite, invite_id = make_pdu(HS2, self.signing_key(HS2), {
+            "type": "m.room.member", "state_key": invitee, "sender": sender,
+            "room_id": room_id, "content": {"membership": "invite"}, "prev_events": prev,
+            "auth_events": [], "depth": 3})
+        body = {"room_version": "12", "event": invite}
+        if room_state is not None:
+            body["invite_room_state"] = room_state
+        target = f"/_matrix/federation/v2/invite/{quote(room_id)}/{quote(invite_id)}"
+        return self.fed_as(HS2, HS1, "PUT", target, body)
+
+    def assertInvalid(self, result, words):
+        status, reply = result
+        self.assertEqual((status, reply.get("errcode")), (400, "M_INVALID_PARAM"), reply)
+        self.assertIn(words, reply["error"])
+
+    def test_an_invite_with_full_pdus_reaches_the_invitee_as_stripped_state(self):
+        bob = self.user(HS1, "bob")
+        alice = f"@alice_{unique()}:{HS2}"
+        room_id, create, name_pdu, create_id = self.v12_room(alice, "Full PDUs")
+        status, reply = self.invite_with(room_id, alice, bob["user_id"], [create_id],
+                                         [create, name_pdu])
+        self.assertEqual(status, 200, reply)
+        self.assertIn(HS1, reply["event"]["signatures"])
+        state = self.wait_for_invite(bob, room_id)
+        for event in state:
+            self.assertEqual(set(event), {"type", "state_key", "sender", "content"}, event)
+        by_type = {e["type"]: e for e in state}
+        self.assertEqual(by_type["m.room.create"]["content"]["room_version"], "12")
+        self.assertEqual(by_type["m.room.name"]["content"], {"name": "Full PDUs"})
+        self.assertEqual(by_type["m.room.member"]["sender"], alice)
+
+    def test_an_invite_without_the_create_event_is_refused(self):
+        bob = self.user(HS1, "bob")
+        alice = f"@alice_{unique()}:{HS2}"
+        room_id, _, name_pdu, create_id = self.v12_room(alice)
+        self.assertInvalid(self.invite_with(room_id, alice, bob["user_id"], [create_id],
+                                            [name_pdu]), "m.room.create")
+        self.assertInvalid(self.invite_with(room_id, alice, bob["user_id"], [create_id], None),
+                           "m.room.create")
+
+    def test_an_invite_with_stripped_events_is_refused(self):
+        bob = self.user(HS1, "bob")
+        alice = f"@alice_{unique()}:{HS2}"
+        room_id, create, _, create_id = self.v12_room(alice)
+        stripped = {"type": "m.room.name", "state_key": "", "sender": alice,
+                    "content": {"name": "Stripped"}}
+        self.assertInvalid(self.invite_with(room_id, alice, bob["user_id"], [create_id],
+                                            [create, stripped]), "not a PDU")
+
+    def test_an_invite_with_state_of_another_room_is_refused(self):
+        bob = self.user(HS1, "bob")
+        alice = f"@alice_{unique()}:{HS2}"
+        room_id, create, name_pdu, create_id = self.v12_room(alice)
+        other_id, other_create, other_name, _ = self.v12_room(alice, "Elsewhere")
+        self.assertNotEqual(room_id, other_id)
+        # Another room's name event, then another room's create event.
+        self.assertInvalid(self.invite_with(room_id, alice, bob["user_id"], [create_id],
+                                            [create, other_name]), "another room")
+        self.assertInvalid(self.invite_with(room_id, alice, bob["user_id"], [create_id],
+                                            [other_create, name_pdu]), "another room")
+
+    def test_an_invite_with_a_badly_signed_state_event_is_refused(self):
+        bob = self.user(HS1, "bob")
+        alice = f"@alice_{unique()}:{HS2}"
+        room_id, create, _, create_id = self.v12_room(alice)
+        key_id, _ = self.signing_key(HS2)
+        forged, _ = self.state_pdu(room_id, alice, "m.room.name", {"name": "Forged"},
+                                   [create_id], key=(key_id, Ed25519PrivateKey.generate()))
+        self.assertInvalid(self.invite_with(room_id, alice, bob["user_id"], [create_id],
+                                            [create, forged]), "signature")
+        # No invite reached bob.
+        reply = self.sync(bob)
+        self.assertNotIn(room_id, reply.get("rooms", {}).get("invite", {}))
 
 
 if __name__ == "__main__":
