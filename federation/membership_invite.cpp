@@ -3,6 +3,7 @@
 #include "federation/invite_room_state.h"
 #include "federation/membership.h"
 #include "federation/pdu_checks.h"
+#include "federation/server_acl.h"
 #include "federation/url_path.h"
 #include "homeserver/accounts/account_store.h"
 #include "homeserver/base/write.h"
@@ -69,6 +70,8 @@ void Membership::receive_invite(const http::ExchangePtr& ex, const std::string& 
   if (!room_state.ok()) return ex->reply_error(room_state.error());
   {
     auto txn = store_.begin_read();
+    if (auto s = check_server_acl(*txn, room_id, origin); !s.ok())
+      return ex->reply_error(s.error());
     auto user = accounts::get_user(*txn, *ev->state_key());
     if (!user || user->deactivated) return ex->reply_error(Error::not_found("Unknown user"));
     if (local_.policy) {

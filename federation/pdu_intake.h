@@ -82,6 +82,9 @@ class PduIntake {
   // (false for events that are themselves the answer to that).
   void process(const std::string& origin, const std::string& pdu_json, bool fill_gaps, Done done);
   Result<rooms::EventPtr> parse(std::string_view pdu_json);
+  // Why the room's server ACL refuses PDUs from `origin`, if it does.
+  std::optional<std::string> check_origin_acl(const std::string& origin,
+                                              const std::string& room_id);
   bool known(const std::string& event_id, bool outliers_count);
   // Checks 2 and 3: signatures of every server that must sign; a bad content hash gives the
   // redacted event.

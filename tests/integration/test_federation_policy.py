@@ -1,6 +1,6 @@
 """This server's rules applied to what other servers push: the care rules on remote joins and
-invites that arrive as PDUs in /send (soft failure), and the checks of invite_room_state in an
-inbound invite.
+invites that arrive as PDUs in /send (soft failure), the checks of invite_room_state in an
+inbound invite, and server ACLs (m.room.server_acl) on inbound federation requests.
 
 Two `haven` instances on loopback (hs1.test, hs2.test) from federation_harness; PDUs are built
 and signed here with the servers' own signing keys."""
@@ -208,6 +208,100 @@ class InviteRoomStateTest(FederationTestCase):
         # No invite reached bob.
         reply = self.sync(bob)
         self.assertNotIn(room_id, reply.get("rooms", {}).get("invite", {}))
+
+
+class ServerAclTest(FederationTestCase):
+    """m.room.server_acl on hs1's room denying hs2: hs2's federation requests for the room are
+    refused, its PDUs dropped, its typing and receipts ignored."""
+
+    def joined_room(self, alice, bob):
+        room_id = self.create_room(alice, preset="public_chat")
+        status, reply = self.req(bob, "POST", f"/join/{quote(room_id)}?server_name={HS1}", {})
+        self.assertEqual(status, 200, reply)
+        return room_id
+
+    def deny_hs2(self, alice, room_id):
+        self.ok(alice, "PUT", f"/rooms/{quote(room_id)}/state/m.room.server_acl/",
+                {"allow": ["*"], "deny": ["HS2.*"], "allow_ip_literals": False})
+
+    def message_from(self, alice, bob, room_id, body):
+        latest = self.ok(alice, "GET", f"/rooms/{quote(room_id)}/messages?dir=b&limit=1")
+        state = {(e["type"], e["state_key"]): e["event_id"]
+                 for e in self.ok(alice, "GET", f"/rooms/{quote(room_id)}/state")}
+        return make_pdu(HS2, self.signing_key(HS2), {
+            "type": "m.room.message", "room_id": room_id, "sender": bob["user_id"],
+            "content": {"msgtype": "m.text", "body": body},
+            "prev_events": [latest["chunk"][0]["event_id"]],
+            "auth_events": [state[("m.room.power_levels", "")],
+                            state[("m.room.member", bob["user_id"])]],
+            "depth": 1000})
+
+    def test_a_denied_server_cannot_join(self):
+        alice = self.user(HS1, "alice")
+        room_id = self.create_room(alice, preset="public_chat")
+        self.deny_hs2(alice, room_id)
+        carol = self.user(HS2, "carol")
+        status, reply = self.req(carol, "POST", f"/join/{quote(room_id)}?server_name={HS1}", {})
+        self.assertNotEqual(status, 200, reply)
+        members = {e["state_key"] for e in self.ok(alice, "GET", f"/rooms/{quote(room_id)}/state")
+                   if e["type"] == "m.room.member"}
+        self.assertNotIn(carol["user_id"], members)
+        user_id = f"@someone:{HS2}"
+        for method, target in [
+                ("GET", f"/_matrix/federation/v1/make_join/{quote(room_id)}/{quote(user_id)}"
+                        "?ver=12"),
+                ("GET", f"/_matrix/federation/v1/make_leave/{quote(room_id)}/{quote(user_id)}")]:
+            status, reply = self.fed_as(HS2, HS1, method, target)
+            self.assertEqual((status, reply.get("errcode")), (403, "M_FORBIDDEN"), target)
+            self.assertIn("ACL", reply["error"])
+
+    def test_a_denied_member_server_cannot_send_or_read(self):
+        alice = self.user(HS1, "alice")
+        bob = self.user(HS2, "bob")
+        room_id = self.joined_room(alice, bob)
+        pdu, event_id = self.message_from(alice, bob, room_id, "before the ACL")
+        self.assertNotIn("error", self.send_pdus(HS2, HS1, [pdu]).get(event_id, {}))
+        self.deny_hs2(alice, room_id)
+        pdu, event_id = self.message_from(alice, bob, room_id, "after the ACL")
+        results = self.send_pdus(HS2, HS1, [pdu])
+        self.assertIn("ACL", results.get(event_id, {}).get("error", ""), results)
+        self.assertEqual(self.req(alice, "GET",
+                                  f"/rooms/{quote(room_id)}/event/{quote(event_id)}")[0], 404)
+        latest = self.ok(alice, "GET", f"/rooms/{quote(room_id)}/messages?dir=b&limit=1")
+        for target in [f"/_matrix/federation/v1/state_ids/{quote(room_id)}"
+                       f"?event_id={quote(latest['chunk'][0]['event_id'])}",
+                       f"/_matrix/federation/v1/backfill/{quote(room_id)}"
+                       f"?v={quote(latest['chunk'][0]['event_id'])}&limit=5",
+                       f"/_matrix/federation/v1/event/{quote(latest['chunk'][0]['event_id'])}"]:
+            status, reply = self.fed_as(HS2, HS1, "GET", target)
+            self.assertEqual((status, reply.get("errcode")), (403, "M_FORBIDDEN"), target)
+
+    def test_typing_and_receipts_of_a_denied_server_are_ignored(self):
+        alice = self.user(HS1, "alice")
+        bob = self.user(HS2, "bob")
+        denied = self.joined_room(alice, bob)
+        open_room = self.joined_room(alice, bob)
+        self.deny_hs2(alice, denied)
+        latest = {room: self.ok(alice, "GET", f"/rooms/{quote(room)}/messages?dir=b&limit=1")
+                  ["chunk"][0]["event_id"] for room in (denied, open_room)}
+        since = self.sync(alice)["next_batch"]
+        body = {"origin": HS2, "origin_server_ts": 1, "pdus": [], "edus": [
+            {"edu_type": "m.typing",
+             "content": {"room_id": room, "user_id": bob["user_id"], "typing": True}}
+            for room in (denied, open_room)] + [
+            {"edu_type": "m.receipt", "content": {room: {"m.read": {bob["user_id"]: {
+                "event_ids": [latest[room]], "data": {"ts": 1234}}}} for room in (denied,
+                                                                                   open_room)}}]}
+        status, reply = self.fed_as(HS2, HS1, "PUT",
+                                    f"/_matrix/federation/v1/send/{unique('txn')}", body)
+        self.assertEqual(status, 200, reply)
+        rooms = self.sync(alice, since=since)["rooms"]["join"]
+        open_types = {e["type"] for e in rooms[open_room]["ephemeral"]["events"]}
+        self.assertEqual(open_types, {"m.typing", "m.receipt"})
+        denied_events = rooms.get(denied, {}).get("ephemeral", {}).get("events", [])
+        self.assertFalse([e for e in denied_events
+                          if e["type"] == "m.receipt" or e["content"].get("user_ids")],
+                         denied_events)
 
 
 if __name__ == "__main__":
