@@ -112,6 +112,51 @@ class FederatedCareRulesOnSendTest(FederationTestCase):
         self.assertEqual(self.members(owner, room_id).get(friend), "join")
 
 
+    def forced_invite(self, owner, room_id, sender, target):
+        """An invite of `target` by `sender` (a member from hs2), signed by hs2."""
+        ids = self.state_ids(owner, room_id)
+        fields = {"type": "m.room.member", "state_key": target, "sender": sender,
+                  "room_id": room_id, "content": {"membership": "invite"},
+                  "prev_events": [self.latest(owner, room_id)],
+                  "auth_events": [ids[("m.room.power_levels", "")],
+                                  ids[("m.room.join_rules", "")],
+                                  ids[("m.room.member", sender)]],
+                  "depth": 200}
+        create = self.state(owner, room_id, "m.room.create")[1]
+        if create.get("room_version", "1") != "12":
+            fields["auth_events"].append(ids[("m.room.create", "")])
+        return make_pdu(HS2, self.signing_key(HS2), fields)
+
+    def test_an_invite_pushed_in_send_needs_the_inviter_to_be_a_contact(self):
+        owner = self.professional()
+        room_id = self.restricted_room(owner)
+        friend = f"@friend_{unique()}:{HS2}"
+        self.ok(self.admin, "PUT",
+                f"{ADMIN}/users/{quote(owner['user_id'])}/contacts/{quote(friend)}", {})
+        pdu, event_id = self.forced_join(owner, room_id, friend)
+        self.assertNotIn("error", self.send_pdus(HS2, HS1, [pdu]).get(event_id, {}))
+        self.assertEqual(self.members(owner, room_id).get(friend), "join")
+        power = self.state(owner, room_id, "m.room.power_levels")[1]
+        power.setdefault("users", {})[friend] = power.get("invite", 0)
+        self.ok(owner, "PUT", f"/rooms/{quote(room_id)}/state/m.room.power_levels/", power)
+        # A local user who is not the remote member's contact: the invite is soft-failed.
+        stranger = self.user(HS1, "stranger")
+        pdu, event_id = self.forced_invite(owner, room_id, friend, stranger["user_id"])
+        results = self.send_pdus(HS2, HS1, [pdu])
+        self.assertNotIn("error", results.get(event_id, {}), results)
+        self.assertNotIn(stranger["user_id"], self.members(owner, room_id))
+        invites = self.sync(stranger).get("rooms", {}).get("invite", {})
+        self.assertNotIn(room_id, invites)
+        # One who is: the invite stands.
+        linked = self.user(HS1, "linked")
+        self.ok(self.admin, "PUT",
+                f"{ADMIN}/users/{quote(linked['user_id'])}/contacts/{quote(friend)}", {})
+        pdu, event_id = self.forced_invite(owner, room_id, friend, linked["user_id"])
+        self.assertNotIn("error", self.send_pdus(HS2, HS1, [pdu]).get(event_id, {}))
+        self.assertEqual(self.members(owner, room_id).get(linked["user_id"]), "invite")
+        self.wait_for_invite(linked, room_id)
+
+
 class InviteRoomStateTest(FederationTestCase):
     """invite_room_state of an inbound invite (spec v1.16+): full PDUs of the invite's room,
     the create event among them, signed; refused with 400 M_INVALID_PARAM otherwise."""
