@@ -32,7 +32,7 @@ bool any_matches(const std::vector<std::string>& patterns, std::string_view host
 }  // namespace
 
 bool glob_matches(std::string_view pattern, std::string_view text) {
-  // Iterative matching with one backtrack point: linear in practice, never exponential.
+  // Iterative, with one backtrack point: at worst pattern x name steps, never exponential.
   size_t p = 0, t = 0;
   size_t star = std::string_view::npos, star_t = 0;
   while (t < text.size()) {
