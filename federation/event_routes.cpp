@@ -4,6 +4,7 @@
 #include <set>
 
 #include "federation/routes.h"
+#include "federation/server_acl.h"
 #include "homeserver/base/json.h"
 #include "homeserver/rooms/event_store.h"
 #include "homeserver/rooms/ids.h"
@@ -46,6 +47,7 @@ json::Document envelope(const std::string& own_name) {
 Status check_in_room(storage::ReadTxn& txn, const std::string& origin,
                      const std::string& room_id) {
   if (!rooms::get_room(txn, room_id)) return Error::not_found("Unknown room " + room_id);
+  HAVEN_TRY(check_server_acl(txn, room_id, origin));
   if (!rooms::server_in_room(txn, origin, room_id)) {
     return Error::forbidden(origin + " is not in room " + room_id);
   }
@@ -70,6 +72,9 @@ void get_event(storage::Store& store, const std::string& own_name, const http::E
   auto stored = rooms::get_event(*txn, ex->params[0]);
   if (!stored) return ex->reply_error(Error::not_found("Unknown event"));
   const rooms::Event& event = *stored->event;
+  if (auto s = check_server_acl(*txn, event.room_id(), origin); !s.ok()) {
+    return ex->reply_error(s.error());
+  }
   bool in_room = rooms::server_in_room(*txn, origin, event.room_id());
   if (!rooms::server_may_see_event(*txn, origin, event, in_room)) {
     return ex->reply_error(Error::forbidden(origin + " may not see this event"));

@@ -47,7 +47,7 @@ class Membership : public rooms::RemoteMembership {
   void leave(const std::string& user_id, const std::string& room_id,
              std::vector<std::string> servers, json::Document content,
              std::function<void(Result<rooms::EventPtr>)> done) override;
-  void invite(const rooms::EventPtr& invite, json::Document stripped_state,
+  void invite(const rooms::EventPtr& invite, json::Document invite_room_state,
               std::function<void(Result<rooms::EventPtr>)> done) override;
 
  private:
@@ -58,6 +58,8 @@ class Membership : public rooms::RemoteMembership {
                        const std::string& membership);
   // Invited side (membership_invite.cpp).
   void receive_invite(const http::ExchangePtr& ex, const std::string& origin);
+  void countersign_invite(const http::ExchangePtr& ex, const rooms::EventPtr& ev,
+                          const rooms::RoomVersion& version, json::Document invite_room_state);
 
   // Joining side (membership_join.cpp): one attempt through `server`.
   struct Attempt;

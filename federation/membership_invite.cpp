@@ -1,7 +1,9 @@
 // Federation API, invites (v2) both ways: countersigning an invite of one of this server's
 // users, and asking another server to countersign an invite of one of its users.
+#include "federation/invite_room_state.h"
 #include "federation/membership.h"
 #include "federation/pdu_checks.h"
+#include "federation/server_acl.h"
 #include "federation/url_path.h"
 #include "homeserver/accounts/account_store.h"
 #include "homeserver/base/write.h"
@@ -11,8 +13,6 @@
 
 namespace haven::federation {
 namespace {
-
-constexpr size_t kMaxInviteStateEvents = 50;
 
 Status check_invite_event(const rooms::Event& ev, const std::string& origin,
                           const std::string& room_id, const std::string& event_id,
@@ -25,41 +25,6 @@ Status check_invite_event(const rooms::Event& ev, const std::string& origin,
     return Error::invalid_param("The invited user is not a user of this server");
   }
   return {};
-}
-
-// invite_room_state as stripped state events: {type, state_key, sender, content} each.
-Result<json::Value> stripped_invite_state(const json::Value& body, const std::string& room_id,
-                                          json::Alloc& a) {
-  json::Value out(rapidjson::kArrayType);
-  auto it = body.FindMember("invite_room_state");
-  if (it == body.MemberEnd()) return out;
-  if (!it->value.IsArray() || it->value.Size() > kMaxInviteStateEvents) {
-    return Error::invalid_param("invite_room_state must be a list of at most 50 events");
-  }
-  for (const auto& e : it->value.GetArray()) {
-    if (!e.IsObject()) return Error::invalid_param("invite_room_state holds a non-object");
-    auto content = e.FindMember("content");
-    auto type = e.FindMember("type"), key = e.FindMember("state_key"),
-         sender = e.FindMember("sender");
-    if (type == e.MemberEnd() || !type->value.IsString() || key == e.MemberEnd() ||
-        !key->value.IsString() || sender == e.MemberEnd() || !sender->value.IsString() ||
-        content == e.MemberEnd() || !content->value.IsObject()) {
-      return Error::invalid_param(
-          "An invite_room_state event lacks type, state_key, sender or content");
-    }
-    if (auto in_room = e.FindMember("room_id");
-        in_room != e.MemberEnd() &&
-        (!in_room->value.IsString() || in_room->value.GetString() != room_id)) {
-      return Error::invalid_param("An invite_room_state event is from another room");
-    }
-    json::Value s(rapidjson::kObjectType);
-    s.AddMember("type", json::Value(type->value, a), a);
-    s.AddMember("state_key", json::Value(key->value, a), a);
-    s.AddMember("sender", json::Value(sender->value, a), a);
-    s.AddMember("content", json::Value(content->value, a), a);
-    out.PushBack(std::move(s), a);
-  }
-  return out;
 }
 
 // Whether this server is in the room: then the invite also reaches it in a transaction.
@@ -101,12 +66,12 @@ void Membership::receive_invite(const http::ExchangePtr& ex, const std::string& 
   if (auto s = check_invite_event(*ev, origin, room_id, event_id, local_.server_name); !s.ok()) {
     return ex->reply_error(s.error());
   }
-  auto stored_doc = std::make_shared<json::Document>();
-  stored_doc->CopyFrom(ev->json(), stored_doc->GetAllocator());
-  auto stripped = stripped_invite_state(*body, room_id, stored_doc->GetAllocator());
-  if (!stripped.ok()) return ex->reply_error(stripped.error());
+  auto room_state = parse_invite_room_state(*body, *version, room_id);
+  if (!room_state.ok()) return ex->reply_error(room_state.error());
   {
     auto txn = store_.begin_read();
+    if (auto s = check_server_acl(*txn, room_id, origin); !s.ok())
+      return ex->reply_error(s.error());
     auto user = accounts::get_user(*txn, *ev->state_key());
     if (!user || user->deactivated) return ex->reply_error(Error::not_found("Unknown user"));
     if (local_.policy) {
@@ -114,58 +79,69 @@ void Membership::receive_invite(const http::ExchangePtr& ex, const std::string& 
         return ex->reply_error(s.error());
     }
   }
-  auto state_list = std::make_shared<json::Value>(std::move(*stripped));
   check_pdu_signatures(
-      keys_, ev, [this, ex, ev, version, stored_doc, state_list](Status signed_ok) {
+      keys_, ev, [this, ex, ev, version, state = std::move(*room_state)](Status signed_ok) mutable {
         if (!signed_ok.ok())
           return ex->reply_error(Error::invalid_param(signed_ok.error().message));
-        if (!rooms::sign_pdu(*stored_doc, *version, local_.server_name, *local_.key)) {
-          return ex->reply_error(Error::bad_json("The invite is not canonical JSON"));
-        }
-        auto reply = json::object();
-        json::set(reply, "event", json::Value(*stored_doc, reply.GetAllocator()),
-                  reply.GetAllocator());
-        // The stored copy keeps the stripped state for the invitee's /sync.
-        auto& a = stored_doc->GetAllocator();
-        auto u = stored_doc->FindMember("unsigned");
-        if (u == stored_doc->MemberEnd() || !u->value.IsObject()) {
-          stored_doc->RemoveMember("unsigned");
-          json::set(*stored_doc, "unsigned", json::Value(rapidjson::kObjectType), a);
-        }
-        json::set((*stored_doc)["unsigned"], "invite_room_state", std::move(*state_list), a);
-        auto signed_event = rooms::Event::from_json(std::move(*stored_doc), *version);
-        if (!signed_event.ok()) return ex->reply_error(signed_event.error());
-        rooms::EventPtr stored = *signed_event;
-        write<bool>(
-            store_,
-            [this, stored](storage::WriteTxn& txn) -> Result<bool> {
-              if (has_local_members(txn, stored->room_id(), local_.server_name)) return false;
-              if (auto m = rooms::membership(txn, *stored->state_key(), stored->room_id());
-                  m && m->event_id == stored->event_id()) {
-                return false;  // a retried invite
-              }
-              storage::Status status;
-              rooms::append_membership_outside_room(txn, *stored, &status);
-              HAVEN_TRY(check(status));
-              return true;
-            },
-            [this, ex, stored,
-             reply = std::make_shared<json::Document>(std::move(reply))](Result<bool> r) {
-              if (!r.ok()) return ex->reply_error(r.error());
-              if (*r) appended_(stored);
-              ex->reply_json(200, *reply);
-            });
+        check_invite_room_state(keys_, std::move(state),
+                                [this, ex, ev, version](Result<json::Document> pdus) {
+                                  if (!pdus.ok()) return ex->reply_error(pdus.error());
+                                  countersign_invite(ex, ev, *version, std::move(*pdus));
+                                });
       });
 }
 
-void Membership::invite(const rooms::EventPtr& invite, json::Document stripped_state,
+// The invite checked: signs it, keeps it with its room state for the invitee's /sync unless
+// this server is in the room (the invite then arrives in a transaction too), answers it.
+void Membership::countersign_invite(const http::ExchangePtr& ex, const rooms::EventPtr& ev,
+                                    const rooms::RoomVersion& version,
+                                    json::Document invite_room_state) {
+  json::Document stored_doc;
+  stored_doc.CopyFrom(ev->json(), stored_doc.GetAllocator());
+  if (!rooms::sign_pdu(stored_doc, version, local_.server_name, *local_.key)) {
+    return ex->reply_error(Error::bad_json("The invite is not canonical JSON"));
+  }
+  auto reply = std::make_shared<json::Document>(json::object());
+  json::set(*reply, "event", json::Value(stored_doc, reply->GetAllocator()), reply->GetAllocator());
+  // The stored copy keeps the room state (full PDUs, stripped for /sync).
+  auto& a = stored_doc.GetAllocator();
+  auto u = stored_doc.FindMember("unsigned");
+  if (u == stored_doc.MemberEnd() || !u->value.IsObject()) {
+    stored_doc.RemoveMember("unsigned");
+    json::set(stored_doc, "unsigned", json::Value(rapidjson::kObjectType), a);
+  }
+  json::set(stored_doc["unsigned"], "invite_room_state", json::Value(invite_room_state, a), a);
+  auto signed_event = rooms::Event::from_json(std::move(stored_doc), version);
+  if (!signed_event.ok()) return ex->reply_error(signed_event.error());
+  rooms::EventPtr stored = *signed_event;
+  write<bool>(
+      store_,
+      [this, stored](storage::WriteTxn& txn) -> Result<bool> {
+        if (has_local_members(txn, stored->room_id(), local_.server_name)) return false;
+        if (auto m = rooms::membership(txn, *stored->state_key(), stored->room_id());
+            m && m->event_id == stored->event_id()) {
+          return false;  // a retried invite
+        }
+        storage::Status status;
+        rooms::append_membership_outside_room(txn, *stored, &status);
+        HAVEN_TRY(check(status));
+        return true;
+      },
+      [this, ex, stored, reply](Result<bool> r) {
+        if (!r.ok()) return ex->reply_error(r.error());
+        if (*r) appended_(stored);
+        ex->reply_json(200, *reply);
+      });
+}
+
+void Membership::invite(const rooms::EventPtr& invite, json::Document invite_room_state,
                         std::function<void(Result<rooms::EventPtr>)> done) {
   const std::string destination(rooms::server_name_of(*invite->state_key()));
   auto body = json::object();
   auto& a = body.GetAllocator();
   json::set(body, "room_version", std::string(invite->version().id), a);
   json::set(body, "event", json::Value(invite->json(), a), a);
-  json::set(body, "invite_room_state", json::Value(stripped_state, a), a);
+  json::set(body, "invite_room_state", json::Value(invite_room_state, a), a);
   OutboundRequest request;
   request.destination = destination;
   request.method = "PUT";

@@ -5,6 +5,7 @@
 
 #include "federation/membership.h"
 #include "federation/pdu_checks.h"
+#include "federation/server_acl.h"
 #include "homeserver/base/json.h"
 #include "homeserver/rooms/event_builder.h"
 #include "homeserver/rooms/event_store.h"
@@ -77,6 +78,7 @@ void Membership::make_membership(const http::ExchangePtr& ex, const std::string&
   auto txn = store_.begin_read();
   auto room = txn ? rooms::get_room(*txn, room_id) : std::nullopt;
   if (!room) return ex->reply_error(Error::not_found("This server does not know the room"));
+  if (auto s = check_server_acl(*txn, room_id, origin); !s.ok()) return ex->reply_error(s.error());
   const rooms::RoomVersion* version = rooms::find_room_version(room->version);
   if (!version) return ex->reply_error(Error::unknown("Room has an unsupported version"));
   if (membership == "join") {
@@ -114,6 +116,9 @@ void Membership::send_membership(const http::ExchangePtr& ex, const std::string&
     auto txn = store_.begin_read();
     auto room = txn ? rooms::get_room(*txn, room_id) : std::nullopt;
     if (!room) return ex->reply_error(Error::not_found("This server does not know the room"));
+    if (auto s = check_server_acl(*txn, room_id, origin); !s.ok()) {
+      return ex->reply_error(s.error());
+    }
     const rooms::RoomVersion* version = rooms::find_room_version(room->version);
     if (!version) return ex->reply_error(Error::unknown("Room has an unsupported version"));
     auto parsed = rooms::Event::parse_pdu(ex->body(), *version);

@@ -6,6 +6,7 @@
 #include <set>
 
 #include "federation/pdu_checks.h"
+#include "federation/server_acl.h"
 #include "homeserver/base/json.h"
 #include "homeserver/base/write.h"
 #include "homeserver/rooms/auth_rules.h"
@@ -56,6 +57,9 @@ void PduIntake::receive(const std::string& origin, std::string pdu_json, Done do
   auto doc = json::parse_trusted(pdu_json);
   std::string room_id = doc.IsObject() ? json::get_string(doc, "room_id") : std::string();
   if (room_id.empty()) return done({{}, "The PDU has no room_id", std::nullopt});
+  if (auto denied = check_origin_acl(origin, room_id)) {
+    return done({event_id_of(pdu_json).value_or(""), std::move(denied), std::nullopt});
+  }
   auto queued = rooms_.find(room_id);
   if (queued != rooms_.end() && queued->second.size() >= kMaxQueuedPerRoom) {
     return done({event_id_of(pdu_json).value_or(""), "Too many PDUs waiting for this room",
@@ -92,6 +96,15 @@ void PduIntake::run_front(const std::string& room_id) {
       if (*alive) run_front(room_id);
     });
   });
+}
+
+std::optional<std::string> PduIntake::check_origin_acl(const std::string& origin,
+                                                      const std::string& room_id) {
+  auto txn = store_.begin_read();
+  if (!txn) return std::nullopt;
+  auto allowed = check_server_acl(*txn, room_id, origin);
+  if (allowed.ok()) return std::nullopt;
+  return allowed.error().message;
 }
 
 std::optional<std::string> PduIntake::event_id_of(std::string_view pdu_json) {
@@ -378,8 +391,8 @@ void PduIntake::commit(const Checked& checked, Done done) {
   bool redacted = checked.redacted;
   write<rooms::ReceivedEvent>(
       store_,
-      [event, redacted](storage::WriteTxn& txn) {
-        return rooms::receive_event(txn, event, redacted);
+      [event, redacted, policy = policy_](storage::WriteTxn& txn) {
+        return rooms::receive_event(txn, event, redacted, policy);
       },
       [this, alive = alive_, event, done](Result<rooms::ReceivedEvent> r) {
         if (!*alive) return;

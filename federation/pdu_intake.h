@@ -19,6 +19,7 @@
 #include "federation/remote_room_source.h"
 #include "homeserver/base/loop.h"
 #include "homeserver/rooms/event.h"
+#include "homeserver/rooms/local_event_policy.h"
 #include "homeserver/rooms/remote_event.h"
 #include "storage/store.h"
 
@@ -54,6 +55,10 @@ class PduIntake {
   };
   using Done = std::function<void(Outcome)>;
 
+  // This server's rules for remote users' events (care rules): a PDU the policy refuses is
+  // soft-failed. Set once at start-up; nullptr (the default) checks nothing beyond the spec.
+  void set_policy(const rooms::LocalEventPolicy* policy) { policy_ = policy; }
+
   // Receives one PDU (its JSON text) that `origin` sent.
   void receive(const std::string& origin, std::string pdu_json, Done done);
 
@@ -77,6 +82,9 @@ class PduIntake {
   // (false for events that are themselves the answer to that).
   void process(const std::string& origin, const std::string& pdu_json, bool fill_gaps, Done done);
   Result<rooms::EventPtr> parse(std::string_view pdu_json);
+  // Why the room's server ACL refuses PDUs from `origin`, if it does.
+  std::optional<std::string> check_origin_acl(const std::string& origin,
+                                              const std::string& room_id);
   bool known(const std::string& event_id, bool outliers_count);
   // Checks 2 and 3: signatures of every server that must sign; a bad content hash gives the
   // redacted event.
@@ -111,6 +119,7 @@ class PduIntake {
   RemoteRoomSource& remote_;
   WorkerPool* workers_;
   Appended appended_;
+  const rooms::LocalEventPolicy* policy_ = nullptr;
   std::map<std::string, std::deque<Task>> rooms_;  // room id -> PDUs waiting, running first
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };

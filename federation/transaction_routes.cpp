@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "federation/routes.h"
+#include "federation/server_acl.h"
 #include "homeserver/base/json.h"
 #include "homeserver/base/write.h"
 #include "storage/keys.h"
@@ -98,7 +99,7 @@ class InboundTransactions {
     auto results = std::make_shared<json::Document>(json::object());
     auto remaining = std::make_shared<size_t>(shared->pdus.size());
     auto finish = [this, key, origin, txn_id, shared, results] {
-      for (const auto& [type, content] : shared->edus) edus_.dispatch(origin, type, content);
+      dispatch_edus(origin, shared->edus);
       answer(key, origin, txn_id, *results);
     };
     if (shared->pdus.empty()) return finish();
@@ -112,6 +113,17 @@ class InboundTransactions {
   }
 
  private:
+  // EDUs of a room whose server ACL denies `origin` (typing, receipts) are ignored.
+  void dispatch_edus(const std::string& origin,
+                     std::vector<std::pair<std::string, json::Document>>& edus) {
+    for (auto& [type, content] : edus) {
+      auto txn = store_.begin_read();
+      if (txn && !filter_room_edu(*txn, origin, type, content)) continue;
+      txn.reset();
+      edus_.dispatch(origin, type, content);
+    }
+  }
+
   static void record(json::Document& results, const PduIntake::Outcome& outcome) {
     if (outcome.event_id.empty()) return;  // nothing to name it by
     auto& a = results.GetAllocator();

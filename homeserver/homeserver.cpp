@@ -247,6 +247,8 @@ int serve(const conf::Config& config) {
     fed->start_inbound(workers, [&ctx](const rooms::EventPtr& event) {
       client::notify_sent(ctx, *event);
     });
+    // Remote users' joins and invites arriving in /send meet the care rules too.
+    fed->intake()->set_policy(ctx.care);
     client::register_federation_edus(fed->edus(), ctx);
     fed->edus().add("m.device_list_update",
                     [&remote_devices](const std::string& origin, const json::Value& content) {

@@ -2,34 +2,13 @@
 
 #include "homeserver/base/write.h"
 #include "homeserver/client/room_send.h"
-#include "homeserver/client/sync_rooms.h"
 #include "homeserver/rooms/event_store.h"
 #include "homeserver/rooms/remote_membership.h"
 #include "homeserver/rooms/room_purge.h"
+#include "homeserver/rooms/stripped_state.h"
 
 namespace haven::client {
 namespace {
-
-// The stripped state the invitee's server shows them: the room's name, topic, create event,
-// join rules... (as for local invitees) and the inviter's member event.
-json::Document stripped_state_for(storage::ReadTxn& txn, const std::string& inviter,
-                                  const std::string& room_id, const std::string& target) {
-  json::Document out(rapidjson::kArrayType);
-  auto& a = out.GetAllocator();
-  Requester invitee;
-  invitee.user_id = target;
-  json::Value events = invite_state_events(txn, invitee, room_id, std::nullopt, a);
-  if (auto member = rooms::current_state_event(txn, room_id, "m.room.member", inviter)) {
-    json::Value s(rapidjson::kObjectType);
-    json::set(s, "type", member->type(), a);
-    json::set(s, "state_key", inviter, a);
-    json::set(s, "sender", member->sender(), a);
-    json::set(s, "content", json::Value(member->content(), a), a);
-    events.PushBack(std::move(s), a);
-  }
-  static_cast<json::Value&>(out).Swap(events);
-  return out;
-}
 
 void append_countersigned(ServerContext& ctx, const rooms::LocalServer& server,
                           const rooms::EventPtr& invite, std::function<void(Status)> done) {
@@ -53,13 +32,13 @@ void invite_remote_user(ServerContext& ctx, const std::string& inviter, const st
                         const std::string& target, json::Document content,
                         std::function<void(Status)> done) {
   if (!ctx.remote_membership) return done(Error::forbidden("This server does not federate"));
-  auto stripped = std::make_shared<json::Document>();
+  auto room_state = std::make_shared<json::Document>();
   {
     auto txn = ctx.store->begin_read();
     if (rooms::room_block(*txn, room_id)) {
       return done(Error::forbidden("This room has been blocked on this server"));
     }
-    *stripped = stripped_state_for(*txn, inviter, room_id, target);
+    *room_state = rooms::invite_room_state_pdus(*txn, room_id, inviter);
   }
   auto draft = std::make_shared<rooms::EventDraft>(
       make_draft(room_id, inviter, "m.room.member", target, std::move(content)));
@@ -73,10 +52,10 @@ void invite_remote_user(ServerContext& ctx, const std::string& inviter, const st
         *built = *ev;
         return false;  // nothing written: the invite is appended once countersigned
       },
-      [&ctx, built, stripped, server, done = std::move(done)](Result<bool> r) mutable {
+      [&ctx, built, room_state, server, done = std::move(done)](Result<bool> r) mutable {
         if (!r.ok()) return done(std::move(r).error());
         ctx.remote_membership->invite(
-            *built, std::move(*stripped),
+            *built, std::move(*room_state),
             [&ctx, server, done = std::move(done)](Result<rooms::EventPtr> signed_invite) mutable {
               if (!signed_invite.ok()) return done(std::move(signed_invite).error());
               append_countersigned(ctx, server, *signed_invite, std::move(done));

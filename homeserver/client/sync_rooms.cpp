@@ -7,6 +7,7 @@
 #include "homeserver/e2ee/device_lists.h"
 #include "homeserver/e2ee/to_device.h"
 #include "homeserver/push/push_rules.h"
+#include "homeserver/rooms/stripped_state.h"
 #include "homeserver/sync/streams.h"
 
 namespace haven::client {
@@ -68,8 +69,8 @@ json::Value sync_events_json(storage::ReadTxn& txn, const Requester& who,
 
 namespace {
 
-// unsigned.invite_room_state of a stored invite from another server: the stripped state
-// events it sent (checked when the invite arrived).
+// unsigned.invite_room_state of a stored invite from another server: the state events it
+// sent (checked when the invite arrived).
 const json::Value* remote_invite_state(const json::Value& pdu) {
   auto u = pdu.FindMember("unsigned");
   if (u == pdu.MemberEnd() || !u->value.IsObject()) return nullptr;
@@ -96,15 +97,17 @@ json::Value invite_state_events(storage::ReadTxn& txn, const Requester& who,
     json::set(s, "content", std::move(content), a);
     arr.PushBack(std::move(s), a);
   };
-  for (const char* type : {"m.room.create", "m.room.join_rules", "m.room.name", "m.room.avatar",
-                           "m.room.canonical_alias", "m.room.encryption", "m.room.topic"}) {
+  for (std::string_view type : rooms::kStrippedStateTypes) {
     if (auto ev = rooms::current_state_event(txn, room_id, type, ""); ev) strip(*ev);
   }
   if (membership_event && !rooms::get_room(txn, room_id)) {
-    // An invite from another server into a room this server is not in: the stripped state
-    // the inviting server sent, kept with the invite.
-    if (const json::Value* stripped = remote_invite_state(membership_event->event->json())) {
-      for (const auto& e : stripped->GetArray()) arr.PushBack(json::Value(e, a), a);
+    // An invite from another server into a room this server is not in: the state the
+    // inviting server sent (full PDUs, or stripped ones from before spec v1.16), stripped.
+    if (const json::Value* sent = remote_invite_state(membership_event->event->json())) {
+      for (const auto& e : sent->GetArray()) {
+        json::Value s = rooms::strip_event(e, a);
+        if (s.MemberCount() != 0) arr.PushBack(std::move(s), a);
+      }
     }
     strip(*membership_event->event);
     return arr;

@@ -77,7 +77,8 @@ Status apply_remote_redaction(storage::WriteTxn& txn, const Event& redaction) {
 
 }  // namespace
 
-Result<ReceivedEvent> receive_event(storage::WriteTxn& txn, const EventPtr& event, bool redacted) {
+Result<ReceivedEvent> receive_event(storage::WriteTxn& txn, const EventPtr& event, bool redacted,
+                                    const LocalEventPolicy* policy) {
   auto room = get_room(txn, event->room_id());
   if (!room) return Error::not_found("This server does not hold room " + event->room_id());
   if (room->version != event->version().id) return Error::bad_json("Wrong room version");
@@ -100,6 +101,7 @@ Result<ReceivedEvent> receive_event(storage::WriteTxn& txn, const EventPtr& even
   }
   CurrentStateView current(txn, room->room_id);
   Status now_allowed = check_auth(*event, current, event->version());
+  if (now_allowed.ok() && policy) now_allowed = policy->check_remote(txn, *event);
 
   AppendAtState how{*before, !now_allowed.ok(), redacted};
   auto pos = append_event_at_state(txn, *room, *event, how);

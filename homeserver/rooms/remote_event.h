@@ -11,6 +11,7 @@
 
 #include "homeserver/base/result.h"
 #include "homeserver/rooms/event.h"
+#include "homeserver/rooms/local_event_policy.h"
 #include "homeserver/rooms/state_res.h"
 #include "storage/store.h"
 
@@ -34,7 +35,10 @@ struct ReceivedEvent {
 // is not known or auth events it does not hold (fetch them first): nothing is remembered then.
 // A rejection is an outcome, not an error.
 // `redacted`: the event is the redacted form of the PDU, whose content hash did not match.
-Result<ReceivedEvent> receive_event(storage::WriteTxn& txn, const EventPtr& event, bool redacted);
+// `policy`, when given, is this server's rule for remote users (check_remote): an event it
+// refuses is soft-failed, as one the current state does not allow.
+Result<ReceivedEvent> receive_event(storage::WriteTxn& txn, const EventPtr& event, bool redacted,
+                                    const LocalEventPolicy* policy = nullptr);
 
 // Stores an event known only as an auth or state event of others (an outlier: no place in the
 // timeline) after checking it against its auth events, which must be stored already

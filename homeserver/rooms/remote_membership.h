@@ -42,9 +42,9 @@ class RemoteMembership {
                      std::function<void(Result<EventPtr>)> done) = 0;
 
   // Has the invited user's server countersign `invite` (built and checked here, not yet
-  // appended). `stripped_state`: the room's stripped state events for the invitee.
-  // `done` gets the event with both signatures.
-  virtual void invite(const EventPtr& invite, json::Document stripped_state,
+  // appended). `invite_room_state`: the full PDUs of the room's stripped state
+  // (invite_room_state_pdus). `done` gets the event with both signatures.
+  virtual void invite(const EventPtr& invite, json::Document invite_room_state,
                       std::function<void(Result<EventPtr>)> done) = 0;
 };
 
