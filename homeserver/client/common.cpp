@@ -121,7 +121,9 @@ Result<Requester> authenticate(ServerContext& ctx, http::Exchange& ex) {
   if (guest_room && !guest_may_request(ex.path(), owner->user_id, *guest_room)) {
     return Error::forbidden("A guest can only take part in the conversation of their guest link");
   }
-  return Requester{owner->user_id, owner->device_id, user->admin, user->is_guest, ctx.care};
+  Requester who{owner->user_id, owner->device_id, user->admin, user->is_guest, ctx.care};
+  if (guest_room) who.guest_room = std::move(*guest_room);
+  return who;
 }
 
 Result<json::Document> parse_body(ServerContext& ctx, const http::Exchange& ex) {

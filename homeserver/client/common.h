@@ -29,6 +29,8 @@ struct Requester {
   const appservice::AppService* appservice = nullptr;
   // False for an application service's own user, and its users when it is not rate_limited.
   bool rate_limited = true;
+  // A care guest's one conversation (their token reaches nothing else); empty for everyone else.
+  std::string guest_room = {};
 };
 
 // The access token from "Authorization: Bearer" or the access_token query parameter.

@@ -1,6 +1,7 @@
-// Client-Server API: the content repository. Uploads (direct, and reserve-then-PUT), downloads
-// and thumbnails under the authenticated /_matrix/client/v1/media/ routes, and the deprecated
-// unauthenticated /_matrix/media/v3/ downloads, which do not serve media uploaded while
+// Client-Server API: the content repository. Uploads (direct, and reserve-then-PUT; a care
+// guest's are tied to their one room, for its purge), downloads and thumbnails under the
+// authenticated /_matrix/client/v1/media/ routes, and the deprecated unauthenticated
+// /_matrix/media/v3/ downloads, which do not serve media uploaded while
 // media.freeze_legacy_media is on.
 #include <sys/stat.h>
 #include <unistd.h>
@@ -15,6 +16,7 @@
 #include "homeserver/media/media_store.h"
 #include "homeserver/media/thumbnail_request.h"
 #include "homeserver/media/thumbnailer.h"
+#include "homeserver/rooms/event_store.h"
 
 namespace haven::client {
 
@@ -132,6 +134,14 @@ void serve_blob(ServerContext& ctx, const http::ExchangePtr& ex, const std::stri
   ex->reply_file(200, content_type, fd, 0, static_cast<int64_t>(size), headers);
 }
 
+// A guest's token reaches one conversation only, so what they upload belongs to that room: tied
+// to it here, purging the room removes the upload even when only encrypted events name it.
+storage::Status tie_guest_upload(storage::WriteTxn& txn, const std::string& guest_room,
+                                 const std::string& server_name, const std::string& media_id) {
+  if (guest_room.empty() || !rooms::get_room(txn, guest_room)) return storage::Status::ok_status();
+  return rooms::link_room_media(txn, guest_room, server_name, media_id);
+}
+
 // Moves a spooled upload body into the store. Worker thread.
 Result<media::StoredBlob> store_body(const media::MediaStore& store, http::SpooledBody& body) {
   auto blob = store.store_temp_file(body.fd(), body.path());
@@ -184,8 +194,8 @@ void store_upload(ServerContext& ctx, const http::ExchangePtr& ex, const Request
         record.restricted = ctx.config.media_freeze_legacy_media;
         write<MediaRecord>(
             *ctx.store,
-            [record, reserved = reserved_id.has_value()](
-                storage::WriteTxn& txn) -> Result<MediaRecord> {
+            [record, reserved = reserved_id.has_value(), guest_room = who.guest_room,
+             server_name = ctx.server_name](storage::WriteTxn& txn) -> Result<MediaRecord> {
               auto existing = media::get_media(txn, record.media_id);
               if (reserved) {
                 if (!existing || (existing->pending() &&
@@ -202,6 +212,7 @@ void store_upload(ServerContext& ctx, const http::ExchangePtr& ex, const Request
                 return Error::unknown("Media id collision; try again");
               }
               HAVEN_TRY(check(media::put_media(txn, record)));
+              HAVEN_TRY(check(tie_guest_upload(txn, guest_room, server_name, record.media_id)));
               return record;
             },
             [ex, reply](Result<MediaRecord> r) {
@@ -261,7 +272,8 @@ void create_content(ServerContext& ctx, const http::ExchangePtr& ex, const Reque
   record.restricted = ctx.config.media_freeze_legacy_media;
   write<MediaRecord>(
       *ctx.store,
-      [record](storage::WriteTxn& txn) -> Result<MediaRecord> {
+      [record, guest_room = who.guest_room,
+       server_name = ctx.server_name](storage::WriteTxn& txn) -> Result<MediaRecord> {
         HAVEN_TRY(check(media::purge_expired(txn, record.uploader, record.created_ts)));
         if (media::count_pending(txn, record.uploader, record.created_ts) >= kMaxPendingUploads) {
           auto e = Error::limit_exceeded(60'000);
@@ -272,6 +284,7 @@ void create_content(ServerContext& ctx, const http::ExchangePtr& ex, const Reque
           return Error::unknown("Media id collision; try again");
         }
         HAVEN_TRY(check(media::put_media(txn, record)));
+        HAVEN_TRY(check(tie_guest_upload(txn, guest_room, server_name, record.media_id)));
         return record;
       },
       [&ctx, ex](Result<MediaRecord> r) {

@@ -1,5 +1,6 @@
 // Removing the media a purged room used (the admin API's room deletion): the records of this
-// server's media that only that room's events named, and afterwards their files.
+// server's media tied to that room only (named by its events, or uploaded by its guests), and
+// afterwards their files.
 // purge_room_media_step inside a Store job (writer thread); remove_unused_blobs on a worker
 // thread (file I/O), after that job committed.
 #pragma once
@@ -19,8 +20,9 @@ struct MediaPurgeStep {
   std::vector<std::string> unused;  // sha256 of files no remaining record uses
 };
 
-// Forgets up to `budget` of the media the room's events named (kRoomMedia, filled when events
-// are stored; encrypted events name none the server can see). A media id of `server_name`
+// Forgets up to `budget` of the media tied to the room (kRoomMedia: the mxc URIs its events name
+// in plain JSON, filled when events are stored, and its guests' uploads; encrypted events name
+// none the server can see). A media id of `server_name`
 // that no other room names loses its record and thumbnail records; the files those used are
 // listed in `unused` when no other media or thumbnail record uses the same content.
 storage::Status purge_room_media_step(storage::WriteTxn& txn, std::string_view room_id,

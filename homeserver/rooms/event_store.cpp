@@ -206,18 +206,21 @@ storage::Status index_media(storage::WriteTxn& txn, std::string_view room_id,
     std::string_view media_id = pdu.substr(server_end + 1, id_end - server_end - 1);
     at = id_end;
     if (media_id.empty() || server.size() > 255 || media_id.size() > 255) continue;
-    auto s = txn.put(Table::kRoomMedia,
-                     KeyBuilder().str(room_id).str(server).tail(media_id).build(), "");
-    if (s.ok()) {
-      s = txn.put(Table::kMediaRooms, KeyBuilder().str(server).str(media_id).tail(room_id).build(),
-                  "");
-    }
-    if (!s.ok()) return s;
+    if (auto s = link_room_media(txn, room_id, server, media_id); !s.ok()) return s;
   }
   return storage::Status::ok_status();
 }
 
 }  // namespace
+
+storage::Status link_room_media(storage::WriteTxn& txn, std::string_view room_id,
+                                std::string_view server, std::string_view media_id) {
+  auto s =
+      txn.put(Table::kRoomMedia, KeyBuilder().str(room_id).str(server).tail(media_id).build(), "");
+  if (!s.ok()) return s;
+  return txn.put(Table::kMediaRooms, KeyBuilder().str(server).str(media_id).tail(room_id).build(),
+                 "");
+}
 
 void scan_relations(
     storage::ReadTxn& txn, std::string_view parent_id, std::string_view rel_type, uint64_t from_pos,

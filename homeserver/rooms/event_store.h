@@ -120,6 +120,12 @@ storage::Status put_rejected(storage::WriteTxn& txn, std::string_view event_id, 
 // The state group before a rejected event (0: unknown); nullopt when it was not rejected.
 std::optional<uint64_t> rejected_event(storage::ReadTxn& txn, std::string_view event_id);
 
+// Ties mxc://server/media_id to the room (kRoomMedia and kMediaRooms), so purging the room finds
+// it. Events are indexed as they are stored (the mxc URIs in their plain JSON); the content
+// repository adds the uploads of a guest whose token reaches only this room.
+storage::Status link_room_media(storage::WriteTxn& txn, std::string_view room_id,
+                                std::string_view server, std::string_view media_id);
+
 // The building blocks of rooms::append_event_at_state (state_at_event.h).
 struct EventRecord {
   uint64_t pos = 0;          // 0 for a soft-failed event

@@ -6,6 +6,7 @@ org.haven.temporary {deletes_at} state event and the deletion 7 days later: ever
 redacted, then the room purged from haven, leaving nothing of it in the data files. haven and
 haven-care run with fake clocks."""
 
+import base64
 import os
 import unittest
 
@@ -176,6 +177,99 @@ class TemporaryRoomTests(CareTestCase):
         for what, needle in secrets.items():
             self.assertEqual(self.data_files_hold(needle), [], what)
         self.assertEqual(self.data_files_hold_bytes(picture), [])
+
+    # --- an encrypted temporary conversation with a guest ---
+    def upload(self, who, data):
+        status, reply = self.client.request(
+            "POST", "/_matrix/media/v3/upload", raw_body=data, token=who["access_token"],
+            headers={"Content-Type": "application/octet-stream"})
+        self.assertEqual(status, 200, reply)
+        return reply["content_uri"]
+
+    def upload_async(self, who, data):
+        """POST /_matrix/media/v1/create, then PUT the bytes to the reserved mxc URI."""
+        created = self.ok(who, "POST", "/_matrix/media/v1/create", {})
+        server_and_id = created["content_uri"][len("mxc://"):]
+        status, reply = self.client.request(
+            "PUT", f"/_matrix/media/v3/upload/{server_and_id}", raw_body=data,
+            token=who["access_token"], headers={"Content-Type": "application/octet-stream"})
+        self.assertEqual(status, 200, reply)
+        return created["content_uri"]
+
+    def download(self, who, mxc):
+        return self.client.request("GET", "/_matrix/client/v1/media/download/" + mxc[6:],
+                                   token=who["access_token"])[0], self.client.last_body
+
+    def accepted_guest(self, owner, room):
+        """A guest of `room` through haven-care's guest link, with their room-scoped token."""
+        self.ok(self.admin, "PUT", ADMIN + "/features", {"guest_links": True})
+        status, link = self.care(owner, "POST", f"/rooms/{quote(room)}/guest_links")
+        self.assertEqual(status, 200, link)
+        status, request = self.care(None, "POST", f"/guest_links/{link['token']}/requests",
+                                    {"name": "Aunt Mary"})
+        self.assertEqual(status, 200, request)
+        status, reply = self.care(owner, "POST",
+                                  f"/guest_requests/{request['request_id']}/accept", {})
+        self.assertEqual(status, 200, reply)
+        status, creds = self.care(None, "GET", f"/guest_requests/{request['request_id']}"
+                                               f"?poll_token={request['poll_token']}")
+        self.assertEqual(status, 200, creds)
+        return {"access_token": creds["access_token"], "user_id": creds["user_id"]}
+
+    def send_encrypted(self, who, room):
+        """An m.room.encrypted event as a client sends it: what it names is in the ciphertext."""
+        ciphertext = base64.b64encode(os.urandom(300)).decode().rstrip("=")
+        self.ok(who, "PUT", f"{V3}/rooms/{quote(room)}/send/m.room.encrypted/{unique('t')}",
+                {"algorithm": "m.megolm.v1.aes-sha2", "sender_key": "c2VuZGVyIGtleQ",
+                 "device_id": "GUESTDEV", "session_id": "c2Vzc2lvbg", "ciphertext": ciphertext})
+
+    # R22 for an encrypted conversation: the server cannot read which media its events name,
+    # so it removes what it can tie to the room (a guest's uploads, whose token reaches only
+    # this room; the room avatar and per-room member avatars, which are plain state) and
+    # keeps media another room names. A professional's upload named only inside ciphertext
+    # cannot be tied to the room and stays, an encrypted blob whose key was in the purged events.
+    def test_encrypted_room_deletion_leaves_no_guest_upload_in_the_data_files(self):
+        owner = self.person("professional", "Dr Crypt")
+        made = self.care(owner, "POST", "/temporary_rooms", {"name": "encrypted"})
+        self.assertEqual(made[0], 200, made[1])
+        room = made[1]["room_id"]
+        self.ok(owner, "PUT", f"{V3}/rooms/{quote(room)}/state/m.room.encryption/",
+                {"algorithm": "m.megolm.v1.aes-sha2"})
+        guest = self.accepted_guest(owner, room)
+        guest_blob, guest_async_blob = os.urandom(4096), os.urandom(4096)
+        self.upload(guest, guest_blob)
+        self.upload_async(guest, guest_async_blob)
+        self.send_encrypted(guest, room)
+
+        room_avatar, member_avatar = os.urandom(2048), os.urandom(2048)
+        self.ok(owner, "PUT", f"{V3}/rooms/{quote(room)}/state/m.room.avatar/",
+                {"url": self.upload(owner, room_avatar)})
+        self.ok(owner, "PUT", f"{V3}/rooms/{quote(room)}/state/m.room.member/"
+                              f"{quote(owner['user_id'])}",
+                {"membership": "join", "avatar_url": self.upload(owner, member_avatar)})
+
+        # The same file in an ordinary room too: its purge must not take it from there.
+        other_room = self.ok(owner, "POST", V3 + "/createRoom", {"name": "ordinary"})["room_id"]
+        shared = os.urandom(2048)
+        shared_uri = self.upload(owner, shared)
+        for where in (room, other_room):
+            self.ok(owner, "PUT", f"{V3}/rooms/{quote(where)}/send/m.room.message/{unique('t')}",
+                    {"msgtype": "m.file", "body": "shared.bin", "url": shared_uri})
+        untied = os.urandom(2048)
+        untied_uri = self.upload(owner, untied)
+        self.send_encrypted(owner, room)
+        for blob in (guest_blob, guest_async_blob, room_avatar, member_avatar):
+            self.assertTrue(self.data_files_hold_bytes(blob))
+
+        self.advance_both(6 * DAY_MS)
+        self.advance_both(DAY_MS + 60 * 1000)
+        self.assertError(self.req(self.admin, "GET", f"{SYNAPSE_ADMIN}/rooms/{quote(room)}"),
+                         404, "M_NOT_FOUND")
+        for what, blob in (("guest upload", guest_blob), ("guest async upload", guest_async_blob),
+                           ("room avatar", room_avatar), ("member avatar", member_avatar)):
+            self.assertEqual(self.data_files_hold_bytes(blob), [], what)
+        self.assertEqual(self.download(owner, shared_uri), (200, shared))
+        self.assertEqual(self.download(owner, untied_uri), (200, untied))
 
     # A room that is not purged reads back from its sealed rows after a restart, when the event
     # cache is empty and the room key comes from the key file.

@@ -1,15 +1,18 @@
-// Unit tests of homeserver/media/media_purge: the media a purged room's events named go (record,
-// thumbnails, then files) unless another room names them or another record uses the same file.
+// Unit tests of homeserver/media/media_purge: the media a purged room's events named or that was
+// tied to it go (record, thumbnails, then files) unless another room names them or another
+// record uses the same file.
 #include "homeserver/media/media_purge.h"
 
 #include <unistd.h>
 
 #include <boost/test/unit_test.hpp>
+#include <optional>
 #include <set>
 
 #include "crypto/ed25519.h"
 #include "homeserver/base/json.h"
 #include "homeserver/rooms/create_room.h"
+#include "homeserver/rooms/event_store.h"
 #include "homeserver/rooms/room_service.h"
 #include "storage/keys.h"
 #include "tests/unit/support/test_store.h"
@@ -46,18 +49,38 @@ struct World {
     return id;
   }
 
-  void send_file(const std::string& room, const std::string& mxc) {
+  void send(const std::string& room, const std::string& type, const std::string& content_json,
+            std::optional<std::string> state_key = std::nullopt) {
     db.write([&](storage::WriteTxn& txn) {
       rooms::EventDraft d;
       d.room_id = room;
       d.sender = kAlice;
-      d.type = "m.room.message";
+      d.type = type;
+      d.state_key = std::move(state_key);
       rapidjson::Document content;
-      content.Parse((R"({"msgtype":"m.file","body":"f","url":")" + mxc + R"("})").c_str());
+      content.Parse(content_json.c_str());
+      BOOST_REQUIRE(content.IsObject());
       d.content.CopyFrom(content, d.content.GetAllocator());
       BOOST_REQUIRE(rooms::send_event(txn, server, std::move(d)).ok());
       return storage::Status::ok_status();
     });
+  }
+
+  void send_file(const std::string& room, const std::string& mxc) {
+    send(room, "m.room.message", R"({"msgtype":"m.file","body":"f","url":")" + mxc + R"("})");
+  }
+
+  // What a client sends in an encrypted room: the mxc URI is inside the ciphertext.
+  void send_encrypted(const std::string& room) {
+    send(room, "m.room.encrypted",
+         R"({"algorithm":"m.megolm.v1.aes-sha2","sender_key":"k","device_id":"D",)"
+         R"("session_id":"s","ciphertext":"AwgAEpAB0hVmVeEA2uHqBVmxZvGOzHA"})");
+  }
+
+  // Ties the media to the room as a guest's upload does (client/media.cpp).
+  void tie(const std::string& room, const std::string& media_id) {
+    db.write(
+        [&](storage::WriteTxn& txn) { return rooms::link_room_media(txn, room, "x", media_id); });
   }
 
   // A stored file and a media record (and optionally a thumbnail) naming it.
@@ -135,6 +158,37 @@ BOOST_AUTO_TEST_CASE(only_what_no_other_room_or_record_uses_goes) {
   BOOST_TEST(fd >= 0);
   if (fd >= 0) ::close(fd);
   BOOST_TEST(remove_unused_blobs(w.files, step.unused).ok());  // already gone: fine
+}
+
+// In an encrypted room the server reads the mxc URIs of state (room avatar, a member's per-room
+// avatar) and of the uploads tied to the room, never those inside ciphertext.
+BOOST_AUTO_TEST_CASE(encrypted_room_loses_its_avatars_and_tied_uploads_not_others) {
+  World w;
+  std::string doomed = w.create_room(), kept = w.create_room();
+  w.send(doomed, "m.room.encryption", R"({"algorithm":"m.megolm.v1.aes-sha2"})", "");
+  w.upload("roomAvatar", "room avatar bytes");
+  w.upload("memberAvatar", "member avatar bytes");
+  w.upload("guestUpload", "guest ciphertext bytes");
+  w.upload("sharedUpload", "ciphertext both rooms got");
+  w.upload("untied", "ciphertext of an ordinary token");
+  w.send(doomed, "m.room.avatar", R"({"url":"mxc://x/roomAvatar"})", "");
+  w.send(doomed, "m.room.member", R"({"membership":"join","avatar_url":"mxc://x/memberAvatar"})",
+         kAlice);
+  w.send_encrypted(doomed);
+  w.tie(doomed, "guestUpload");
+  w.tie(doomed, "sharedUpload");
+  w.tie(kept, "sharedUpload");
+
+  MediaPurgeStep step = w.purge(doomed, 100);
+  BOOST_TEST(step.done);
+  BOOST_TEST(step.unused.size() == 3u);
+  auto txn = w.db.read();
+  BOOST_TEST(!get_media(*txn, "roomAvatar"));
+  BOOST_TEST(!get_media(*txn, "memberAvatar"));
+  BOOST_TEST(!get_media(*txn, "guestUpload"));
+  BOOST_TEST(get_media(*txn, "sharedUpload").has_value());
+  // Named only inside ciphertext: the server cannot know it was this room's.
+  BOOST_TEST(get_media(*txn, "untied").has_value());
 }
 
 BOOST_AUTO_TEST_CASE(a_small_budget_takes_several_steps) {
