@@ -184,9 +184,8 @@ void PduIntake::advance(const BatchPtr& batch, size_t index) {
 
 bool PduIntake::needs_fetching(const Batch& batch, const rooms::Event& event) {
   auto pending = [&](const std::string& id) {
-    return std::any_of(batch.pending.begin(), batch.pending.end(), [&](size_t i) {
-      return batch.items[i].checked.event->event_id() == id;
-    });
+    return std::any_of(batch.pending.begin(), batch.pending.end(),
+                       [&](size_t i) { return batch.items[i].checked.event->event_id() == id; });
   };
   {
     auto txn = store_.begin_read();
@@ -211,8 +210,7 @@ void PduIntake::flush(const BatchPtr& batch, std::function<void()> done) {
     Checked c = batch->items[index].checked;
     steps.push_back(
         {[c](storage::WriteTxn& txn) { return rooms::receive_event(txn, c.event, c.redacted); },
-         [this, alive, batch, index, remaining, retry,
-          done](Result<rooms::ReceivedEvent> r) {
+         [this, alive, batch, index, remaining, retry, done](Result<rooms::ReceivedEvent> r) {
            if (!*alive) return;
            BatchItem& item = batch->items[index];
            // A prev or auth event this PDU counted on was not stored: fill its gaps after all.
@@ -328,8 +326,7 @@ void PduIntake::process(const std::string& origin, const std::string& pdu_json, 
   });
 }
 
-void PduIntake::fill_and_commit(const std::string& origin, const Checked& c, bool fill,
-                                Done done) {
+void PduIntake::fill_and_commit(const std::string& origin, const Checked& c, bool fill, Done done) {
   auto alive = alive_;
   const std::string id = c.event->event_id();
   fill_gaps(origin, c.event, fill, [this, alive, origin, c, id, done](Status filled) {

@@ -113,8 +113,8 @@ class PduIntake {
   // Commits the pending PDUs of `batch` in one write; those that could not be stored for want
   // of an event (M_NOT_FOUND) then go through gap filling one by one.
   void flush(const BatchPtr& batch, std::function<void()> done);
-  void commit_alone(const BatchPtr& batch, std::shared_ptr<std::vector<size_t>> indexes,
-                    size_t at, std::function<void()> done);
+  void commit_alone(const BatchPtr& batch, std::shared_ptr<std::vector<size_t>> indexes, size_t at,
+                    std::function<void()> done);
   void finish(BatchItem& item, Outcome outcome);
   Outcome stored_outcome(const rooms::EventPtr& event, Result<rooms::ReceivedEvent> r);
   // Checks 4-6 and storage of a PDU whose signatures hold, after filling its gaps.

@@ -557,7 +557,9 @@ class LmdbStoreImpl final : public LmdbStore {
     uint64_t group = 0;  // jobs of one submit_together share a non-zero group
   };
 
-  static bool same_group(const Item& a, const Item& b) { return a.group != 0 && a.group == b.group; }
+  static bool same_group(const Item& a, const Item& b) {
+    return a.group != 0 && a.group == b.group;
+  }
 
   // Where to cut `items` in two for separate commits: near the middle, between two groups;
   // 0 when they are all one group.

@@ -629,8 +629,8 @@ BOOST_AUTO_TEST_CASE(a_later_pdu_of_a_transaction_builds_on_an_earlier_one) {
                      {rig.id_of(join)}, remote_key(), auth);
   std::erase(auth, rig.current("m.room.join_rules"));
   auth.back() = rig.id_of(rename);
-  std::string message = rig.remote_pdu(kCarol, "m.room.message", std::nullopt,
-                                       R"({"body":"as C"})", {rig.id_of(rename)}, remote_key(), auth);
+  std::string message = rig.remote_pdu(kCarol, "m.room.message", std::nullopt, R"({"body":"as C"})",
+                                       {rig.id_of(rename)}, remote_key(), auth);
   uint64_t commits_before = rig.commits();
 
   auto out = rig.receive_all({join, rename, message});
@@ -670,8 +670,8 @@ BOOST_AUTO_TEST_CASE(bad_pdus_of_a_transaction_leave_the_good_ones_stored) {
                                     R"({"users":{"@bob:remote.test":100}})", {rig.id_of(first)});
   std::string forged = rig.remote_pdu(kBob, "m.room.message", std::nullopt, R"({"body":"f"})",
                                       {rig.id_of(first)}, forged_key());
-  std::string second = rig.remote_pdu(kBob, "m.room.message", std::nullopt, R"({"body":"2"})",
-                                      {rig.id_of(first)});
+  std::string second =
+      rig.remote_pdu(kBob, "m.room.message", std::nullopt, R"({"body":"2"})", {rig.id_of(first)});
   auto out = rig.receive_all({first, grab, forged, second, first});
   BOOST_REQUIRE_EQUAL(out.size(), 5u);
   BOOST_CHECK(!out[0].error);
@@ -706,13 +706,13 @@ BOOST_AUTO_TEST_CASE(a_transaction_spanning_two_rooms_fills_both_in_order) {
   std::string room_a = rig.create_room();
   rig.join_remote(kBob);
   std::string a1 = rig.remote_pdu(kBob, "m.room.message", std::nullopt, R"({"body":"a1"})");
-  std::string a2 = rig.remote_pdu(kBob, "m.room.message", std::nullopt, R"({"body":"a2"})",
-                                  {rig.id_of(a1)});
+  std::string a2 =
+      rig.remote_pdu(kBob, "m.room.message", std::nullopt, R"({"body":"a2"})", {rig.id_of(a1)});
   std::string room_b = rig.create_room();
   rig.join_remote(kBob);
   std::string b1 = rig.remote_pdu(kBob, "m.room.message", std::nullopt, R"({"body":"b1"})");
-  std::string b2 = rig.remote_pdu(kBob, "m.room.message", std::nullopt, R"({"body":"b2"})",
-                                  {rig.id_of(b1)});
+  std::string b2 =
+      rig.remote_pdu(kBob, "m.room.message", std::nullopt, R"({"body":"b2"})", {rig.id_of(b1)});
   auto stray = json::parse_trusted(b1);
   stray["room_id"].SetString("!elsewhere:remote.test");
 
@@ -743,12 +743,12 @@ BOOST_AUTO_TEST_CASE(a_gap_in_the_middle_of_a_transaction_is_filled_in_order) {
   rig.create_room();
   rig.join_remote(kBob);
   std::string m1 = rig.remote_pdu(kBob, "m.room.message", std::nullopt, R"({"body":"1"})");
-  std::string unsent = rig.remote_pdu(kBob, "m.room.message", std::nullopt, R"({"body":"u"})",
-                                      {rig.id_of(m1)});
-  std::string m3 = rig.remote_pdu(kBob, "m.room.message", std::nullopt, R"({"body":"3"})",
-                                  {rig.id_of(unsent)});
-  std::string m4 = rig.remote_pdu(kBob, "m.room.message", std::nullopt, R"({"body":"4"})",
-                                  {rig.id_of(m3)});
+  std::string unsent =
+      rig.remote_pdu(kBob, "m.room.message", std::nullopt, R"({"body":"u"})", {rig.id_of(m1)});
+  std::string m3 =
+      rig.remote_pdu(kBob, "m.room.message", std::nullopt, R"({"body":"3"})", {rig.id_of(unsent)});
+  std::string m4 =
+      rig.remote_pdu(kBob, "m.room.message", std::nullopt, R"({"body":"4"})", {rig.id_of(m3)});
   for (const auto& pdu : {m1, unsent, m3}) rig.remote.events[rig.id_of(pdu)] = pdu;
 
   auto out = rig.receive_all({m1, m3, m4});
@@ -756,9 +756,9 @@ BOOST_AUTO_TEST_CASE(a_gap_in_the_middle_of_a_transaction_is_filled_in_order) {
   BOOST_CHECK_EQUAL(rig.remote.missing_events_calls, 1);
   auto timeline = rig.timeline();
   BOOST_REQUIRE_GE(timeline.size(), 4u);
-  BOOST_CHECK((std::vector<std::string>(timeline.end() - 4, timeline.end()) ==
-               std::vector<std::string>{rig.id_of(m1), rig.id_of(unsent), rig.id_of(m3),
-                                        rig.id_of(m4)}));
+  BOOST_CHECK(
+      (std::vector<std::string>(timeline.end() - 4, timeline.end()) ==
+       std::vector<std::string>{rig.id_of(m1), rig.id_of(unsent), rig.id_of(m3), rig.id_of(m4)}));
 }
 
 BOOST_AUTO_TEST_SUITE_END()
