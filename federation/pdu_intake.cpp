@@ -54,24 +54,210 @@ PduIntake::PduIntake(Loop& loop, storage::Store& store, KeyRing& keys, RemoteRoo
 PduIntake::~PduIntake() { *alive_ = false; }
 
 void PduIntake::receive(const std::string& origin, std::string pdu_json, Done done) {
-  auto doc = json::parse_trusted(pdu_json);
-  std::string room_id = doc.IsObject() ? json::get_string(doc, "room_id") : std::string();
-  if (room_id.empty()) return done({{}, "The PDU has no room_id", std::nullopt});
-  if (auto denied = check_origin_acl(origin, room_id)) {
-    return done({event_id_of(pdu_json).value_or(""), std::move(denied), std::nullopt});
+  std::vector<Pdu> one;
+  one.push_back({std::move(pdu_json), std::move(done)});
+  receive_all(origin, std::move(one));
+}
+
+void PduIntake::receive_all(const std::string& origin, std::vector<Pdu> pdus) {
+  std::map<std::string, BatchPtr> by_room;
+  std::vector<BatchPtr> batches;  // in the order their rooms first appear
+  for (Pdu& pdu : pdus) {
+    auto doc = json::parse_trusted(pdu.json);
+    std::string room_id = doc.IsObject() ? json::get_string(doc, "room_id") : std::string();
+    if (room_id.empty()) {
+      pdu.done({{}, "The PDU has no room_id", std::nullopt});
+      continue;
+    }
+    if (auto denied = check_origin_acl(origin, room_id)) {
+      pdu.done({event_id_of(pdu.json).value_or(""), std::move(denied), std::nullopt});
+      continue;
+    }
+    BatchPtr& batch = by_room[room_id];
+    if (!batch) {
+      batch = std::make_shared<Batch>();
+      batch->origin = origin;
+      batch->room_id = room_id;
+      batches.push_back(batch);
+    }
+    batch->items.push_back(BatchItem{std::move(pdu.json), {std::move(pdu.done)}, {}, {}});
   }
-  auto queued = rooms_.find(room_id);
-  if (queued != rooms_.end() && queued->second.size() >= kMaxQueuedPerRoom) {
-    return done({event_id_of(pdu_json).value_or(""), "Too many PDUs waiting for this room",
-                 std::nullopt});
-  }
-  enqueue(room_id, [this, origin, pdu_json = std::move(pdu_json),
-                    done = std::move(done)](std::function<void()> next) {
-    process(origin, pdu_json, true, [done, next](Outcome outcome) {
-      done(std::move(outcome));
-      next();
+  for (const BatchPtr& batch : batches) {
+    size_t count = batch->items.size();
+    size_t& queued = queued_pdus_[batch->room_id];
+    if (queued + count > kMaxQueuedPerRoom) {
+      if (queued == 0) queued_pdus_.erase(batch->room_id);
+      for (BatchItem& item : batch->items) {
+        finish(item, {event_id_of(item.json).value_or(""), "Too many PDUs waiting for this room",
+                      std::nullopt});
+      }
+      continue;
+    }
+    queued += count;
+    enqueue(batch->room_id, [this, batch, count](std::function<void()> next) {
+      batch->done = [this, room_id = batch->room_id, count, next] {
+        if (auto it = queued_pdus_.find(room_id); it != queued_pdus_.end()) {
+          it->second -= std::min(it->second, count);
+          if (it->second == 0) queued_pdus_.erase(it);
+        }
+        next();
+      };
+      run_batch(batch);
     });
+  }
+}
+
+void PduIntake::run_batch(const BatchPtr& batch) {
+  auto alive = alive_;
+  check_batch(batch, [this, alive, batch] {
+    if (*alive) advance(batch, 0);
   });
+}
+
+void PduIntake::check_batch(const BatchPtr& batch, std::function<void()> done) {
+  std::map<std::string, size_t> first_copy;  // event id -> index of its first copy
+  std::vector<size_t> to_verify;
+  for (size_t i = 0; i < batch->items.size(); ++i) {
+    BatchItem& item = batch->items[i];
+    auto event = parse(item.json);
+    if (!event.ok()) {
+      finish(item, {event_id_of(item.json).value_or(""), event.error().message, std::nullopt});
+      continue;
+    }
+    const std::string& id = (*event)->event_id();
+    if (auto [it, first] = first_copy.emplace(id, i); !first) {
+      BatchItem& original = batch->items[it->second];
+      if (original.outcome) {
+        finish(item, *original.outcome);
+      } else {
+        for (Done& d : item.dones) original.dones.push_back(std::move(d));
+        item.dones.clear();
+        item.outcome = Outcome{id, std::nullopt, Stored::kAlreadyKnown};
+      }
+      continue;
+    }
+    if (known(id, false)) {
+      finish(item, {id, std::nullopt, Stored::kAlreadyKnown});
+      continue;
+    }
+    item.checked.event = std::move(*event);
+    to_verify.push_back(i);
+  }
+  if (to_verify.empty()) return done();
+  auto waiting = std::make_shared<size_t>(to_verify.size());
+  auto alive = alive_;
+  for (size_t i : to_verify) {
+    rooms::EventPtr event = batch->items[i].checked.event;
+    check_signatures(event, [this, alive, batch, i, waiting, done](Result<Checked> checked) {
+      if (!*alive) return;
+      BatchItem& item = batch->items[i];
+      if (!checked.ok()) {
+        std::string id = item.checked.event->event_id();
+        item.checked = {};
+        finish(item, {id, checked.error().message, std::nullopt});
+      } else {
+        item.checked = std::move(*checked);
+      }
+      if (--*waiting == 0) done();
+    });
+  }
+}
+
+void PduIntake::advance(const BatchPtr& batch, size_t index) {
+  auto alive = alive_;
+  for (; index < batch->items.size(); ++index) {
+    BatchItem& item = batch->items[index];
+    if (item.outcome || !item.checked.event) continue;
+    if (!needs_fetching(*batch, *item.checked.event)) {
+      batch->pending.push_back(index);
+      continue;
+    }
+    // Gap filling reads the store and may store events: the PDUs before this one go first.
+    return flush(batch, [this, alive, batch, index] {
+      if (!*alive) return;
+      BatchItem& item = batch->items[index];
+      fill_and_commit(batch->origin, item.checked, true,
+                      [this, alive, batch, index](Outcome outcome) {
+                        if (!*alive) return;
+                        finish(batch->items[index], std::move(outcome));
+                        advance(batch, index + 1);
+                      });
+    });
+  }
+  flush(batch, [batch] { batch->done(); });
+}
+
+bool PduIntake::needs_fetching(const Batch& batch, const rooms::Event& event) {
+  auto pending = [&](const std::string& id) {
+    return std::any_of(batch.pending.begin(), batch.pending.end(),
+                       [&](size_t i) { return batch.items[i].checked.event->event_id() == id; });
+  };
+  {
+    auto txn = store_.begin_read();
+    if (!txn) return true;
+    for (const std::string& id : rooms::prev_events_without_state(*txn, event.prev_events())) {
+      if (!pending(id)) return true;
+    }
+  }
+  return std::any_of(event.auth_events().begin(), event.auth_events().end(),
+                     [&](const std::string& id) { return !pending(id) && !known(id, true); });
+}
+
+void PduIntake::flush(const BatchPtr& batch, std::function<void()> done) {
+  std::vector<size_t> indexes = std::move(batch->pending);
+  batch->pending.clear();
+  if (indexes.empty()) return done();
+  auto remaining = std::make_shared<size_t>(indexes.size());
+  auto retry = std::make_shared<std::vector<size_t>>();
+  auto alive = alive_;
+  std::vector<WriteStep<rooms::ReceivedEvent>> steps;
+  for (size_t index : indexes) {
+    Checked c = batch->items[index].checked;
+    steps.push_back(
+        {[c, policy = policy_](storage::WriteTxn& txn) {
+           return rooms::receive_event(txn, c.event, c.redacted, policy);
+         },
+         [this, alive, batch, index, remaining, retry, done](Result<rooms::ReceivedEvent> r) {
+           if (!*alive) return;
+           BatchItem& item = batch->items[index];
+           // A prev or auth event this PDU counted on was not stored: fill its gaps after all.
+           if (!r.ok() && r.error().errcode == "M_NOT_FOUND") {
+             retry->push_back(index);
+           } else {
+             finish(item, stored_outcome(item.checked.event, std::move(r)));
+           }
+           if (--*remaining == 0) commit_alone(batch, retry, 0, done);
+         }});
+  }
+  write_together(store_, std::move(steps));
+}
+
+void PduIntake::commit_alone(const BatchPtr& batch, std::shared_ptr<std::vector<size_t>> indexes,
+                             size_t at, std::function<void()> done) {
+  if (at == indexes->size()) return done();
+  size_t index = (*indexes)[at];
+  auto alive = alive_;
+  fill_and_commit(batch->origin, batch->items[index].checked, true,
+                  [this, alive, batch, indexes, at, index, done](Outcome outcome) {
+                    if (!*alive) return;
+                    finish(batch->items[index], std::move(outcome));
+                    commit_alone(batch, indexes, at + 1, done);
+                  });
+}
+
+void PduIntake::finish(BatchItem& item, Outcome outcome) {
+  item.outcome = outcome;
+  std::vector<Done> dones = std::move(item.dones);
+  item.dones.clear();
+  for (Done& done : dones) done(outcome);
+}
+
+PduIntake::Outcome PduIntake::stored_outcome(const rooms::EventPtr& event,
+                                             Result<rooms::ReceivedEvent> r) {
+  if (!r.ok()) return {event->event_id(), r.error().message, std::nullopt};
+  if (r->outcome == Stored::kAccepted && appended_) appended_(event);
+  std::string error = outcome_error(*r);
+  return {event->event_id(), error.empty() ? std::nullopt : std::optional(error), r->outcome};
 }
 
 void PduIntake::enqueue(const std::string& room_id, Task task) {
@@ -152,13 +338,18 @@ void PduIntake::process(const std::string& origin, const std::string& pdu_json, 
   check_signatures(*event, [this, alive, origin, fill, id, done](Result<Checked> checked) {
     if (!*alive) return;
     if (!checked.ok()) return done({id, checked.error().message, std::nullopt});
-    Checked c = std::move(*checked);
-    fill_gaps(origin, c.event, fill, [this, alive, origin, c, id, done](Status filled) {
-      if (!*alive) return;
-      if (!filled.ok()) return done({id, filled.error().message, std::nullopt});
-      fetch_auth_events(origin, c.event, [this, alive, c, done] {
-        if (*alive) commit(c, done);
-      });
+    fill_and_commit(origin, *checked, fill, done);
+  });
+}
+
+void PduIntake::fill_and_commit(const std::string& origin, const Checked& c, bool fill, Done done) {
+  auto alive = alive_;
+  const std::string id = c.event->event_id();
+  fill_gaps(origin, c.event, fill, [this, alive, origin, c, id, done](Status filled) {
+    if (!*alive) return;
+    if (!filled.ok()) return done({id, filled.error().message, std::nullopt});
+    fetch_auth_events(origin, c.event, [this, alive, c, done] {
+      if (*alive) commit(c, done);
     });
   });
 }
@@ -395,11 +586,7 @@ void PduIntake::commit(const Checked& checked, Done done) {
         return rooms::receive_event(txn, event, redacted, policy);
       },
       [this, alive = alive_, event, done](Result<rooms::ReceivedEvent> r) {
-        if (!*alive) return;
-        if (!r.ok()) return done({event->event_id(), r.error().message, std::nullopt});
-        if (r->outcome == Stored::kAccepted && appended_) appended_(event);
-        std::string error = outcome_error(*r);
-        done({event->event_id(), error.empty() ? std::nullopt : std::optional(error), r->outcome});
+        if (*alive) done(stored_outcome(event, std::move(r)));
       });
 }
 

@@ -1,9 +1,13 @@
 // The PDU intake: events other servers send into rooms this server holds, put through the
 // spec's checks on receipt in order (format, signatures, content hash, auth events, state
 // before, soft failure against current state), with gaps in the DAG filled first from the
-// sending server (/get_missing_events, then /state_ids and /event). PDUs of one room are
-// handled one at a time in the order they arrive; rooms proceed independently. Signatures are
-// verified on the worker pool, the auth checks and storage on the storage writer.
+// sending server (/get_missing_events, then /state_ids and /event). The PDUs of one room in
+// one transaction are handled as a batch, after the room's earlier batches: their signatures
+// are verified together on the worker pool, then the auth checks and storage of all of them
+// run on the storage writer in one commit, one nested transaction per PDU in transaction
+// order (so a PDU sees the effect of those before it, and one that fails leaves nothing).
+// A PDU whose prev or auth events are neither stored nor earlier in the batch has its gaps
+// filled and is committed on its own, after the PDUs before it. Rooms proceed independently.
 // Loop thread only; callbacks run on the loop thread.
 #pragma once
 
@@ -33,7 +37,7 @@ class PduIntake {
   // for each.
   static constexpr size_t kMaxPrevEventsByState = 5;
   static constexpr size_t kMaxFetchedEvents = 1000;
-  // PDUs waiting for their room; beyond this a PDU is refused.
+  // PDUs waiting for their room; beyond this a transaction's PDUs of that room are refused.
   static constexpr size_t kMaxQueuedPerRoom = 2000;
 
   // Called on the loop thread for every event that entered a room's timeline (not for
@@ -62,6 +66,13 @@ class PduIntake {
   // Receives one PDU (its JSON text) that `origin` sent.
   void receive(const std::string& origin, std::string pdu_json, Done done);
 
+  struct Pdu {
+    std::string json;
+    Done done;  // its own outcome, once it is durable (or dropped)
+  };
+  // Receives the PDUs of one transaction of `origin`, in its order; each gets its own outcome.
+  void receive_all(const std::string& origin, std::vector<Pdu> pdus);
+
   // The event id of a PDU of a room this server holds (computed from its reference hash), for
   // answers about PDUs that fail before they are parsed; nullopt otherwise.
   std::optional<std::string> event_id_of(std::string_view pdu_json);
@@ -75,8 +86,44 @@ class PduIntake {
   using CheckedDone = std::function<void(Result<Checked>)>;
   using StatusDone = std::function<void(Status)>;
 
+  // One PDU of a batch: its text, who waits for it (copies of it in the same transaction
+  // share it) and, once known, its outcome.
+  struct BatchItem {
+    std::string json;
+    std::vector<Done> dones;
+    Checked checked;  // set once parsed and its signatures hold
+    std::optional<Outcome> outcome;
+  };
+  // The PDUs of one room from one transaction.
+  struct Batch {
+    std::string origin;
+    std::string room_id;
+    std::vector<BatchItem> items;
+    std::vector<size_t> pending;  // checked, waiting for the next commit, in order
+    std::function<void()> done;
+  };
+  using BatchPtr = std::shared_ptr<Batch>;
+
   void enqueue(const std::string& room_id, Task task);
   void run_front(const std::string& room_id);
+
+  void run_batch(const BatchPtr& batch);
+  // Checks 1-3 of every PDU of `batch`: parsing, duplicates, signatures (together).
+  void check_batch(const BatchPtr& batch, std::function<void()> done);
+  // Walks the checked PDUs from `index` on: those that need no fetching wait for one commit.
+  void advance(const BatchPtr& batch, size_t index);
+  // Whether `event` cites a prev event without a known state or an auth event this server
+  // lacks, neither of them pending in `batch`.
+  bool needs_fetching(const Batch& batch, const rooms::Event& event);
+  // Commits the pending PDUs of `batch` in one write; those that could not be stored for want
+  // of an event (M_NOT_FOUND) then go through gap filling one by one.
+  void flush(const BatchPtr& batch, std::function<void()> done);
+  void commit_alone(const BatchPtr& batch, std::shared_ptr<std::vector<size_t>> indexes, size_t at,
+                    std::function<void()> done);
+  void finish(BatchItem& item, Outcome outcome);
+  Outcome stored_outcome(const rooms::EventPtr& event, Result<rooms::ReceivedEvent> r);
+  // Checks 4-6 and storage of a PDU whose signatures hold, after filling its gaps.
+  void fill_and_commit(const std::string& origin, const Checked& checked, bool fill, Done done);
 
   // The whole pipeline for one PDU; `fill_gaps` asks the origin for missing prev events
   // (false for events that are themselves the answer to that).
@@ -120,7 +167,8 @@ class PduIntake {
   WorkerPool* workers_;
   Appended appended_;
   const rooms::LocalEventPolicy* policy_ = nullptr;
-  std::map<std::string, std::deque<Task>> rooms_;  // room id -> PDUs waiting, running first
+  std::map<std::string, std::deque<Task>> rooms_;  // room id -> batches waiting, running first
+  std::map<std::string, size_t> queued_pdus_;      // room id -> PDUs in its batches
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 

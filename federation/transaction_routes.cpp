@@ -103,13 +103,15 @@ class InboundTransactions {
       answer(key, origin, txn_id, *results);
     };
     if (shared->pdus.empty()) return finish();
+    // The PDUs of one room are checked in order and committed together.
+    std::vector<PduIntake::Pdu> pdus;
     for (std::string& pdu : shared->pdus) {
-      intake_.receive(origin, std::move(pdu),
-                      [results, remaining, finish](PduIntake::Outcome outcome) {
+      pdus.push_back({std::move(pdu), [results, remaining, finish](PduIntake::Outcome outcome) {
                         record(*results, outcome);
                         if (--*remaining == 0) finish();
-                      });
+                      }});
     }
+    intake_.receive_all(origin, std::move(pdus));
   }
 
  private:

@@ -499,7 +499,28 @@ class LmdbStoreImpl final : public LmdbStore {
   }
 
   void submit(Job job, Done done) override {
-    enqueue(Item{std::move(job), std::move(done), /*direct=*/false, {}});
+    enqueue(Item{std::move(job), std::move(done), /*direct=*/false, {}, 0});
+  }
+
+  void submit_together(std::vector<std::pair<Job, Done>> jobs) override {
+    std::vector<Item> items;
+    items.reserve(jobs.size());
+    {
+      std::lock_guard lock(mu_);
+      uint64_t group = ++last_group_;
+      for (auto& [job, done] : jobs) {
+        items.push_back(Item{std::move(job), std::move(done), /*direct=*/false, {}, group});
+      }
+      if (!closing_) {
+        for (auto& item : items) queue_.push_back(std::move(item));
+        cv_.notify_one();
+        return;
+      }
+    }
+    for (auto& item : items) {
+      item.status = Status::io_error("closing");
+      deliver(item);
+    }
   }
 
   Status run(Job job) override {
@@ -509,7 +530,8 @@ class LmdbStoreImpl final : public LmdbStore {
     enqueue(Item{std::move(job),
                  [&result](Status s) { result.set_value(std::move(s)); },
                  /*direct=*/true,
-                 {}});
+                 {},
+                 0});
     return future.get();
   }
 
@@ -534,7 +556,25 @@ class LmdbStoreImpl final : public LmdbStore {
     Done done;
     bool direct;  // call done on the writer thread instead of through post_
     Status status;
+    uint64_t group = 0;  // jobs of one submit_together share a non-zero group
   };
+
+  static bool same_group(const Item& a, const Item& b) {
+    return a.group != 0 && a.group == b.group;
+  }
+
+  // Where to cut `items` in two for separate commits: near the middle, between two groups;
+  // 0 when they are all one group.
+  static size_t split_point(std::span<Item> items) {
+    if (items.size() < 2) return 0;
+    for (size_t cut = items.size() / 2; cut < items.size(); ++cut) {
+      if (!same_group(items[cut - 1], items[cut])) return cut;
+    }
+    for (size_t cut = items.size() / 2; cut > 0; --cut) {
+      if (!same_group(items[cut - 1], items[cut])) return cut;
+    }
+    return 0;
+  }
 
   void enqueue(Item item) {
     {
@@ -568,7 +608,9 @@ class LmdbStoreImpl final : public LmdbStore {
         std::unique_lock lock(mu_);
         cv_.wait(lock, [this] { return !queue_.empty() || closing_; });
         if (queue_.empty()) return;  // closing, and everything queued is done
-        while (!queue_.empty() && batch.size() < max_batch_) {
+        // A group is never cut across batches, even past max_batch_.
+        while (!queue_.empty() &&
+               (batch.size() < max_batch_ || same_group(batch.back(), queue_.front()))) {
           batch.push_back(std::move(queue_.front()));
           queue_.pop_front();
         }
@@ -584,10 +626,10 @@ class LmdbStoreImpl final : public LmdbStore {
       int rc = try_commit(items);
       if (rc == 0) return;
       if (rc == MDB_MAP_FULL && grow_map()) continue;
-      // Too big for one transaction or for the map: commit the halves separately, so only the
-      // jobs that cannot fit at all fail.
-      if ((rc == MDB_MAP_FULL || rc == MDB_TXN_FULL) && items.size() > 1) {
-        size_t half = items.size() / 2;
+      // Too big for one transaction or for the map: commit the halves separately (cut between
+      // groups of submit_together, which fail whole), so only the jobs that cannot fit fail.
+      size_t half = split_point(items);
+      if ((rc == MDB_MAP_FULL || rc == MDB_TXN_FULL) && half > 0) {
         commit(items.first(half));
         commit(items.subspan(half));
         return;
@@ -689,6 +731,7 @@ class LmdbStoreImpl final : public LmdbStore {
   std::mutex mu_;  // guards queue_ and closing_
   std::condition_variable cv_;
   std::deque<Item> queue_;
+  uint64_t last_group_ = 0;  // guarded by mu_
   bool closing_ = false;
 
   std::mutex close_mu_;  // lets concurrent close() calls all wait for the writer

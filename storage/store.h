@@ -13,6 +13,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "storage/status.h"
 
@@ -177,6 +179,11 @@ class Store {
   // Queues a job. `done` is posted after the batch holding the job is durable on disk (fsync),
   // with the job's status, or the commit's error (e.g. full) if the batch could not commit.
   virtual void submit(Job job, Done done) = 0;
+  // Queues jobs that commit in the same batch (one write transaction, one fsync), in this order
+  // and each in its own nested transaction as with submit: for work whose later parts read the
+  // earlier ones' writes and whose callers want one commit for all. They are split over two
+  // commits only when together they cannot fit in one transaction (see LmdbStore).
+  virtual void submit_together(std::vector<std::pair<Job, Done>> jobs) = 0;
   // Runs a job and waits for it to be durable: for start-up and the CLI, never on the loop.
   virtual Status run(Job job) = 0;
   // Stops accepting jobs, finishes queued ones, closes the environment.

@@ -134,16 +134,16 @@ class FederationInboundTest(unittest.TestCase):
         return reply["pdus"]
 
     def pdu(self, room, sender, type_, content, state_key=None, prev_events=None,
-            auth_types=None, key=None):
+            auth_types=None, key=None, extra_auth=()):
         """A PDU of hs2, its auth events taken from hs1's current state (as the client API
-        shows it), hashed and signed with hs2's key (or `key`)."""
+        shows it) plus `extra_auth`, hashed and signed with hs2's key (or `key`)."""
         state = {(e["type"], e["state_key"]): e["event_id"] for e in self.room_state(room)}
         if auth_types is None:
             auth_types = [("m.room.power_levels", ""), ("m.room.member", sender)]
             if type_ == "m.room.member":
                 auth_types.append(("m.room.join_rules", ""))
         pdu = {
-            "auth_events": [state[t] for t in auth_types if t in state],
+            "auth_events": [state[t] for t in auth_types if t in state] + list(extra_auth),
             "content": content,
             "depth": self.next_depth(),
             "origin_server_ts": int(time.time() * 1000),
@@ -302,6 +302,33 @@ class FederationInboundTest(unittest.TestCase):
         ids = [e["event_id"] for e in self.messages(room)]
         self.assertNotIn(event_id_of(power), ids)
         self.assertNotIn(event_id_of(intruder), ids)
+
+    def test_one_transaction_builds_on_itself_across_rooms(self):
+        alice, room, bob, join_id = self.joined_room()
+        other_alice, other_room, other_bob, other_join = self.joined_room()
+        carol = f"@{unique('carol')}:hs2.test"
+        # carol's join and her message citing it (prev and auth): hs1 has neither before.
+        join = self.pdu(room, carol, "m.room.member", {"membership": "join"}, state_key=carol)
+        message = self.pdu(room, carol, "m.room.message", {"msgtype": "m.text", "body": "hi"},
+                           prev_events=[event_id_of(join)],
+                           auth_types=[("m.room.power_levels", "")],
+                           extra_auth=[event_id_of(join)])
+        grab = self.pdu(room, bob, "m.room.power_levels", {"users": {bob: 100}}, state_key="",
+                        prev_events=[event_id_of(message)])
+        reply = self.pdu(room, bob, "m.room.message", {"msgtype": "m.text", "body": "hello C"},
+                         prev_events=[event_id_of(message)])
+        elsewhere = self.pdu(other_room, other_bob, "m.room.message",
+                             {"msgtype": "m.text", "body": "other room"})
+        result = self.send([join, elsewhere, message, grab, reply])
+        for pdu in (join, elsewhere, message, reply):
+            self.assertEqual(result[event_id_of(pdu)], {}, result)
+        self.assertTrue(result[event_id_of(grab)]["error"].startswith("Rejected"), result)
+        latest = [e["event_id"] for e in self.messages(room, 3)]
+        self.assertEqual(latest, [event_id_of(p) for p in (reply, message, join)])
+        members = {e["state_key"]: e["content"].get("membership")
+                   for e in self.room_state(room) if e["type"] == "m.room.member"}
+        self.assertEqual(members.get(carol), "join")
+        self.assertEqual(self.latest_event(other_room), event_id_of(elsewhere))
 
     def test_a_pdu_of_an_unknown_room_is_not_taken(self):
         status, reply = self.fed("PUT", f"/_matrix/federation/v1/send/{unique('t')}",

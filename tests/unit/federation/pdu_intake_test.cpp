@@ -7,6 +7,7 @@
 
 #include <deque>
 #include <set>
+#include <tuple>
 
 #include "crypto/json_signing.h"
 #include "federation/dns_srv.h"
@@ -19,6 +20,7 @@
 #include "homeserver/rooms/event_store.h"
 #include "homeserver/rooms/room_service.h"
 #include "homeserver/rooms/state_at_event.h"
+#include "storage/lmdb_store.h"
 #include "tests/unit/support/test_store.h"
 
 namespace haven::federation {
@@ -198,6 +200,30 @@ class Rig {
     BOOST_REQUIRE(out);
     return *out;
   }
+
+  // Receives `pdus` as one transaction: the outcome of each, in the same order.
+  std::vector<PduIntake::Outcome> receive_all(const std::vector<std::string>& pdus) {
+    std::vector<std::optional<PduIntake::Outcome>> out(pdus.size());
+    size_t remaining = pdus.size();
+    std::vector<PduIntake::Pdu> batch;
+    for (size_t i = 0; i < pdus.size(); ++i) {
+      batch.push_back({pdus[i], [&, i](PduIntake::Outcome o) {
+                         out[i] = std::move(o);
+                         if (--remaining == 0) loop.stop();
+                       }});
+    }
+    intake.receive_all("remote.test", std::move(batch));
+    if (remaining > 0) loop.run();
+    std::vector<PduIntake::Outcome> outcomes;
+    for (auto& o : out) {
+      BOOST_REQUIRE(o);
+      outcomes.push_back(std::move(*o));
+    }
+    return outcomes;
+  }
+
+  // Write transactions the store committed so far.
+  uint64_t commits() { return dynamic_cast<storage::LmdbStore&>(store.store()).commit_count(); }
 
   // Receives `pdu` and requires it to be accepted into the timeline; its id.
   std::string accept(const std::string& pdu) {
@@ -580,6 +606,159 @@ BOOST_AUTO_TEST_CASE(a_fork_resolves_to_the_same_state_in_either_order) {
                   std::vector<std::string>{first.last_local()->event_id()});
     }
   }
+}
+
+// Carol joins, renames herself and talks in one transaction: each PDU cites the one before
+// (prev and auth events), which only the batch holds, and all three go in one commit.
+BOOST_AUTO_TEST_CASE(a_later_pdu_of_a_transaction_builds_on_an_earlier_one) {
+  Rig rig;
+  rig.create_room();
+  rig.join_remote(kBob);
+  rig.remote.answers_missing_events = false;  // nothing may be fetched: the batch has it all
+  std::string join = rig.remote_pdu(kCarol, "m.room.member", kCarol, R"({"membership":"join"})");
+  // The join's auth events (create where the version lists it, power levels, join rules) and
+  // carol's membership as the batch has it.
+  std::vector<std::string> auth;
+  auto join_doc = json::parse_trusted(join);
+  for (const auto& id : join_doc["auth_events"].GetArray()) {
+    auth.emplace_back(id.GetString());
+  }
+  auth.push_back(rig.id_of(join));
+  std::string rename =
+      rig.remote_pdu(kCarol, "m.room.member", kCarol, R"({"membership":"join","displayname":"C"})",
+                     {rig.id_of(join)}, remote_key(), auth);
+  std::erase(auth, rig.current("m.room.join_rules"));
+  auth.back() = rig.id_of(rename);
+  std::string message = rig.remote_pdu(kCarol, "m.room.message", std::nullopt, R"({"body":"as C"})",
+                                       {rig.id_of(rename)}, remote_key(), auth);
+  uint64_t commits_before = rig.commits();
+
+  auto out = rig.receive_all({join, rename, message});
+  for (const auto& o : out) {
+    BOOST_CHECK_MESSAGE(!o.error, o.error.value_or(""));
+    BOOST_CHECK(o.stored == ReceivedEvent::Outcome::kAccepted);
+  }
+  BOOST_CHECK_EQUAL(rig.commits() - commits_before, 1u);
+  BOOST_CHECK_EQUAL(rig.remote.missing_events_calls, 0);
+  BOOST_CHECK(rig.remote.fetched.empty());
+  auto timeline = rig.timeline();
+  BOOST_REQUIRE_GE(timeline.size(), 3u);
+  BOOST_CHECK((std::vector<std::string>(timeline.end() - 3, timeline.end()) ==
+               std::vector<std::string>{rig.id_of(join), rig.id_of(rename), rig.id_of(message)}));
+  BOOST_CHECK_EQUAL(rig.current("m.room.member", kCarol), rig.id_of(rename));
+  BOOST_CHECK(rig.room().extremities == std::vector<std::string>{rig.id_of(message)});
+  // The state before the message holds the rename: it was built on the earlier PDUs.
+  auto before = rooms::state_before_event(*rig.store.read(),
+                                          *rooms::find_room_version(rooms::kDefaultRoomVersion),
+                                          {rig.id_of(rename)});
+  BOOST_REQUIRE(before.ok());
+  BOOST_CHECK_EQUAL(before->at({"m.room.member", kCarol}), rig.id_of(rename));
+  BOOST_REQUIRE_EQUAL(rig.appended.size(), 4u);  // bob's join, then the three in order
+  BOOST_CHECK_EQUAL(rig.appended[1]->event_id(), rig.id_of(join));
+  BOOST_CHECK_EQUAL(rig.appended[3]->event_id(), rig.id_of(message));
+}
+
+// A rejected, a forged and a repeated PDU among good ones of the same room: each gets its own
+// outcome and the good ones, one of them built on another, are stored.
+BOOST_AUTO_TEST_CASE(bad_pdus_of_a_transaction_leave_the_good_ones_stored) {
+  Rig rig;
+  rig.create_room();
+  rig.join_remote(kBob);
+  std::string power_before = rig.current("m.room.power_levels");
+  std::string first = rig.remote_pdu(kBob, "m.room.message", std::nullopt, R"({"body":"1"})");
+  std::string grab = rig.remote_pdu(kBob, "m.room.power_levels", "",
+                                    R"({"users":{"@bob:remote.test":100}})", {rig.id_of(first)});
+  std::string forged = rig.remote_pdu(kBob, "m.room.message", std::nullopt, R"({"body":"f"})",
+                                      {rig.id_of(first)}, forged_key());
+  std::string second =
+      rig.remote_pdu(kBob, "m.room.message", std::nullopt, R"({"body":"2"})", {rig.id_of(first)});
+  auto out = rig.receive_all({first, grab, forged, second, first});
+  BOOST_REQUIRE_EQUAL(out.size(), 5u);
+  BOOST_CHECK(!out[0].error);
+  BOOST_CHECK(out[0].stored == ReceivedEvent::Outcome::kAccepted);
+  BOOST_REQUIRE(out[1].error);
+  BOOST_CHECK_MESSAGE(out[1].error->find("Rejected") == 0, *out[1].error);
+  BOOST_CHECK(out[1].stored == ReceivedEvent::Outcome::kRejected);
+  BOOST_REQUIRE(out[2].error);
+  BOOST_CHECK_MESSAGE(out[2].error->find("signature") != std::string::npos, *out[2].error);
+  BOOST_CHECK(!out[2].stored);
+  BOOST_CHECK_MESSAGE(!out[3].error, out[3].error.value_or(""));
+  BOOST_CHECK(out[3].stored == ReceivedEvent::Outcome::kAccepted);
+  BOOST_CHECK_EQUAL(out[4].event_id, rig.id_of(first));  // the copy shares the first's outcome
+  BOOST_CHECK(!out[4].error);
+
+  auto timeline = rig.timeline();
+  BOOST_CHECK_EQUAL(std::count(timeline.begin(), timeline.end(), rig.id_of(first)), 1);
+  BOOST_CHECK_EQUAL(timeline.back(), rig.id_of(second));
+  BOOST_CHECK(!contains(timeline, rig.id_of(grab)));
+  BOOST_CHECK(!contains(timeline, rig.id_of(forged)));
+  auto txn = rig.store.read();
+  BOOST_CHECK(rooms::rejected_event(*txn, rig.id_of(grab)));
+  BOOST_CHECK(!rooms::get_event(*txn, rig.id_of(forged)));
+  BOOST_CHECK_EQUAL(rig.current("m.room.power_levels"), power_before);
+  BOOST_CHECK(rig.room().extremities == std::vector<std::string>{rig.id_of(second)});
+}
+
+// PDUs of two rooms interleaved in one transaction (and one of a room this server does not
+// hold): each room gets its own in order.
+BOOST_AUTO_TEST_CASE(a_transaction_spanning_two_rooms_fills_both_in_order) {
+  Rig rig;
+  std::string room_a = rig.create_room();
+  rig.join_remote(kBob);
+  std::string a1 = rig.remote_pdu(kBob, "m.room.message", std::nullopt, R"({"body":"a1"})");
+  std::string a2 =
+      rig.remote_pdu(kBob, "m.room.message", std::nullopt, R"({"body":"a2"})", {rig.id_of(a1)});
+  std::string room_b = rig.create_room();
+  rig.join_remote(kBob);
+  std::string b1 = rig.remote_pdu(kBob, "m.room.message", std::nullopt, R"({"body":"b1"})");
+  std::string b2 =
+      rig.remote_pdu(kBob, "m.room.message", std::nullopt, R"({"body":"b2"})", {rig.id_of(b1)});
+  auto stray = json::parse_trusted(b1);
+  stray["room_id"].SetString("!elsewhere:remote.test");
+
+  auto out = rig.receive_all({a1, b1, json::to_string(stray), a2, b2});
+  BOOST_REQUIRE_EQUAL(out.size(), 5u);
+  for (size_t i : {0, 1, 3, 4}) {
+    BOOST_CHECK_MESSAGE(!out[i].error, out[i].error.value_or(""));
+    BOOST_CHECK(out[i].stored == ReceivedEvent::Outcome::kAccepted);
+  }
+  BOOST_REQUIRE(out[2].error);
+  BOOST_CHECK_MESSAGE(out[2].error->find("not in room") != std::string::npos, *out[2].error);
+
+  for (const auto& [room, first, second] :
+       {std::tuple{room_a, a1, a2}, std::tuple{room_b, b1, b2}}) {
+    rig.room_id = room;
+    auto timeline = rig.timeline();
+    BOOST_REQUIRE_GE(timeline.size(), 2u);
+    BOOST_CHECK((std::vector<std::string>(timeline.end() - 2, timeline.end()) ==
+                 std::vector<std::string>{rig.id_of(first), rig.id_of(second)}));
+    BOOST_CHECK(rig.room().extremities == std::vector<std::string>{rig.id_of(second)});
+  }
+}
+
+// A PDU whose prev event is neither stored nor in the batch has its gap filled, after the
+// PDUs before it were committed; the ones after it still go in.
+BOOST_AUTO_TEST_CASE(a_gap_in_the_middle_of_a_transaction_is_filled_in_order) {
+  Rig rig;
+  rig.create_room();
+  rig.join_remote(kBob);
+  std::string m1 = rig.remote_pdu(kBob, "m.room.message", std::nullopt, R"({"body":"1"})");
+  std::string unsent =
+      rig.remote_pdu(kBob, "m.room.message", std::nullopt, R"({"body":"u"})", {rig.id_of(m1)});
+  std::string m3 =
+      rig.remote_pdu(kBob, "m.room.message", std::nullopt, R"({"body":"3"})", {rig.id_of(unsent)});
+  std::string m4 =
+      rig.remote_pdu(kBob, "m.room.message", std::nullopt, R"({"body":"4"})", {rig.id_of(m3)});
+  for (const auto& pdu : {m1, unsent, m3}) rig.remote.events[rig.id_of(pdu)] = pdu;
+
+  auto out = rig.receive_all({m1, m3, m4});
+  for (const auto& o : out) BOOST_CHECK_MESSAGE(!o.error, o.error.value_or(""));
+  BOOST_CHECK_EQUAL(rig.remote.missing_events_calls, 1);
+  auto timeline = rig.timeline();
+  BOOST_REQUIRE_GE(timeline.size(), 4u);
+  BOOST_CHECK(
+      (std::vector<std::string>(timeline.end() - 4, timeline.end()) ==
+       std::vector<std::string>{rig.id_of(m1), rig.id_of(unsent), rig.id_of(m3), rig.id_of(m4)}));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

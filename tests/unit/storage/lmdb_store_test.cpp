@@ -442,6 +442,50 @@ BOOST_AUTO_TEST_CASE(queued_jobs_share_one_commit_up_to_max_batch) {
   for (size_t i = 0; i < 100; ++i) BOOST_TEST_REQUIRE(log.at(i).at(0).ok());
 }
 
+BOOST_AUTO_TEST_CASE(jobs_submitted_together_share_one_commit_past_max_batch) {
+  TempDir dir;
+  PostThread loop;
+  auto options = small_options(dir);
+  options.max_batch = 4;
+  auto store = open_store(options, loop.post());
+  DoneLog log;
+  std::optional<std::string> last_saw_first;
+  uint64_t commits_before;
+  {
+    WriterGate gate(*store);
+    commits_before = store->commit_count();
+    store->submit([](WriteTxn& t) { return t.put(Table::kUsers, "alone", "x"); }, log.slot(0));
+    std::vector<std::pair<Store::Job, Store::Done>> group;
+    for (size_t i = 1; i <= 9; ++i) {
+      group.emplace_back(
+          [i, &last_saw_first](WriteTxn& t) -> Status {
+            if (i == 5) {
+              t.put(Table::kUsers, "five", "x");
+              return Status::aborted("this one fails alone");
+            }
+            if (i == 9) {
+              if (auto v = t.get(Table::kUsers, KeyBuilder().u64(1).take())) {
+                last_saw_first = std::string(*v);
+              }
+            }
+            return t.put(Table::kUsers, KeyBuilder().u64(i).take(), "g");
+          },
+          log.slot(i));
+    }
+    store->submit_together(std::move(group));
+    store->submit([](WriteTxn& t) { return t.put(Table::kUsers, "after", "x"); }, log.slot(10));
+    gate.release();
+    log.wait_for(11);
+  }
+  // The gate's batch; "alone" with the whole group of 9 (max_batch 4 does not cut it); "after".
+  BOOST_TEST(store->commit_count() - commits_before == 3u);
+  BOOST_TEST(last_saw_first.value_or("") == "g");  // the group's jobs run in order
+  BOOST_TEST(log.at(5).at(0).code() == Status::Code::kAborted);
+  BOOST_TEST(!get(*store, Table::kUsers, "five").has_value());
+  for (size_t i : {0, 1, 2, 3, 4, 6, 7, 8, 9, 10}) BOOST_TEST_REQUIRE(log.at(i).at(0).ok());
+  BOOST_TEST(get(*store, Table::kUsers, KeyBuilder().u64(9).take()).has_value());
+}
+
 BOOST_AUTO_TEST_CASE(counters_start_at_one_roll_back_with_their_job_and_persist) {
   TempDir dir;
   auto options = small_options(dir);
