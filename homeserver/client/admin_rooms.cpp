@@ -464,6 +464,17 @@ void purge_batches(ServerContext& ctx, const TaskPtr& task, Next next) {
       });
 }
 
+// This server's media ids that local users' profiles name as their avatar: a member event
+// carries the profile's avatar into every room, so purging the room must not take it.
+std::set<std::string> profile_avatars(storage::ReadTxn& txn, std::string_view server) {
+  const std::string prefix = "mxc://" + std::string(server) + "/";
+  std::set<std::string> out;
+  for (const auto& user : accounts::all_users(txn)) {
+    if (user.avatar_url.starts_with(prefix)) out.insert(user.avatar_url.substr(prefix.size()));
+  }
+  return out;
+}
+
 // The media the room's events named and nothing else uses: records in writer jobs, then the
 // files on a worker once those jobs are on disk.
 void purge_media_batches(ServerContext& ctx, const TaskPtr& task, Next next) {
@@ -473,7 +484,9 @@ void purge_media_batches(ServerContext& ctx, const TaskPtr& task, Next next) {
       [room_id = task->room_id, server = ctx.server_name,
        step](storage::WriteTxn& txn) -> Result<bool> {
         *step = {};
-        HAVEN_TRY(check(media::purge_room_media_step(txn, room_id, server, kPurgeBatch, &*step)));
+        auto kept = profile_avatars(txn, server);
+        HAVEN_TRY(
+            check(media::purge_room_media_step(txn, room_id, server, kPurgeBatch, kept, &*step)));
         return true;
       },
       [&ctx, task, step, next](Result<bool> r) {

@@ -68,7 +68,7 @@ void drop_still_used(storage::ReadTxn& txn, std::set<std::string>* files) {
 
 storage::Status purge_room_media_step(storage::WriteTxn& txn, std::string_view room_id,
                                       std::string_view server_name, size_t budget,
-                                      MediaPurgeStep* step) {
+                                      const std::set<std::string>& kept, MediaPurgeStep* step) {
   const std::string prefix = KeyBuilder().str(room_id).build();
   std::vector<std::pair<std::string, std::string>> named;  // (server, media_id)
   txn.scan(Table::kRoomMedia, prefix, {}, storage::Direction::kForward,
@@ -85,7 +85,8 @@ storage::Status purge_room_media_step(storage::WriteTxn& txn, std::string_view r
     if (s.ok()) {
       s = txn.del(Table::kMediaRooms, KeyBuilder().str(server).str(media_id).tail(room_id).build());
     }
-    if (s.ok() && server == server_name && !named_by_another_room(txn, server, media_id)) {
+    if (s.ok() && server == server_name && !kept.contains(media_id) &&
+        !named_by_another_room(txn, server, media_id)) {
       s = forget_media(txn, media_id, &files);
     }
     if (!s.ok()) return s;

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstddef>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -25,9 +26,11 @@ struct MediaPurgeStep {
 // none the server can see). A media id of `server_name`
 // that no other room names loses its record and thumbnail records; the files those used are
 // listed in `unused` when no other media or thumbnail record uses the same content.
+// Media ids in `kept` (this server's media that a local user's profile names as its avatar)
+// keep their records and files, though their tie to the room goes.
 storage::Status purge_room_media_step(storage::WriteTxn& txn, std::string_view room_id,
                                       std::string_view server_name, size_t budget,
-                                      MediaPurgeStep* step);
+                                      const std::set<std::string>& kept, MediaPurgeStep* step);
 
 // Deletes the files of `sha256s` from the store; missing ones are fine.
 Status remove_unused_blobs(const MediaStore& store, const std::vector<std::string>& sha256s);

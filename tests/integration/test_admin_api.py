@@ -128,6 +128,45 @@ class AdminApiTest(HomeserverTestCase):
         self.assertError(self.req(self.admin, "GET", V1 + f"/rooms/{quote('!nope:' + self.server.server_name)}"),
                          404, "M_NOT_FOUND")
 
+    def delete_room(self, room, block):
+        reply = self.ok(self.admin, "DELETE", V2 + f"/rooms/{quote(room)}",
+                        {"purge": True, "block": block})
+        delete_id = reply["delete_id"]
+        deadline = time.monotonic() + 20
+        status = None
+        while time.monotonic() < deadline:
+            status = self.ok(self.admin, "GET", V2 + f"/rooms/delete_status/{delete_id}")
+            if status["status"] in ("complete", "failed"):
+                break
+            time.sleep(0.1)
+        self.assertEqual(status["status"], "complete", status)
+
+    def upload(self, who, data):
+        status, reply = self.client.request(
+            "POST", "/_matrix/media/v3/upload", raw_body=data, token=who["access_token"],
+            headers={"Content-Type": "application/octet-stream"})
+        self.assertEqual(status, 200, reply)
+        return reply["content_uri"]
+
+    def download_status(self, who, mxc):
+        return self.client.request("GET", "/_matrix/client/v1/media/download/" + mxc[6:],
+                                   token=who["access_token"])[0]
+
+    # The member event carries the profile's avatar into the room; purging the user's only room
+    # must not take the avatar their profile still shows. The room's own file goes.
+    def test_purge_keeps_the_avatar_a_profile_names(self):
+        carol = self.user(unique("pa"))
+        avatar = self.upload(carol, unique("profile-avatar").encode() * 32)
+        self.ok(carol, "PUT", f"/profile/{quote(carol['user_id'])}/avatar_url",
+                {"avatar_url": avatar})
+        room = self.ok(carol, "POST", "/createRoom", {})["room_id"]
+        attachment = self.upload(carol, unique("room-file").encode() * 32)
+        self.ok(carol, "PUT", f"/rooms/{quote(room)}/send/m.room.message/{unique('t')}",
+                {"msgtype": "m.file", "body": "f.bin", "url": attachment})
+        self.delete_room(room, block=False)
+        self.assertEqual(self.download_status(carol, avatar), 200)
+        self.assertEqual(self.download_status(carol, attachment), 404)
+
     def test_delete_room_with_purge_and_block(self):
         alice, bob = self.user(unique("da")), self.user(unique("db"))
         room = self.ok(alice, "POST", "/createRoom", {"invite": [bob["user_id"]],
@@ -148,17 +187,7 @@ class AdminApiTest(HomeserverTestCase):
                           "?org.matrix.msc4140.delay=3600000",
                           {"msgtype": "m.text", "body": "later"})["delay_id"]
         since = self.ok(bob, "GET", "/sync?timeout=0")["next_batch"]
-        reply = self.ok(self.admin, "DELETE", V2 + f"/rooms/{quote(room)}",
-                        {"purge": True, "block": True})
-        delete_id = reply["delete_id"]
-        deadline = time.monotonic() + 20
-        status = None
-        while time.monotonic() < deadline:
-            status = self.ok(self.admin, "GET", V2 + f"/rooms/delete_status/{delete_id}")
-            if status["status"] in ("complete", "failed"):
-                break
-            time.sleep(0.1)
-        self.assertEqual(status["status"], "complete", status)
+        self.delete_room(room, block=True)
         self.assertNotIn(room, self.ok(bob, "GET", "/joined_rooms")["joined_rooms"])
         later = self.ok(bob, "GET", f"/sync?timeout=0&since={since}")
         self.assertIn(room, later["rooms"]["leave"])

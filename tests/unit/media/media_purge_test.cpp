@@ -104,10 +104,11 @@ struct World {
     return blob->sha256;
   }
 
-  MediaPurgeStep purge(const std::string& room, size_t budget) {
+  MediaPurgeStep purge(const std::string& room, size_t budget,
+                       const std::set<std::string>& kept = {}) {
     MediaPurgeStep step;
     db.write([&](storage::WriteTxn& txn) {
-      return purge_room_media_step(txn, room, "x", budget, &step);
+      return purge_room_media_step(txn, room, "x", budget, kept, &step);
     });
     return step;
   }
@@ -189,6 +190,29 @@ BOOST_AUTO_TEST_CASE(encrypted_room_loses_its_avatars_and_tied_uploads_not_other
   BOOST_TEST(get_media(*txn, "sharedUpload").has_value());
   // Named only inside ciphertext: the server cannot know it was this room's.
   BOOST_TEST(get_media(*txn, "untied").has_value());
+}
+
+// A profile's avatar reaches the room through the member event; the purge leaves it.
+BOOST_AUTO_TEST_CASE(kept_media_stays_though_only_the_room_named_it) {
+  World w;
+  std::string room = w.create_room();
+  std::string avatar = w.upload("profileAvatar", "profile avatar bytes");
+  w.upload("roomOnly", "bytes only the room used");
+  w.send(room, "m.room.member", R"({"membership":"join","avatar_url":"mxc://x/profileAvatar"})",
+         kAlice);
+  w.send_file(room, "mxc://x/roomOnly");
+
+  MediaPurgeStep step = w.purge(room, 100, {"profileAvatar"});
+  BOOST_TEST(step.done);
+  BOOST_TEST(step.unused.size() == 1u);
+  BOOST_TEST(std::count(step.unused.begin(), step.unused.end(), avatar) == 0);
+  auto txn = w.db.read();
+  BOOST_TEST(get_media(*txn, "profileAvatar").has_value());
+  BOOST_TEST(!get_media(*txn, "roomOnly"));
+  size_t rows = 0;
+  txn->scan(Table::kRoomMedia, {}, {}, storage::Direction::kForward,
+            [&](std::string_view, std::string_view) { return ++rows, true; });
+  BOOST_TEST(rows == 0u);
 }
 
 BOOST_AUTO_TEST_CASE(a_small_budget_takes_several_steps) {
