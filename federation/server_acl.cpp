@@ -1,16 +1,11 @@
 #include "federation/server_acl.h"
 
-#include <cctype>
-
 #include "federation/resolver.h"
+#include "homeserver/base/glob.h"
 #include "homeserver/rooms/event_store.h"
 
 namespace haven::federation {
 namespace {
-
-bool same_letter(char a, char b) {
-  return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
-}
 
 std::vector<std::string> string_entries(const json::Value& content, const char* name) {
   std::vector<std::string> out;
@@ -24,35 +19,12 @@ std::vector<std::string> string_entries(const json::Value& content, const char* 
 
 bool any_matches(const std::vector<std::string>& patterns, std::string_view host) {
   for (const std::string& p : patterns) {
-    if (glob_matches(p, host)) return true;
+    if (glob_match(p, host)) return true;
   }
   return false;
 }
 
 }  // namespace
-
-bool glob_matches(std::string_view pattern, std::string_view text) {
-  // Iterative, with one backtrack point: at worst pattern x name steps, never exponential.
-  size_t p = 0, t = 0;
-  size_t star = std::string_view::npos, star_t = 0;
-  while (t < text.size()) {
-    if (p < pattern.size() &&
-        (pattern[p] == '?' || (pattern[p] != '*' && same_letter(pattern[p], text[t])))) {
-      ++p;
-      ++t;
-    } else if (p < pattern.size() && pattern[p] == '*') {
-      star = p++;
-      star_t = t;
-    } else if (star != std::string_view::npos) {
-      p = star + 1;
-      t = ++star_t;
-    } else {
-      return false;
-    }
-  }
-  while (p < pattern.size() && pattern[p] == '*') ++p;
-  return p == pattern.size();
-}
 
 std::string host_of_server_name(std::string_view server_name) {
   auto parts = split_server_name(server_name);

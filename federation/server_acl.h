@@ -14,10 +14,6 @@
 
 namespace haven::federation {
 
-// True when `text` matches the glob `pattern` ('*': any run of characters, '?': exactly one),
-// comparing ASCII letters case-insensitively.
-bool glob_matches(std::string_view pattern, std::string_view text);
-
 // A server name without its port: "evil.com:8448" -> "evil.com", "[::1]:8448" -> "[::1]"
 // (IP literals are told apart with resolver.h's is_ip_literal).
 std::string host_of_server_name(std::string_view server_name);

@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "homeserver/base/glob.h"
 #include "homeserver/push/push_rules.h"
 #include "storage/store.h"
 #include "homeserver/rooms/event.h"
@@ -52,12 +53,7 @@ bool rule_matches(Kind kind, const Rule& rule, const rapidjson::Value& event,
                   const PushContext& ctx);
 bool condition_matches(const Condition& c, const rapidjson::Value& event, const PushContext& ctx);
 
-// Glob matching, case-insensitive: `*` any run of characters, `?` exactly one. With
-// `word_boundary`, the pattern may match any substring that starts and ends at a word
-// boundary (for content.body); otherwise it must match the whole value. With `literal`, `*`
-// and `?` are ordinary characters (display names).
-bool glob_match(std::string_view pattern, std::string_view value, bool word_boundary,
-                bool literal = false);
+using haven::glob_match;  // homeserver/base/glob.h
 
 // Splits a dot-separated property path ("content.m\.relates_to.rel_type").
 std::vector<std::string> split_property_path(std::string_view path);

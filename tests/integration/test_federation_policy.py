@@ -100,9 +100,8 @@ class FederatedCareRulesOnSendTest(FederationTestCase):
         # Not in the timeline either: a soft-failed event is not sent to clients.
         self.assertNotEqual(self.latest(owner, room_id), event_id)
 
-    def test_a_join_pushed_in_send_by_the_owners_contact_is_accepted(self):
-        owner = self.professional()
-        room_id = self.restricted_room(owner)
+    def joined_contact(self, owner, room_id):
+        """A remote user linked to `owner` as a contact, joined by a join pushed in /send."""
         friend = f"@friend_{unique()}:{HS2}"
         self.ok(self.admin, "PUT",
                 f"{ADMIN}/users/{quote(owner['user_id'])}/contacts/{quote(friend)}", {})
@@ -110,7 +109,11 @@ class FederatedCareRulesOnSendTest(FederationTestCase):
         results = self.send_pdus(HS2, HS1, [pdu])
         self.assertNotIn("error", results.get(event_id, {}), results)
         self.assertEqual(self.members(owner, room_id).get(friend), "join")
+        return friend
 
+    def test_a_join_pushed_in_send_by_the_owners_contact_is_accepted(self):
+        owner = self.professional()
+        self.joined_contact(owner, self.restricted_room(owner))
 
     def forced_invite(self, owner, room_id, sender, target):
         """An invite of `target` by `sender` (a member from hs2), signed by hs2."""
@@ -130,12 +133,7 @@ class FederatedCareRulesOnSendTest(FederationTestCase):
     def test_an_invite_pushed_in_send_needs_the_inviter_to_be_a_contact(self):
         owner = self.professional()
         room_id = self.restricted_room(owner)
-        friend = f"@friend_{unique()}:{HS2}"
-        self.ok(self.admin, "PUT",
-                f"{ADMIN}/users/{quote(owner['user_id'])}/contacts/{quote(friend)}", {})
-        pdu, event_id = self.forced_join(owner, room_id, friend)
-        self.assertNotIn("error", self.send_pdus(HS2, HS1, [pdu]).get(event_id, {}))
-        self.assertEqual(self.members(owner, room_id).get(friend), "join")
+        friend = self.joined_contact(owner, room_id)
         power = self.state(owner, room_id, "m.room.power_levels")[1]
         power.setdefault("users", {})[friend] = power.get("invite", 0)
         self.ok(owner, "PUT", f"/rooms/{quote(room_id)}/state/m.room.power_levels/", power)
