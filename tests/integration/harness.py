@@ -398,6 +398,14 @@ class HomeserverTestCase(unittest.TestCase):
         self.assertEqual(status, 200, f"{method} {path}: {reply}")
         return reply
 
+    def upload_media(self, who, data):
+        """POST /_matrix/media/v3/upload of `data` as `who`; the mxc URI."""
+        status, reply = self.client.request(
+            "POST", "/_matrix/media/v3/upload", raw_body=data, token=who["access_token"],
+            headers={"Content-Type": "application/octet-stream"})
+        self.assertEqual(status, 200, reply)
+        return reply["content_uri"]
+
     def assertError(self, result, status, errcode):
         """Asserts a Matrix error response: the HTTP status and the errcode."""
         got_status, body = result

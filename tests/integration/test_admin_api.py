@@ -141,13 +141,6 @@ class AdminApiTest(HomeserverTestCase):
             time.sleep(0.1)
         self.assertEqual(status["status"], "complete", status)
 
-    def upload(self, who, data):
-        status, reply = self.client.request(
-            "POST", "/_matrix/media/v3/upload", raw_body=data, token=who["access_token"],
-            headers={"Content-Type": "application/octet-stream"})
-        self.assertEqual(status, 200, reply)
-        return reply["content_uri"]
-
     def download_status(self, who, mxc):
         return self.client.request("GET", "/_matrix/client/v1/media/download/" + mxc[6:],
                                    token=who["access_token"])[0]
@@ -156,11 +149,11 @@ class AdminApiTest(HomeserverTestCase):
     # must not take the avatar their profile still shows. The room's own file goes.
     def test_purge_keeps_the_avatar_a_profile_names(self):
         carol = self.user(unique("pa"))
-        avatar = self.upload(carol, unique("profile-avatar").encode() * 32)
+        avatar = self.upload_media(carol, unique("profile-avatar").encode() * 32)
         self.ok(carol, "PUT", f"/profile/{quote(carol['user_id'])}/avatar_url",
                 {"avatar_url": avatar})
         room = self.ok(carol, "POST", "/createRoom", {})["room_id"]
-        attachment = self.upload(carol, unique("room-file").encode() * 32)
+        attachment = self.upload_media(carol, unique("room-file").encode() * 32)
         self.ok(carol, "PUT", f"/rooms/{quote(room)}/send/m.room.message/{unique('t')}",
                 {"msgtype": "m.file", "body": "f.bin", "url": attachment})
         self.delete_room(room, block=False)

@@ -179,13 +179,6 @@ class TemporaryRoomTests(CareTestCase):
         self.assertEqual(self.data_files_hold_bytes(picture), [])
 
     # --- an encrypted temporary conversation with a guest ---
-    def upload(self, who, data):
-        status, reply = self.client.request(
-            "POST", "/_matrix/media/v3/upload", raw_body=data, token=who["access_token"],
-            headers={"Content-Type": "application/octet-stream"})
-        self.assertEqual(status, 200, reply)
-        return reply["content_uri"]
-
     def upload_async(self, who, data):
         """POST /_matrix/media/v1/create, then PUT the bytes to the reserved mxc URI."""
         created = self.ok(who, "POST", "/_matrix/media/v1/create", {})
@@ -237,26 +230,26 @@ class TemporaryRoomTests(CareTestCase):
                 {"algorithm": "m.megolm.v1.aes-sha2"})
         guest = self.accepted_guest(owner, room)
         guest_blob, guest_async_blob = os.urandom(4096), os.urandom(4096)
-        self.upload(guest, guest_blob)
+        self.upload_media(guest, guest_blob)
         self.upload_async(guest, guest_async_blob)
         self.send_encrypted(guest, room)
 
         room_avatar, member_avatar = os.urandom(2048), os.urandom(2048)
         self.ok(owner, "PUT", f"{V3}/rooms/{quote(room)}/state/m.room.avatar/",
-                {"url": self.upload(owner, room_avatar)})
+                {"url": self.upload_media(owner, room_avatar)})
         self.ok(owner, "PUT", f"{V3}/rooms/{quote(room)}/state/m.room.member/"
                               f"{quote(owner['user_id'])}",
-                {"membership": "join", "avatar_url": self.upload(owner, member_avatar)})
+                {"membership": "join", "avatar_url": self.upload_media(owner, member_avatar)})
 
         # The same file in an ordinary room too: its purge must not take it from there.
         other_room = self.ok(owner, "POST", V3 + "/createRoom", {"name": "ordinary"})["room_id"]
         shared = os.urandom(2048)
-        shared_uri = self.upload(owner, shared)
+        shared_uri = self.upload_media(owner, shared)
         for where in (room, other_room):
             self.ok(owner, "PUT", f"{V3}/rooms/{quote(where)}/send/m.room.message/{unique('t')}",
                     {"msgtype": "m.file", "body": "shared.bin", "url": shared_uri})
         untied = os.urandom(2048)
-        untied_uri = self.upload(owner, untied)
+        untied_uri = self.upload_media(owner, untied)
         self.send_encrypted(owner, room)
         for blob in (guest_blob, guest_async_blob, room_avatar, member_avatar):
             self.assertTrue(self.data_files_hold_bytes(blob))
