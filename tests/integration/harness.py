@@ -398,6 +398,21 @@ class HomeserverTestCase(unittest.TestCase):
         self.assertEqual(status, 200, f"{method} {path}: {reply}")
         return reply
 
+    def connect(self, timeout=60):
+        """A raw socket to the client listener, closed when the test ends."""
+        sock = socket.create_connection(("127.0.0.1", self.server.port), timeout=timeout)
+        self.addCleanup(sock.close)
+        return sock
+
+    @staticmethod
+    def read_response(sock):
+        """One HTTP response off a raw socket: (status, lower-cased headers, body)."""
+        response = http.client.HTTPResponse(sock)
+        response.begin()
+        body = response.read()
+        headers = {k.lower(): v for k, v in response.getheaders()}
+        return response.status, headers, body
+
     def upload_media(self, who, data):
         """POST /_matrix/media/v3/upload of `data` as `who`; the mxc URI."""
         status, reply = self.client.request(

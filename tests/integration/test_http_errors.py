@@ -6,7 +6,6 @@ the server must keep serving afterwards."""
 import http.client
 import io
 import json
-import socket
 import unittest
 
 from harness import HomeserverTestCase, unique
@@ -151,18 +150,6 @@ class FramingTest(HomeserverTestCase):
     JSON bodies enforced while they arrive, keep-alive and pipelining, and malformed requests
     answered with the standard error JSON."""
 
-    def connect(self):
-        sock = socket.create_connection(("127.0.0.1", self.server.port), timeout=30)
-        self.addCleanup(sock.close)
-        return sock
-
-    def read_response(self, sock):
-        response = http.client.HTTPResponse(sock)
-        response.begin()
-        body = response.read()
-        headers = {k.lower(): v for k, v in response.getheaders()}
-        return response.status, headers, body
-
     def assertJsonError(self, response, status, errcode):
         got_status, headers, body = response
         self.assertEqual(got_status, status, body)
@@ -171,7 +158,7 @@ class FramingTest(HomeserverTestCase):
         self.assertEqual(json.loads(body)["errcode"], errcode)
 
     def test_json_body_far_over_the_bound_is_refused_before_it_is_sent(self):
-        sock = self.connect()
+        sock = self.connect(timeout=30)
         sock.sendall(b"POST " + V3.encode() + b"/register HTTP/1.1\r\nHost: x\r\n"
                      b"Content-Type: application/json\r\nContent-Length: 52428800\r\n\r\n")
         self.assertJsonError(self.read_response(sock), 413, "M_TOO_LARGE")
@@ -203,7 +190,7 @@ class FramingTest(HomeserverTestCase):
         self.assertEqual(body["errcode"], "M_FORBIDDEN")
 
     def test_keep_alive_and_pipelined_requests_are_answered_in_order(self):
-        sock = self.connect()
+        sock = self.connect(timeout=30)
         one = b"GET /_matrix/client/versions HTTP/1.1\r\nHost: x\r\n\r\n"
         bad = b"GET " + V3.encode() + b"/no/such HTTP/1.1\r\nHost: x\r\n\r\n"
         sock.sendall(one)
@@ -230,7 +217,7 @@ class FramingTest(HomeserverTestCase):
             (b"GET / HTTP/1.1\r\nX-Big: " + b"h" * (70 * 1024) + b"\r\n\r\n", 431),
         ]
         for raw, status in cases:
-            sock = self.connect()
+            sock = self.connect(timeout=30)
             try:
                 sock.sendall(raw)
             except OSError:
@@ -242,7 +229,7 @@ class FramingTest(HomeserverTestCase):
         self.assertServerAlive()
 
     def test_head_request_gets_no_body(self):
-        sock = self.connect()
+        sock = self.connect(timeout=30)
         sock.sendall(b"HEAD /_matrix/client/versions HTTP/1.1\r\nHost: x\r\n\r\n"
                      b"GET /_matrix/client/versions HTTP/1.1\r\nHost: x\r\n\r\n")
         # Both answers may arrive in one read, so they are split by hand: the HEAD answer is its

@@ -4,11 +4,9 @@ frozen for new media, the size limit — and bad input: oversize uploads, bogus 
 traversal attempts in media ids and file names, bad Range headers."""
 
 import hashlib
-import http.client
 import json
 import os
 import random
-import socket
 import struct
 import time
 import unittest
@@ -399,24 +397,12 @@ class StreamedUploadTest(HomeserverTestCase):
                  for name in self.temp_files()]
         return max(sizes, default=-1)
 
-    def connect(self):
-        sock = socket.create_connection(("127.0.0.1", self.server.port), timeout=60)
-        self.addCleanup(sock.close)
-        return sock
-
     def send_head(self, sock, method="POST", path=MEDIA + "/upload", headers=None):
         lines = [f"{method} {path} HTTP/1.1", "Host: 127.0.0.1",
                  f"Authorization: Bearer {self.alice['access_token']}",
                  "Content-Type: application/octet-stream"]
         lines += [f"{k}: {v}" for k, v in (headers or {}).items()]
         sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
-
-    def read_response(self, sock):
-        response = http.client.HTTPResponse(sock)
-        response.begin()
-        body = response.read()
-        headers = {k.lower(): v for k, v in response.getheaders()}
-        return response.status, headers, body
 
     def assertTooLargeJson(self, status, headers, body):
         self.assertEqual(status, 413, body)
