@@ -14,7 +14,8 @@ import { CryptoEvent, VerificationPhase, VerifierEvent } from "matrix-js-sdk/lib
 
 import { HavenServer } from "./lib/haven.mjs";
 import {
-  liveEvents, loginUser, makeSteps, registerUser, sdk, startSyncingClient, waitFor, withTimeout,
+  decrypted, liveEvents, loginUser, makeSteps, registerUser, sdk, startSyncingClient, waitDecrypted,
+  waitFor, withTimeout,
 } from "./lib/matrix.mjs";
 
 const PASSWORD = "correct horse battery staple";
@@ -25,24 +26,6 @@ async function startCryptoClient(server, creds) {
   return startSyncingClient(server.baseUrl, creds, {
     beforeStart: (client) => client.initRustCrypto({ useIndexedDB: false }),
   });
-}
-
-/** The decrypted m.room.message with `body` in the room's live timeline, if there is one. */
-function decrypted(client, roomId, body) {
-  return liveEvents(client, roomId).find((e) =>
-    e.isEncrypted() && !e.isDecryptionFailure() && e.getType() === "m.room.message" &&
-    e.getContent().body === body);
-}
-
-function describeTimeline(client, roomId) {
-  return JSON.stringify(liveEvents(client, roomId).filter((e) => e.isEncrypted()).map((e) =>
-    e.isDecryptionFailure() ? `UTD(${e.decryptionFailureReason})` : e.getContent().body));
-}
-
-async function waitDecrypted(client, roomId, body, timeoutMs) {
-  return waitFor(`${client.getUserId()}/${client.getDeviceId()} to decrypt "${body}"`,
-    () => decrypted(client, roomId, body),
-    { clients: [client], timeoutMs, describe: () => describeTimeline(client, roomId) });
 }
 
 async function send(client, roomId, body) {

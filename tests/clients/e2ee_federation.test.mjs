@@ -11,29 +11,13 @@ import { after, before, describe } from "node:test";
 
 import { HavenServer } from "./lib/haven.mjs";
 import {
-  liveEvents, loginUser, makeSteps, registerUser, sdk, startSyncingClient, waitFor, withTimeout,
+  liveEvents, loginUser, makeSteps, registerUser, sdk, startSyncingClient, waitDecrypted, waitFor,
+  withTimeout,
 } from "./lib/matrix.mjs";
 
 const PASSWORD = "correct horse battery staple";
 const TIMEOUT_MS = 60_000; // deliveries between the servers may wait for a retry
 const step = makeSteps(120_000);
-
-function decrypted(client, roomId, body) {
-  return liveEvents(client, roomId).find((e) =>
-    e.isEncrypted() && !e.isDecryptionFailure() && e.getType() === "m.room.message" &&
-    e.getContent().body === body);
-}
-
-function describeTimeline(client, roomId) {
-  return JSON.stringify(liveEvents(client, roomId).filter((e) => e.isEncrypted()).map((e) =>
-    e.isDecryptionFailure() ? `UTD(${e.decryptionFailureReason})` : e.getContent().body));
-}
-
-async function waitDecrypted(client, roomId, body) {
-  return waitFor(`${client.getUserId()}/${client.getDeviceId()} to decrypt "${body}"`,
-    () => decrypted(client, roomId, body),
-    { clients: [client], timeoutMs: TIMEOUT_MS, describe: () => describeTimeline(client, roomId) });
-}
 
 async function send(client, roomId, body) {
   const res = await withTimeout(`${client.getUserId()} sends "${body}"`,
@@ -98,9 +82,9 @@ describe("end-to-end encryption between users of two servers", () => {
 
   step("they exchange messages that decrypt on the other server", async () => {
     await send(alice, roomId, "Hello Bob, from hs1");
-    await waitDecrypted(bob, roomId, "Hello Bob, from hs1");
+    await waitDecrypted(bob, roomId, "Hello Bob, from hs1", TIMEOUT_MS);
     await send(bob, roomId, "Hi Alice, from hs2");
-    await waitDecrypted(alice, roomId, "Hi Alice, from hs2");
+    await waitDecrypted(alice, roomId, "Hi Alice, from hs2", TIMEOUT_MS);
     const raw = await withTimeout("raw event", bob.fetchRoomEvent(roomId,
       liveEvents(bob, roomId).find((e) => e.isEncrypted())?.getId()));
     assert.equal(raw.type, "m.room.encrypted", "hs2 holds the event encrypted");
@@ -114,7 +98,7 @@ describe("end-to-end encryption between users of two servers", () => {
       return devices.get(bob.getUserId())?.has(bob2.getDeviceId());
     }, { clients: [alice], timeoutMs: TIMEOUT_MS });
     await send(alice, roomId, "For both of Bob's devices");
-    await waitDecrypted(bob2, roomId, "For both of Bob's devices");
-    await waitDecrypted(bob, roomId, "For both of Bob's devices");
+    await waitDecrypted(bob2, roomId, "For both of Bob's devices", TIMEOUT_MS);
+    await waitDecrypted(bob, roomId, "For both of Bob's devices", TIMEOUT_MS);
   });
 });

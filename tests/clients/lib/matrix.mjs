@@ -192,3 +192,23 @@ export function liveEvents(client, roomId) {
 }
 
 export { sdk };
+
+/** The decrypted m.room.message with `body` in the room's live timeline, if there is one. */
+export function decrypted(client, roomId, body) {
+  return liveEvents(client, roomId).find((e) =>
+    e.isEncrypted() && !e.isDecryptionFailure() && e.getType() === "m.room.message" &&
+    e.getContent().body === body);
+}
+
+/** The room's encrypted events as bodies or UTD(reason), for failure messages. */
+function describeEncrypted(client, roomId) {
+  return JSON.stringify(liveEvents(client, roomId).filter((e) => e.isEncrypted()).map((e) =>
+    e.isDecryptionFailure() ? `UTD(${e.decryptionFailureReason})` : e.getContent().body));
+}
+
+/** Waits until `client` has decrypted the message with `body` in the room. */
+export async function waitDecrypted(client, roomId, body, timeoutMs = WAIT_TIMEOUT_MS) {
+  return waitFor(`${client.getUserId()}/${client.getDeviceId()} to decrypt "${body}"`,
+    () => decrypted(client, roomId, body),
+    { clients: [client], timeoutMs, describe: () => describeEncrypted(client, roomId) });
+}
