@@ -65,11 +65,15 @@ Status put_record(storage::WriteTxn& txn, const DelayedEvent& e) {
   return check(txn.put(Table::kDelayedEvents, e.delay_id, value));
 }
 
-// The room a stored record belongs to, without opening it ("" for a plain record).
-std::string_view room_of_record(std::string_view value) {
-  if (value.empty() || value[0] != kSealedMark) return {};
+// The room a stored record belongs to: a sealed record names it before its sealed part; a
+// plain one (written before at-rest sealing) in its JSON.
+std::string room_of_record(std::string_view value) {
+  if (value.empty() || value[0] != kSealedMark) {
+    auto plain = DelayedEvent::from_json(value);
+    return plain ? plain->room_id : std::string();
+  }
   KeyReader r(value.substr(1));
-  return r.str().value_or(std::string_view());
+  return std::string(r.str().value_or(std::string_view()));
 }
 
 // Forgets the user's finalised records older than the retention, and the oldest beyond the

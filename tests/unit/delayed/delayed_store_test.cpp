@@ -170,5 +170,22 @@ BOOST_AUTO_TEST_CASE(records_are_sealed_and_a_room_purge_deletes_its_own) {
   BOOST_TEST(get(*txn, "k1").has_value());
 }
 
+// A record stored before at-rest sealing is plain JSON; the purge still finds it by its room.
+BOOST_AUTO_TEST_CASE(a_room_purge_deletes_its_plain_records_too) {
+  test::TestStore db;
+  auto plain = make("p1", "@a:x", 0, 1000, "");
+  db.write([&](storage::WriteTxn& t) {
+    if (auto s = schedule(t, plain); !s.ok()) return ok(s);
+    return t.put(storage::Table::kDelayedEvents, "p1", plain.to_json());  // as an old store held it
+  });
+  BOOST_REQUIRE(get(*db.read(), "p1").has_value());
+  db.write([](storage::WriteTxn& t) { return ok(delete_room_delayed(t, "!r:x")); });
+  auto txn = db.read();
+  BOOST_TEST(!get(*txn, "p1"));
+  BOOST_TEST(due_by(*txn, 5000, 10).empty());
+  BOOST_TEST(scheduled_of_user(*txn, "@a:x").empty());
+  BOOST_TEST(others_at_state(*txn, "!r:x", "m.call.member", "", "@z:x").empty());
+}
+
 }  // namespace
 }  // namespace haven::delayed
