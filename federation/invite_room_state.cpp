@@ -1,6 +1,7 @@
 #include "federation/invite_room_state.h"
 
 #include "federation/pdu_checks.h"
+#include "homeserver/rooms/event_builder.h"
 #include "homeserver/rooms/redaction.h"
 
 namespace haven::federation {
@@ -10,7 +11,7 @@ namespace {
 // the one whose id is derived from its own event id.
 std::string room_of(const rooms::Event& event) {
   if (event.version().room_id_from_create_event && event.type() == "m.room.create") {
-    return "!" + event.event_id().substr(1);
+    return rooms::room_id_from_create_event(event);
   }
   return event.room_id();
 }

@@ -181,8 +181,8 @@ class Store {
   virtual void submit(Job job, Done done) = 0;
   // Queues jobs that commit in the same batch (one write transaction, one fsync), in this order
   // and each in its own nested transaction as with submit: for work whose later parts read the
-  // earlier ones' writes and whose callers want one commit for all. They are split over two
-  // commits only when together they cannot fit in one transaction (see LmdbStore).
+  // earlier ones' writes and whose callers want one commit for all. A group is never split
+  // over two commits: one too big for a transaction fails as a whole (see LmdbStore).
   virtual void submit_together(std::vector<std::pair<Job, Done>> jobs) = 0;
   // Runs a job and waits for it to be durable: for start-up and the CLI, never on the loop.
   virtual Status run(Job job) = 0;

@@ -17,6 +17,8 @@ Error write_error(int err) {
 }  // namespace
 
 Result<std::unique_ptr<SpooledBody>> SpooledBody::create(const std::string& dir) {
+  // A server without a spool directory takes no uploads (rather than spooling them to "/").
+  if (dir.empty()) return Error::unknown("Cannot store the upload: this server takes no uploads");
   std::string path = dir + "/upload-XXXXXX";
   int fd = ::mkostemp(path.data(), O_CLOEXEC);
   if (fd < 0) return write_error(errno);

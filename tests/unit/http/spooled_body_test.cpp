@@ -79,6 +79,12 @@ BOOST_AUTO_TEST_CASE(a_missing_directory_is_an_error) {
   BOOST_TEST(!body.ok());
 }
 
+// A server built without a spool directory (haven-care's) must not spool uploads to "/".
+BOOST_AUTO_TEST_CASE(no_directory_is_an_error) {
+  auto body = SpooledBody::create("");
+  BOOST_TEST(!body.ok());
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 }  // namespace haven::http
