@@ -1,6 +1,8 @@
 #include "appservices/feeder.h"
 
+#include <algorithm>
 #include <map>
+#include <set>
 #include <memory>
 
 #include "appservices/interest.h"
@@ -19,6 +21,8 @@ namespace {
 
 constexpr std::string_view kEventsCursor = "events";
 constexpr size_t kMaxToDevicePerUser = 10'000;
+// Per user: "to_device " + user id, the last to-device position copied to the service.
+constexpr std::string_view kToDeviceCursorPrefix = "to_device ";
 
 // The event as the transaction carries it: the client format, room id included.
 std::string client_event_json(const rooms::StoredEvent& stored) {
@@ -94,12 +98,23 @@ Status feed_to_device(storage::WriteTxn& txn, const Registry& registry,
       }
     }
     if (!owner) continue;
-    storage::Status status;
-    auto taken = e2ee::take_to_device(txn, user, kMaxToDevicePerUser, &status);
-    HAVEN_TRY(check(status));
-    for (const auto& m : taken) {
-      HAVEN_TRY(check(enqueue(txn, owner->id(), ItemKind::kToDevice, to_device_json(m))));
+    // A device with an access token of its own syncs; the service gets a copy of its messages.
+    // A device the service made without one (MSC4190) is reached only through the service.
+    std::set<std::string> service_devices;
+    for (const accounts::Device& d : accounts::list_devices(txn, user)) {
+      if (d.token_hash.empty()) service_devices.insert(d.device_id);
     }
+    const std::string cursor_name = std::string(kToDeviceCursorPrefix) + user;
+    uint64_t after = cursor(txn, owner->id(), cursor_name).value_or(0);
+    storage::Status status;
+    auto copied =
+        e2ee::copy_to_device(txn, user, after, service_devices, kMaxToDevicePerUser, &status);
+    HAVEN_TRY(check(status));
+    for (const auto& m : copied) {
+      HAVEN_TRY(check(enqueue(txn, owner->id(), ItemKind::kToDevice, to_device_json(m))));
+      after = std::max(after, m.pos);
+    }
+    if (!copied.empty()) HAVEN_TRY(check(set_cursor(txn, owner->id(), cursor_name, after)));
   }
   return {};
 }

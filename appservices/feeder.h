@@ -22,9 +22,11 @@ Status init_cursors(storage::WriteTxn& txn, const Registry& registry);
 // `limit` looked at per service) and moves the cursor. Returns true while more are waiting.
 Result<bool> feed_events(storage::WriteTxn& txn, const Registry& registry, size_t limit);
 
-// Moves the waiting to-device messages of `users` that belong to services receiving ephemeral
-// data out of the users' inboxes into those services' outboxes. Users not in any such service's
-// namespace are left alone.
+// Queues, for the service receiving ephemeral data whose namespace holds each of `users`, the
+// to-device messages those users got since the last call (MSC2409). Messages for devices the
+// service made without an access token leave their inboxes; devices with a token of their own
+// (a guest's browser, a bridge's logged-in device) keep theirs for /sync as well. Users in no
+// such service's namespace are left alone.
 Status feed_to_device(storage::WriteTxn& txn, const Registry& registry,
                       const std::vector<std::string>& users);
 

@@ -34,6 +34,7 @@ void register_client_routes(http::Router& r, ServerContext& ctx) {
   register_threepid_routes(r, ctx);
   register_admin_user_routes(r, ctx);
   register_admin_room_routes(r, ctx);
+  register_admin_room_media_routes(r, ctx);
   register_appservice_routes(r, ctx);
   register_delayed_event_routes(r, ctx);
   register_voip_routes(r, ctx);

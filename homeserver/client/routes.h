@@ -37,6 +37,7 @@ void register_testing_routes(http::Router& r, ServerContext& ctx);       // admi
 void register_threepid_routes(http::Router& r, ServerContext& ctx);      // threepid.cpp
 void register_admin_user_routes(http::Router& r, ServerContext& ctx);    // admin_users.cpp
 void register_admin_room_routes(http::Router& r, ServerContext& ctx);    // admin_rooms.cpp
+void register_admin_room_media_routes(http::Router& r, ServerContext& ctx);  // admin_room_media.cpp
 void register_appservice_routes(http::Router& r, ServerContext& ctx);    // appservice.cpp
 void register_delayed_event_routes(http::Router& r, ServerContext& ctx); // delayed_events.cpp
 void register_voip_routes(http::Router& r, ServerContext& ctx);          // voip.cpp

@@ -160,9 +160,10 @@ storage::Status delete_acknowledged_to_device(storage::WriteTxn& txn, std::strin
   return storage::Status::ok_status();
 }
 
-std::vector<TakenToDevice> take_to_device(storage::WriteTxn& txn, std::string_view user_id,
+std::vector<TakenToDevice> copy_to_device(storage::WriteTxn& txn, std::string_view user_id,
+                                          uint64_t after, const std::set<std::string>& taken_from,
                                           size_t limit, storage::Status* status) {
-  std::vector<TakenToDevice> taken;
+  std::vector<TakenToDevice> found;
   std::vector<std::string> keys;
   std::string prefix = KeyBuilder().str(user_id).take();
   txn.scan(Table::kToDevice, prefix, {}, storage::Direction::kForward,
@@ -170,22 +171,24 @@ std::vector<TakenToDevice> take_to_device(storage::WriteTxn& txn, std::string_vi
              KeyReader r(key.substr(prefix.size()));
              auto device = r.str();
              auto pos = r.u64();
-             if (!device || !pos || !r.done()) return true;
-             taken.push_back({std::string(user_id), std::string(*device), *pos, std::string(value)});
+             if (!device || !pos || !r.done() || *pos <= after) return true;
+             found.push_back({std::string(user_id), std::string(*device), *pos, std::string(value)});
              keys.emplace_back(key);
              return true;
            });
   // Oldest first across devices; keep only as many as asked for.
-  std::vector<size_t> order(taken.size());
+  std::vector<size_t> order(found.size());
   for (size_t i = 0; i < order.size(); ++i) order[i] = i;
   std::stable_sort(order.begin(), order.end(),
-                   [&](size_t a, size_t b) { return taken[a].pos < taken[b].pos; });
+                   [&](size_t a, size_t b) { return found[a].pos < found[b].pos; });
   if (order.size() > limit) order.resize(limit);
   std::vector<TakenToDevice> out;
   out.reserve(order.size());
   for (size_t i : order) {
-    if (*status = txn.del(Table::kToDevice, keys[i]); !status->ok()) return {};
-    out.push_back(std::move(taken[i]));
+    if (taken_from.count(found[i].device_id)) {
+      if (*status = txn.del(Table::kToDevice, keys[i]); !status->ok()) return {};
+    }
+    out.push_back(std::move(found[i]));
   }
   *status = storage::Status::ok_status();
   return out;

@@ -78,9 +78,12 @@ struct TakenToDevice {
   uint64_t pos = 0;
   std::string event_json;  // {"content", "sender", "type"}
 };
-// Removes every waiting message of every device of `user_id` (at most `limit`, oldest stream
-// positions first) and returns them in stream order.
-std::vector<TakenToDevice> take_to_device(storage::WriteTxn& txn, std::string_view user_id,
+// The messages of every device of `user_id` stored after stream position `after`, oldest first,
+// at most `limit`, for an application service's transactions (MSC2409). The messages of the
+// devices in `taken_from` leave their inboxes (devices without an access token of their own, made
+// by the service: only the service delivers to them); the others stay for the device's /sync.
+std::vector<TakenToDevice> copy_to_device(storage::WriteTxn& txn, std::string_view user_id,
+                                          uint64_t after, const std::set<std::string>& taken_from,
                                           size_t limit, storage::Status* status);
 
 // Deletes the device's whole inbox and the transaction ids it sent with: for device deletion,

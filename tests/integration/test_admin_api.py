@@ -160,6 +160,41 @@ class AdminApiTest(HomeserverTestCase):
         self.assertEqual(self.download_status(carol, avatar), 200)
         self.assertEqual(self.download_status(carol, attachment), 404)
 
+    def test_media_named_inside_encrypted_events_can_be_tied_to_the_room(self):
+        carol, dave = self.user(unique("ma")), self.user(unique("mb"))
+        room = self.ok(carol, "POST", "/createRoom", {"invite": [dave["user_id"]]})["room_id"]
+        self.ok(dave, "POST", f"/join/{quote(room)}", {})
+        hidden = self.upload_media(carol, unique("ciphertext-blob").encode() * 32)
+        daves = self.upload_media(dave, unique("daves-file").encode() * 32)
+        outsider = self.user(unique("mc"))
+        theirs = self.upload_media(outsider, unique("outsider-file").encode() * 32)
+        path = f"/_haven/admin/v1/rooms/{quote(room)}/media"
+        # Only the files the named member uploaded are tied: not dave's, not an outsider's, not
+        # another server's, and an outsider's own files not either.
+        linked = self.ok(self.admin, "POST", path, {
+            "user_id": carol["user_id"],
+            "media": [hidden, daves, theirs, "mxc://elsewhere.example/abc", "not a uri"]})
+        self.assertEqual(linked["linked"], [hidden])
+        self.assertEqual(self.ok(self.admin, "POST", path, {
+            "user_id": outsider["user_id"], "media": [theirs]})["linked"], [])
+        self.assertError(self.req(carol, "POST", path, {"user_id": carol["user_id"],
+                                                        "media": [hidden]}), 403, "M_FORBIDDEN")
+        self.assertError(self.req(self.admin, "POST", path, {"user_id": carol["user_id"]}),
+                         400, "M_BAD_JSON")
+        self.assertError(self.req(self.admin, "POST", path, {
+            "user_id": carol["user_id"], "media": [hidden] * 101}), 400, "M_INVALID_PARAM")
+        self.assertError(self.req(self.admin, "POST", path, {
+            "user_id": carol["user_id"], "media": [7]}), 400, "M_BAD_JSON")
+        self.assertError(self.req(self.admin, "POST", path, {
+            "user_id": "carol", "media": []}), 400, "M_INVALID_PARAM")
+        self.assertError(self.req(self.admin, "POST", "/_haven/admin/v1/rooms/"
+                                  f"{quote('!nope:' + self.server.server_name)}/media",
+                                  {"user_id": carol["user_id"], "media": []}), 404, "M_NOT_FOUND")
+        self.delete_room(room, block=False)
+        self.assertEqual(self.download_status(carol, hidden), 404)
+        self.assertEqual(self.download_status(dave, daves), 200)
+        self.assertEqual(self.download_status(outsider, theirs), 200)
+
     def test_delete_room_with_purge_and_block(self):
         alice, bob = self.user(unique("da")), self.user(unique("db"))
         room = self.ok(alice, "POST", "/createRoom", {"invite": [bob["user_id"]],

@@ -473,13 +473,37 @@ class TransactionsTest(AppserviceTestCase):
 
         def to_device():
             return [m for b in self.service.bodies()
-                    for m in b.get("de.sorunome.msc2409.to_device", [])]
+                    for m in b.get("de.sorunome.msc2409.to_device", []) if m["to_user_id"] == bot]
 
         self.service.wait_for(to_device, "the to-device message")
         message = to_device()[0]
         self.assertEqual((message["to_user_id"], message["to_device_id"]), (bot, "BOTDEV"))
         self.assertEqual((message["sender"], message["type"]), (alice["user_id"], "m.test"))
         self.assertEqual(message["content"], {"secret": "s3"})
+        # A message for a device only the service can reach leaves the inbox: a restart does
+        # not send it again.
+        self.server.restart()
+        self.as_ok("POST", "/_matrix/client/v1/appservice/bridge/ping", {})
+        self.assertEqual(len(to_device()), 1)
+
+    def test_a_device_with_its_own_token_syncs_and_the_service_gets_a_copy(self):
+        alice, room, bot = self.room_with_bridge_user()
+        status, login = self.as_req("POST", "/login", {
+            "type": "m.login.application_service", "device_id": "SYNCDEV",
+            "identifier": {"type": "m.id.user", "user": bot}})
+        self.assertEqual(status, 200, login)
+        self.ok(alice, "PUT", f"/sendToDevice/m.test/{unique('td')}",
+                {"messages": {bot: {"SYNCDEV": {"secret": "s4"}}}})
+
+        def copies():
+            return [m["content"] for b in self.service.bodies()
+                    for m in b.get("de.sorunome.msc2409.to_device", [])
+                    if (m["to_user_id"], m["to_device_id"]) == (bot, "SYNCDEV")]
+
+        self.service.wait_for(copies, "the service's copy")
+        synced = self.ok(login, "GET", "/sync?timeout=0")
+        self.assertEqual([e["content"] for e in synced["to_device"]["events"]], [{"secret": "s4"}])
+        self.assertEqual(copies(), [{"secret": "s4"}])
 
 
     def test_no_device_lists_without_msc3202(self):
