@@ -21,6 +21,8 @@ RECEIVER_ONE_TIME_PRIVATE = [bytes([0x40 + i] * 32) for i in range(3)]
 RECEIVER_FALLBACK_PRIVATE = bytes(range(200, 232))
 
 FAR_AHEAD_INDEX = 2010  # beyond the 2000-message gap a receiver accepts
+SKIP_KEPT_INDEX = 5  # after message 45, a receiver keeps the keys of 5..44 (40), not of 0..4
+SKIP_LAST_INDEX = 45
 MEGOLM_FAR_INDEXES = [300, 65540]  # past the R(3) and R(2) rollovers of the Megolm ratchet
 
 
@@ -67,6 +69,11 @@ def olm_part():
         far_session.encrypt("skipped")
     far_msg = far_session.encrypt(olm_plaintext(FAR_AHEAD_INDEX))
     far.append((far_msg.ciphertext, olm_plaintext(FAR_AHEAD_INDEX), FAR_AHEAD_INDEX))
+    skip_session, skip = olm_session_vectors(sender, public_of(RECEIVER_ONE_TIME_PRIVATE[2]), 1)
+    for n in range(1, SKIP_LAST_INDEX + 1):
+        msg = skip_session.encrypt(olm_plaintext(n))
+        if n in (SKIP_KEPT_INDEX, SKIP_LAST_INDEX):
+            skip.append((msg.ciphertext, olm_plaintext(n), n))
     fallback_session, fallback = olm_session_vectors(
         sender, public_of(RECEIVER_FALLBACK_PRIVATE), 2)
 
@@ -93,6 +100,8 @@ def olm_part():
     print_olm_array("kOneTimeSession", one_time)
     print("// A session to one-time key 1: message 0, then message %d." % FAR_AHEAD_INDEX)
     print_olm_array("kFarAheadSession", far)
+    print("// A session to one-time key 2: messages 0, %d and %d." % (SKIP_KEPT_INDEX, SKIP_LAST_INDEX))
+    print_olm_array("kSkipSession", skip)
     print("// A session to the fallback key: messages 0 and 1.")
     print("inline constexpr std::string_view kFallbackSessionId = %s;"
           % cpp_string(fallback_session.id))
@@ -123,7 +132,11 @@ def megolm_part():
     print("inline constexpr std::string_view kMegolmSessionId = %s;" % cpp_string(outbound.id))
     print("inline constexpr std::string_view kMegolmSessionKeyAt0 = %s;" % cpp_string(key_at_0))
     print("inline constexpr std::string_view kMegolmSessionKeyAt2 = %s;" % cpp_string(key_at_2))
-    print("// Messages 0..4, %s of the session above." % " and ".join(map(str, MEGOLM_FAR_INDEXES)))
+    other = olm.OutboundGroupSession()
+    print("// Message 0 of another Megolm session.")
+    print("inline constexpr std::string_view kOtherMegolmMessage = %s;"
+          % cpp_string(other.encrypt(megolm_plaintext(0))))
+    print("// Messages 0..4, %s of the kMegolmSessionId session." % " and ".join(map(str, MEGOLM_FAR_INDEXES)))
     print("inline constexpr MegolmVector kMegolmMessages[] = {")
     for body, plaintext, index in messages:
         print("    {%s,\n     %s, %d}," % (cpp_string(body), cpp_string(plaintext), index))

@@ -10,7 +10,7 @@ namespace haven::crypto::olm::vectors {
 struct OlmVector { std::string_view body; std::string_view plaintext; uint32_t index; };
 struct MegolmVector { std::string_view body; std::string_view plaintext; uint32_t index; };
 
-inline constexpr std::string_view kSenderCurve25519 = "zZHwqHZ0lboRP1NvT6L8bcYivtDfEH8Y6laXeu9gvBg";
+inline constexpr std::string_view kSenderCurve25519 = "eiqCAaXI1y0GjiwDR8FOOL0DuRSgWNWmRa8OtSHtdww";
 inline constexpr std::string_view kReceiverIdentityPrivateHex = "0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f20";
 inline constexpr std::string_view kReceiverEd25519SeedHex = "2122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f40";
 inline constexpr std::string_view kReceiverIdentityPublic = "B6N8vBQgk8i3VdwbEOhstCY3StFqqFPtC9/AsrhtHHw";
@@ -20,53 +20,64 @@ inline constexpr std::string_view kReceiverFallbackPrivateHex = "c8c9cacbcccdcec
 inline constexpr std::string_view kReceiverFallbackPublic = "TVuribBzPZ2Nzs8E8yHJC3Ybd2WmvbK92/rT56vfH2Y";
 
 // Pre-key messages 0..4 of one session to one-time key 0, in sending order.
-inline constexpr std::string_view kOneTimeSessionId = "HAJOCrBVDezWPdyqg90ltTRYDLEExnGOxkWK237JM+c";
+inline constexpr std::string_view kOneTimeSessionId = "xxNhFyu63TxFtxPWI/TxcR/EE+dH1KQUDRVWVLi7BMg";
 inline constexpr OlmVector kOneTimeSession[] = {
-    {"Awog17XoHTNuV4sTuNcG6C0GHjA4yWvOZs3PUNVmuW3buhASIHJwpF6GJOJ912oh6/mMFh1kX9h5B4B1+LjcdaRnh5JAGiDNkfCodnSVuhE/U29PovxtxiK+0N8QfxjqVpd672C8GCJ/Awogs9SJpHE+AcwgegItXnN4R7SJl4M1iPo4EUXKbS+oChAQACJQP4pl+9I4nzE8yWTkiZ6pDuWH76kRO2V8lvyjCluzvrSUPSykaRrKcBn6wYdcny8RLEsSTxvcEhpnY907TBoJiw0aiqVQhcXgSt5dhN9Mj5CeJG6meWEqpA",
+    {"Awog17XoHTNuV4sTuNcG6C0GHjA4yWvOZs3PUNVmuW3buhASIL2KmO31oa9DXOjze91XDBkA2c6P371k9d2mXLsJXDNEGiB6KoIBpcjXLQaOLANHwU44vQO5FKBY1aZFrw61Ie13DCJ/AwogjsgWxTx2bY8QgqI0bQlC/KJ2Z2vpdAJJmtXtAgJxX3kQACJQWK7Rb8Gt8CrOHPvrPCn00l+GVgTYi1ZIx7vIUBCEbbAKZNvkaORACtXy64y1CmkMToskIR7I9dElKVzoedBlLebQE3zgbazAbRwgdci1DDw6KrLYF0gRPw",
      "{\"type\":\"m.room_key\",\"content\":{\"n\":0,\"text\":\"message \\u00e9 0\"}}", 0},
-    {"Awog17XoHTNuV4sTuNcG6C0GHjA4yWvOZs3PUNVmuW3buhASIHJwpF6GJOJ912oh6/mMFh1kX9h5B4B1+LjcdaRnh5JAGiDNkfCodnSVuhE/U29PovxtxiK+0N8QfxjqVpd672C8GCJ/Awogs9SJpHE+AcwgegItXnN4R7SJl4M1iPo4EUXKbS+oChAQASJQSa2E+BOdA4riI3RiVOtKlj+34rAGJOOv6a5kfbVDB/S3eFB/vGDY+NLKsYTplxZdSNpj9YJH3xm70c6/5ZomNGQUC08EXWfGq9TNkctSUj+maMQ4OUmC2g",
+    {"Awog17XoHTNuV4sTuNcG6C0GHjA4yWvOZs3PUNVmuW3buhASIL2KmO31oa9DXOjze91XDBkA2c6P371k9d2mXLsJXDNEGiB6KoIBpcjXLQaOLANHwU44vQO5FKBY1aZFrw61Ie13DCJ/AwogjsgWxTx2bY8QgqI0bQlC/KJ2Z2vpdAJJmtXtAgJxX3kQASJQ35/pvdja05bvaNDsCi6McOO2Je7DkZHgb5PHoEN2jdly5/OeOtDEbMe7eJ7MWYVQnQVCaFMWt1WLe6fh0Vhm4yfyfTEeGwdqVjEgiLdNFL5fngkJkucVoQ",
      "{\"type\":\"m.room_key\",\"content\":{\"n\":1,\"text\":\"message \\u00e9 1\"}}", 1},
-    {"Awog17XoHTNuV4sTuNcG6C0GHjA4yWvOZs3PUNVmuW3buhASIHJwpF6GJOJ912oh6/mMFh1kX9h5B4B1+LjcdaRnh5JAGiDNkfCodnSVuhE/U29PovxtxiK+0N8QfxjqVpd672C8GCJ/Awogs9SJpHE+AcwgegItXnN4R7SJl4M1iPo4EUXKbS+oChAQAiJQgSePpbFyuY0LyGlgpF2JU3przkiJ5zX6qTQfmThcL0kWuNI6lmLGiILtHwvbXPM0/oAoE1i8qJJmGaW7QupH3TDWP9UugjdJS0Z/+Vl4KQY4KMvbYguFFw",
+    {"Awog17XoHTNuV4sTuNcG6C0GHjA4yWvOZs3PUNVmuW3buhASIL2KmO31oa9DXOjze91XDBkA2c6P371k9d2mXLsJXDNEGiB6KoIBpcjXLQaOLANHwU44vQO5FKBY1aZFrw61Ie13DCJ/AwogjsgWxTx2bY8QgqI0bQlC/KJ2Z2vpdAJJmtXtAgJxX3kQAiJQDpEF2V6oGv3L7R1qt9NadI5f/KrkAe3h68L+BCNFRY2dXtmEPI7I/KEHvPGSVGu1sZw8dCZ3MP00X7+V8ZRGqA390aZvewKiyJArB7b3GsRox/zbJYICuA",
      "{\"type\":\"m.room_key\",\"content\":{\"n\":2,\"text\":\"message \\u00e9 2\"}}", 2},
-    {"Awog17XoHTNuV4sTuNcG6C0GHjA4yWvOZs3PUNVmuW3buhASIHJwpF6GJOJ912oh6/mMFh1kX9h5B4B1+LjcdaRnh5JAGiDNkfCodnSVuhE/U29PovxtxiK+0N8QfxjqVpd672C8GCJ/Awogs9SJpHE+AcwgegItXnN4R7SJl4M1iPo4EUXKbS+oChAQAyJQJ337Rt9IJsuZrvHW6ujnSAOL+5hvcplejo3V2o7GylkSBVOpeHqtO2IGTFmW7kXm12ydnjimGGlrHsY+iOg+ETJPiIlSkyVv36zhjAGcVi4YC21DN4fbdw",
+    {"Awog17XoHTNuV4sTuNcG6C0GHjA4yWvOZs3PUNVmuW3buhASIL2KmO31oa9DXOjze91XDBkA2c6P371k9d2mXLsJXDNEGiB6KoIBpcjXLQaOLANHwU44vQO5FKBY1aZFrw61Ie13DCJ/AwogjsgWxTx2bY8QgqI0bQlC/KJ2Z2vpdAJJmtXtAgJxX3kQAyJQ5XBW2zdtGQwZiOLvspAVZYzKmZSt7UCgrijhjYlaTnyshwiQ4cDcXsDHbFj+J7Gy8e00dJIcM4rAnxVGX1+hW1M57wLYE2uP4DpV7o+9fEKUX60LtWoXUw",
      "{\"type\":\"m.room_key\",\"content\":{\"n\":3,\"text\":\"message \\u00e9 3\"}}", 3},
-    {"Awog17XoHTNuV4sTuNcG6C0GHjA4yWvOZs3PUNVmuW3buhASIHJwpF6GJOJ912oh6/mMFh1kX9h5B4B1+LjcdaRnh5JAGiDNkfCodnSVuhE/U29PovxtxiK+0N8QfxjqVpd672C8GCJ/Awogs9SJpHE+AcwgegItXnN4R7SJl4M1iPo4EUXKbS+oChAQBCJQP+Oq6LQEeX8h3AoRnce+hc/F47NW8iEUuJxBMgW5LANYugWcHbK/pvrk2yPt7gluHsyhsLt1Itsgs8dXeYBhmlNKZCIffE+ylzBgYvSPAysVDiFn/bDM2w",
+    {"Awog17XoHTNuV4sTuNcG6C0GHjA4yWvOZs3PUNVmuW3buhASIL2KmO31oa9DXOjze91XDBkA2c6P371k9d2mXLsJXDNEGiB6KoIBpcjXLQaOLANHwU44vQO5FKBY1aZFrw61Ie13DCJ/AwogjsgWxTx2bY8QgqI0bQlC/KJ2Z2vpdAJJmtXtAgJxX3kQBCJQuonxMdlqFi6kZoBbVXqx5h4st9ZijzYhNAFizHtdlhiaBG/wUW4+S1FT09dbHoMKucz8jzP7gaowFyaGW6+xnnjmCCQBujqKthk8f9EhbcRMmQwT4gPXfg",
      "{\"type\":\"m.room_key\",\"content\":{\"n\":4,\"text\":\"message \\u00e9 4\"}}", 4},
 };
 // A session to one-time key 1: message 0, then message 2010.
 inline constexpr OlmVector kFarAheadSession[] = {
-    {"AwogehpOcJvwhaxJSroEabmx7aCrH3ixaqu3n/7akGI+hSISICo48fC2tD7jCdz2Qjk+W7UIJC+EB9nFh4vopZsGUqtnGiDNkfCodnSVuhE/U29PovxtxiK+0N8QfxjqVpd672C8GCJ/AwogJfyB3fta+wjiCgDCExOj5ZV7ydyLsSlG2vyPrY/m5QoQACJQxO9MazoYc3tcxMLyqv3vN+9ixh6J4RGSOZEtvVtkSwsHeIhfBcG+vp8Xy+BBQ6qVtX2Cd2vMUf4aWNsQhnhZXo1j2iRI2IzSTBRwrWpteExT3Qqbk/y+iw",
+    {"AwogehpOcJvwhaxJSroEabmx7aCrH3ixaqu3n/7akGI+hSISILpuK48xe4f1CJuc7m1BAES5KTlP3lp0j8Fcbgi/F9MIGiB6KoIBpcjXLQaOLANHwU44vQO5FKBY1aZFrw61Ie13DCJ/AwogrV8A1lRgdz6L+bCy/VjvthjQPzMrsooR0KVpkVRSv1IQACJQi7A8FqL4HsJo9Spr1ZqcNgYVoTeHbxviBRjzLEjTaH2zrZ38ZdFzeDhEQTkq0aUi87cy68odbzUkmt+qcY8pocq25SZZgklaEh/CR80n8xOPTTxO7fCZHQ",
      "{\"type\":\"m.room_key\",\"content\":{\"n\":0,\"text\":\"message \\u00e9 0\"}}", 0},
-    {"AwogehpOcJvwhaxJSroEabmx7aCrH3ixaqu3n/7akGI+hSISICo48fC2tD7jCdz2Qjk+W7UIJC+EB9nFh4vopZsGUqtnGiDNkfCodnSVuhE/U29PovxtxiK+0N8QfxjqVpd672C8GCKAAQMKICX8gd37WvsI4goAwhMTo+WVe8nci7EpRtr8j62P5uUKENoPIlB+DIvzkhDCN7ZmHuCVFxFUDQNVCRb7hOTl70GqhlhK/QdY9AakugSd/4yD55/dH2oA0QglWVfBCsyybfxca/Ef8FWChRN7hmdQuc9BHABD9UrDbP8Wwwa/",
+    {"AwogehpOcJvwhaxJSroEabmx7aCrH3ixaqu3n/7akGI+hSISILpuK48xe4f1CJuc7m1BAES5KTlP3lp0j8Fcbgi/F9MIGiB6KoIBpcjXLQaOLANHwU44vQO5FKBY1aZFrw61Ie13DCKAAQMKIK1fANZUYHc+i/mwsv1Y77YY0D8zK7KKEdClaZFUUr9SENoPIlDxJ3KE4Xij6QrVd+yFZgSa6Kv8dqYu2Gv+c7K1GlHUgIrxlt+4Rxoq8bJT/iqT0ekfPemZTw2+3G8FJ+onegzPfjrof8SUkfPxFENxrN1QrhOnqCCJW4/M",
      "{\"type\":\"m.room_key\",\"content\":{\"n\":2010,\"text\":\"message \\u00e9 2010\"}}", 2010},
 };
-// A session to the fallback key: messages 0 and 1.
-inline constexpr std::string_view kFallbackSessionId = "oNbDNqIyANhkyp7sUlZfT/dsb5scW45tRwyoby3bQfI";
-inline constexpr OlmVector kFallbackSession[] = {
-    {"AwogTVuribBzPZ2Nzs8E8yHJC3Ybd2WmvbK92/rT56vfH2YSINbgBkq9OrjoMM/c9M0MFyxFgLUGPheqYlhf5hNM7nxeGiDNkfCodnSVuhE/U29PovxtxiK+0N8QfxjqVpd672C8GCJ/AwogQh6VxpY7dNlj5Knf+wJLYxbR4lu+NTLLaRMBldJHuSoQACJQ+MJ1jqZ2w/DpaUVAwrcS6RsXiRMUqRXBrUFtlAzSkKJKWTQkL1A2kZ79L8CzE000P5C8qlX+/85aXtG/oU98yHhgEy4LXoNuj7pmdFzl9NllnIXQFmEGzg",
+// A session to one-time key 2: messages 0, 5 and 45.
+inline constexpr OlmVector kSkipSession[] = {
+    {"AwogEyxEK+AQ+9V+cmAzKKp25x/MwVA6riGTJ9FNnJmT9HISIJzSLqjERownwxhQJjQNeHy8SsqNcA0QzUAXRZRi1rVgGiB6KoIBpcjXLQaOLANHwU44vQO5FKBY1aZFrw61Ie13DCJ/AwogUNUddWZ04/zz4+CvfV/+oqL/iruEd6TzgfJgWcd97wMQACJQ9mzd7twhyBKyYo9P5u/u3PTxBNRqJH9feQi7EBtf0m85DiPAczRI6fpkhapPICNkfTVHEbFa85ANyyvzEF4qp2eyC2Emkd4OiEM+zW8zYLk4PhtzdCSkBA",
      "{\"type\":\"m.room_key\",\"content\":{\"n\":0,\"text\":\"message \\u00e9 0\"}}", 0},
-    {"AwogTVuribBzPZ2Nzs8E8yHJC3Ybd2WmvbK92/rT56vfH2YSINbgBkq9OrjoMM/c9M0MFyxFgLUGPheqYlhf5hNM7nxeGiDNkfCodnSVuhE/U29PovxtxiK+0N8QfxjqVpd672C8GCJ/AwogQh6VxpY7dNlj5Knf+wJLYxbR4lu+NTLLaRMBldJHuSoQASJQr8sib2dZaVeeB5A8CWPYBYI3yiwg/E3N9ZPSTFflPkHDHI8oKNMOb4W6cTFi6RDy3qS40tx8wxaZeeZjWEpOPGBpaiWUiyqbS/kxwgjIwEI/r69aU7GNEQ",
+    {"AwogEyxEK+AQ+9V+cmAzKKp25x/MwVA6riGTJ9FNnJmT9HISIJzSLqjERownwxhQJjQNeHy8SsqNcA0QzUAXRZRi1rVgGiB6KoIBpcjXLQaOLANHwU44vQO5FKBY1aZFrw61Ie13DCJ/AwogUNUddWZ04/zz4+CvfV/+oqL/iruEd6TzgfJgWcd97wMQBSJQrs7gCMCiAbQqw/sTg/bGi6kiLEVhAxjeZqPfQ0HQvNWlQYs3MZypb5kQ2Vt0Av5JZiL4Wm3HwryTiv7Hb74PUs+DAANYtDG6Y+1jvJFPGavSKkX3bLTJGQ",
+     "{\"type\":\"m.room_key\",\"content\":{\"n\":5,\"text\":\"message \\u00e9 5\"}}", 5},
+    {"AwogEyxEK+AQ+9V+cmAzKKp25x/MwVA6riGTJ9FNnJmT9HISIJzSLqjERownwxhQJjQNeHy8SsqNcA0QzUAXRZRi1rVgGiB6KoIBpcjXLQaOLANHwU44vQO5FKBY1aZFrw61Ie13DCJ/AwogUNUddWZ04/zz4+CvfV/+oqL/iruEd6TzgfJgWcd97wMQLSJQ3uDa4Vc5ewAI/Aih28S/RM014OuywrF6CEi93CiThEBDkXr0BYbTbymUJbEC1CcQSlQFj9d6W9EcbBQyRqDqhGmmEBcNS+n5vLWNfyaAOGurDv72w/MqYQ",
+     "{\"type\":\"m.room_key\",\"content\":{\"n\":45,\"text\":\"message \\u00e9 45\"}}", 45},
+};
+// A session to the fallback key: messages 0 and 1.
+inline constexpr std::string_view kFallbackSessionId = "7+uLU0CvCWneG1XkH/DLGRAzvAa3Lx//1fQR9ElTDl8";
+inline constexpr OlmVector kFallbackSession[] = {
+    {"AwogTVuribBzPZ2Nzs8E8yHJC3Ybd2WmvbK92/rT56vfH2YSIKMzpeIW4h+gzMJzMybp8woDSlK3wM05y+1NdOBKUiA5GiB6KoIBpcjXLQaOLANHwU44vQO5FKBY1aZFrw61Ie13DCJ/AwoglA4b6SG13n9+/FdgIxnoNcTJGaKBh6NrsdnoXvettFgQACJQehybi1LlEZnsaAkFBn9Wpmr7yRnqKYwQWBGrDG2srvyLjUKKGC0ifqo76f2nOfj/iu77/ft9b/mleJGbzXYKPMqNa3eJ21np2buyOtelbxzjC4EItKVwzg",
+     "{\"type\":\"m.room_key\",\"content\":{\"n\":0,\"text\":\"message \\u00e9 0\"}}", 0},
+    {"AwogTVuribBzPZ2Nzs8E8yHJC3Ybd2WmvbK92/rT56vfH2YSIKMzpeIW4h+gzMJzMybp8woDSlK3wM05y+1NdOBKUiA5GiB6KoIBpcjXLQaOLANHwU44vQO5FKBY1aZFrw61Ie13DCJ/AwoglA4b6SG13n9+/FdgIxnoNcTJGaKBh6NrsdnoXvettFgQASJQNNp6mtbm4MM8tHZpUE52XFa3gvytn1s1u44ojO3fJIeSsFK4nRhFwSXbKztmSLDmn5dkx5uZBiqOuMbncCxxP9QE4PLEaJCiZLvILq8fylbBMWSvsMkyjA",
      "{\"type\":\"m.room_key\",\"content\":{\"n\":1,\"text\":\"message \\u00e9 1\"}}", 1},
 };
 
-inline constexpr std::string_view kMegolmSessionId = "EYkB2D/RkTjvmRIon8kRerwNy6apfuzZVatmNcwDIC8";
-inline constexpr std::string_view kMegolmSessionKeyAt0 = "AgAAAAA4OLwWQnAmeXZ4ZkeiXRYVKSTWYm9Mc/n+zSgd/iSLcqmGIDWWA2FD0c0486cW2KU7BzfSTINy6Blr7x/fIkgAXSTzYHZfTwcLH3uEJXWHSCFYhhuOEN8s08n0f+Oz/wuXTP2sRvaBmqT5QJSyV3FZgQgR4IKisET1nqfLP4hgoBGJAdg/0ZE475kSKJ/JEXq8DcumqX7s2VWrZjXMAyAvD9Pu0UGvCY1Qr+VnnSRyFuNRgViPtIgIq2OwQKunDRiCRNo0W/1Xly6/PvwFxMQWmI9RjzjXy7sofJZZ2PBiCA";
-inline constexpr std::string_view kMegolmSessionKeyAt2 = "AgAAAAI4OLwWQnAmeXZ4ZkeiXRYVKSTWYm9Mc/n+zSgd/iSLcqmGIDWWA2FD0c0486cW2KU7BzfSTINy6Blr7x/fIkgAXSTzYHZfTwcLH3uEJXWHSCFYhhuOEN8s08n0f+Oz/wvNCJGm9iAtcVBi1Pua4z/KYxzIuhr2mpPVQ45cJFR6BhGJAdg/0ZE475kSKJ/JEXq8DcumqX7s2VWrZjXMAyAv9mn0EajSADtv5wiusNZCVlbTSzlUW5LUjzbjqPahnCiDnSAEk5C25JomkLFcN2B/O0ARJr3XjafE+W0fJXftAg";
-// Messages 0..4, 300 and 65540 of the session above.
+inline constexpr std::string_view kMegolmSessionId = "pHJrAYpkV7iAE+fWPs4d4bJl+fPgMdJUx1CGw0+elQo";
+inline constexpr std::string_view kMegolmSessionKeyAt0 = "AgAAAABdxRNKwI3+4mS+taahhFtf6FbeCN0/TXz1mXVgrY6uS7I5kTBckjLfZVYFYbqWinPJ24+0z5pYN8u59F6ytXJhu88CeDrQEWit4BzefHAtUlBFpSX+pB9dAOm4sVNO9AxDieG2ErTExuPKcVyJCyHQqqOQtkI7HMrxdT0ak/LJEqRyawGKZFe4gBPn1j7OHeGyZfnz4DHSVMdQhsNPnpUKsnTFseI5Yu4m3fzVDZgE8CsPcq12srIjw2OPNzq+RfOZ1OKmTTT+7X43/mi5X/rqGFH8KAxGjhiX6LDVa6vSCg";
+inline constexpr std::string_view kMegolmSessionKeyAt2 = "AgAAAAJdxRNKwI3+4mS+taahhFtf6FbeCN0/TXz1mXVgrY6uS7I5kTBckjLfZVYFYbqWinPJ24+0z5pYN8u59F6ytXJhu88CeDrQEWit4BzefHAtUlBFpSX+pB9dAOm4sVNO9Ax40/CEJ7PLcRiRale9gWugpgIKoiF3kgbQtZBDf49TxaRyawGKZFe4gBPn1j7OHeGyZfnz4DHSVMdQhsNPnpUKHEi4i47f7HfsV0xD874/V+Kqaffzd3UAdnunpVt/p6QGNNkBiX6Yso+Mm8aZes0MeTnLVUKH+mYaybaofFRRAQ";
+// Message 0 of another Megolm session.
+inline constexpr std::string_view kOtherMegolmMessage = "AwgAElDZF45vFfXBWAwJhdJ4yVbkkqoj6ytK5jc5PYFJYomvvIZLB7IdoPYI4QJKzQqin89GF5QOiUfiIsjr73uQT5GcAlUwAAZxuRt9OhKwQmkfZ5Dz9c3h3tdXnEJMX1CnIex/Bye/z0lU+aaG7sFxhmW9848d1GsjzjvZdr37B1raUxt0k9IzD2br9HREgAoiZ4ZphPottvCyDg";
+// Messages 0..4, 300 and 65540 of the kMegolmSessionId session.
 inline constexpr MegolmVector kMegolmMessages[] = {
-    {"AwgAElCuA7o4m/F3mcroSc+4NbGlP/ep2H4cr0ZZusamAzRq4a8/IokIsBy5mupRuSZM04lL6WTu4flk5dzLsgItLkkGHdMNzrQ2di44z/hFIONv+Zffr4aGnnNgKNbHPV+Ap+YCAk8p7Bc1TRRVsK8x3NtVA/qk0VqaonyviQ1OpGCzMnvXbd84LJVoNKYu3BOpnnIh1NSxpAiyBw",
+    {"AwgAElCVdEjYt4Ezr/tEqQHLJdIFa3Gv46Qc6760aPBQqxrg31ZhJFnceuC78qAEFVmE9Gy/xgjMStppWkPtg15XygUQ/HzWNEJETqZMUxgu4i+WjO6AaQHpym/PNw8H4IF78zONGWOVnTQYpH1gM+DwCpBTvf4lShaGU+LfezU2Lk4q1iStFb7SmkcJzti8rhTqZYRKFwmn1bC5Ag",
      "{\"type\":\"m.room.message\",\"content\":{\"body\":\"hello 0\"},\"room_id\":\"!r:h\"}", 0},
-    {"AwgBElBjyeUpMKGprKvvc+WWi6BhZHje1+vDE+n5qfVhTknQ0AdMqmXs7k6ss6RrXkw0g6kuXks2GaU859re+T9T5ZfE111fURtSl1FttrtohcDguXtH6OYb9K1wL3nwp6+Sj7N6IavaMJqCK7ZNM04m2sWqscA58MiltehyjB25o9EWN2N4JQbYcQiBt84STG4AExYz5i/sI1kJDA",
+    {"AwgBElAonSw9nwfBRH0SLuWp4x4slb1IEzxY0up2tDvyLBvIW6bspdWBZi9rz4wrwdXkjXWVWBQ7wY8DAMwnKKlu4f4rfXeajXpuZxODByLsUkJBxucQhcz/QaCAohYqhFMcz4q1ee3aFAEei30dC7iwumNLAMsRuKQhg3niFOsCVVQ8Djz22SUCaX3e1Vmz4lWrU2Wjf1TmHbc8Bw",
      "{\"type\":\"m.room.message\",\"content\":{\"body\":\"hello 1\"},\"room_id\":\"!r:h\"}", 1},
-    {"AwgCElCE+Lvyy2P04xNk6ks1s6KJc1UpQAF2LO6FA1MOIUjLTyDmykBoQzClYIJKSfiQ1O67crTS6dW7EucH1fUCObNsQSlzPRZZmmN04sE/QbS5NVlsZQygosNTyM/AZtfevu42k80AiBsm+5+JwStXFUgH6WtP6SDv807cp2vdGDGCwJZ6QKgGFlbQCIMxJGk/NEZISOo11um1Bw",
+    {"AwgCElD3MwToT+u4WdV1la4reRV8VHTZ75/Hl8b8ixpy6Uj63hgH40ROKtCGtz/5kmmYsucDHb3v2Dgt4HzQfwKzLEK5T3cFOFXxeeUo81YpX9iwj6LyP8hUe9cAyFTtqa/Nbmes8kM18rEe5yx7zwwY+iZDAmOH8onHaxijwNLDtV4pilG0szjLwe3ADYH9VFwdQ32r4+qIzjMdBg",
      "{\"type\":\"m.room.message\",\"content\":{\"body\":\"hello 2\"},\"room_id\":\"!r:h\"}", 2},
-    {"AwgDElA+dVx8adl11CnuzhLJ7CwsFob1pHUJZNwAs+zSjGD/1AINtPK0yyVQPSfdEq3V8GFn5sIaBLk/2Hci8ux3St7oKFr/fJAxK95vz7uvTKgd4BAYoo1X7oWl0kuUJX4qSRAZ8YvdW+xoCgyyVccHs+onElVpEeU4cXpmkGV1AAAMIm6VGkBWphztdG8MNQSeoYrJs/Zk+1t+AQ",
+    {"AwgDElBz6lCrcTQpI2x8lf6VI1FQnu7GsHU+XW3snNa64RmpaRy8YFOhREB1SAHhJAZrFAdp6fT9q3tMpW9x69QXaxavlVlngobTg/CV1auz4Ar3yE9HChaYpYt/1WwGmOzAPIf7jomb/adxUkMJat3MPxsV++Gx4x8RMrJdcW17VujEfWkJYR0P8zqOQSIBcYOpK1j86T75yC4BCg",
      "{\"type\":\"m.room.message\",\"content\":{\"body\":\"hello 3\"},\"room_id\":\"!r:h\"}", 3},
-    {"AwgEElAcogT6yPXyB7JwXLEj0N/3i20y8gusx3RPGkqUUm93vDK7rt8eirAHDF9csb9P4Rtwu3R5YlcuAOrAFJEF/8+3FJGiZDkwXSuBL15Fx9u0UtutYk66CLDKt+cSDAT/ZhQcqx4MoVHjfWVsllYVBTDaq5kIlryIzSMPEmBwfE+bS+tgbiy6LcfazZYC4uxI+hFcwvyYbOUlDw",
+    {"AwgEElD0XD1CsaFjXmmixTK7zVf2zMleuRwUwFKuVrdek20kpTDpTI3BFDWQB+u2jZGSF9kcUEvpik9dlDE6r0Qw8yUtdlqZr2ztizV2LHzAOGxDsqTKoidZG0jBoPKpJcLWwI+u/b0lGYkc07kzTfJfNz9yNXMk+NEXR6a8qRsx3uHgK00Uxket3uDmG7nEcg/84kfkjrs5holqDA",
      "{\"type\":\"m.room.message\",\"content\":{\"body\":\"hello 4\"},\"room_id\":\"!r:h\"}", 4},
-    {"AwisAhJQXdz5xfYGQLOfc5Ev94nxa54eTDnyLSPglT3ZPX2BwjhbFZ0VIcqHTY5kLEu0HZro5h+IJztT6QXPuY3VwGLNPJsVk/85EYYFzulc6iw1ZUd3mEOyOVrJ9QoluQheyoKyoRl/WfD2rpYE1GLrDvzWSztjAHOBUJqk8LBbTrXFJsnVw96j0j3GYkEt/I0/KaJwb2DQJ1fvTwY",
+    {"AwisAhJQfm9B7qHmk7L6XQVKUkqZp5rjePKIbp1RdfwF/Cbuz1HGgLZV2EiojTAZDhbUIlvOUZbpNXPLie826DNSVlP6Rhia/f0BXU3LlRkKNBnO/hcJ+QvdBTUtISDlC2IdcBlJEhA3fvzgml7Idhqus+6fkIA7Fi5dUXZu5TeK3ryO8PqMcZK4vhwdRIDNK6Utl4B1MHsLqvZNYww",
      "{\"type\":\"m.room.message\",\"content\":{\"body\":\"hello 300\"},\"room_id\":\"!r:h\"}", 300},
-    {"AwiEgAQSUCBvqu+/HZd+SecXvq0S13p8ccePZrSrtajTLokqYIFKSBFFc8Ah7Usq1RDeoD5Qr6L203K4tlMMofFXVTlIrw5lzkAw7j+nBJUPI802KeD8gxeCbQJaSmSZKRMxrqGyV3CtDAmd+tkOop9Z1l9XqgFYBzAv5WseKKsW21DBsRVLeySHcBdrVxqpz2yqRGIrmwgMyDPl/LkC",
+    {"AwiEgAQSUIZ9Py7TDRLIHmxHEnt6j+7ktqvg4TwgYDH9ukaQzhJEdktPJGJqyfHY9+FcQdXQL8dqMZjDo43r0K0nJy1Lq8up2EdRK0YcuiD90Jp4JyYP55l0qnd+uOjmTgsHawB16pF2k4FUu4Gpna1m7tjToTKIu84jfGer6ob7fpFb73mya3gSujaLqCmKPHpJfMob/5OnzDSSXLAB",
      "{\"type\":\"m.room.message\",\"content\":{\"body\":\"hello 65540\"},\"room_id\":\"!r:h\"}", 65540},
 };
 
