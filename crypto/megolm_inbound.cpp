@@ -21,8 +21,8 @@ constexpr uint8_t kPickleVersion = 1;
 constexpr size_t kPublicKeyLength = 32;
 constexpr size_t kSignatureLength = 64;
 // version, index, ratchet, public key, signature
-constexpr size_t kSessionKeyLength = 1 + 4 + MegolmRatchet::kLength + kPublicKeyLength +
-                                     kSignatureLength;
+constexpr size_t kSessionKeyLength =
+    1 + 4 + MegolmRatchet::kLength + kPublicKeyLength + kSignatureLength;
 
 uint32_t read_u32(std::string_view bytes) {
   uint32_t value = 0;

@@ -184,7 +184,9 @@ std::optional<Account> Account::deserialize(std::string_view bytes) {
   Account account(std::move(*signing));
   account.identity_ = *curve25519_from_private(identity->view());
   account.next_key_id_ = *next_key_id;
-  auto to_stored = [](PickledKey key) { return StoredKey{key.id, key.published, std::move(key.pair)}; };
+  auto to_stored = [](PickledKey key) {
+    return StoredKey{key.id, key.published, std::move(key.pair)};
+  };
   for (uint32_t i = 0; i < *count; ++i) {
     auto key = read_key(in);
     if (!key) return std::nullopt;

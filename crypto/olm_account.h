@@ -42,8 +42,8 @@ class Account {
   static Account generate();
   static std::optional<Account> from_private_keys(const PrivateKeys& keys);
 
-  std::string curve25519_key() const;  // identity key, unpadded base64
-  std::string ed25519_key() const;     // unpadded base64
+  std::string curve25519_key() const;                // identity key, unpadded base64
+  std::string ed25519_key() const;                   // unpadded base64
   std::string sign(std::string_view message) const;  // unpadded base64 Ed25519 signature
 
   // Adds `count` new unpublished one-time keys; beyond kMaxOneTimeKeys the oldest are dropped.
@@ -60,7 +60,7 @@ class Account {
   // nullopt when the message is malformed, is not from that sender, names a key this account
   // does not have, or fails its MAC; the account is then unchanged.
   std::optional<InboundCreated> create_inbound_session(std::string_view sender_curve25519,
-                                                      std::string_view prekey_message_b64);
+                                                       std::string_view prekey_message_b64);
 
   std::string serialize() const;  // holds the private keys
   static std::optional<Account> deserialize(std::string_view bytes);

@@ -61,9 +61,10 @@ bool has_version(std::string_view raw) {
   return !raw.empty() && static_cast<unsigned char>(raw.front()) == kVersion;
 }
 
-bool assign_index(uint64_t value, uint32_t& index) {
-  if (value > UINT32_MAX) return false;
-  index = static_cast<uint32_t>(value);
+// Narrows a parsed index; false when absent or beyond 32 bits.
+bool take_index(const std::optional<uint64_t>& parsed, uint32_t& index) {
+  if (!parsed || *parsed > UINT32_MAX) return false;
+  index = static_cast<uint32_t>(*parsed);
   return true;
 }
 
@@ -74,35 +75,37 @@ std::optional<OlmMessage> parse_olm_message(std::string_view raw) {
   OlmMessage msg;
   msg.authenticated = std::string(raw.substr(0, raw.size() - kMacLength));
   msg.mac = std::string(raw.substr(raw.size() - kMacLength));
-  bool has_index = false;
-  bool has_ciphertext = false;
-  bool index_ok = true;
-  const bool parsed = for_each_field(raw.substr(1, raw.size() - 1 - kMacLength), [&](const Field& f) {
+  std::optional<uint64_t> index;
+  std::optional<std::string_view> ciphertext;
+  const std::string_view payload = raw.substr(1, raw.size() - 1 - kMacLength);
+  const bool parsed = for_each_field(payload, [&](const Field& f) {
     if (f.number == 1 && f.is_bytes) msg.ratchet_key = std::string(f.bytes);
-    if (f.number == 2 && !f.is_bytes) index_ok = assign_index(f.integer, msg.chain_index), has_index = true;
-    if (f.number == 4 && f.is_bytes) msg.ciphertext = std::string(f.bytes), has_ciphertext = true;
+    if (f.number == 2 && !f.is_bytes) index = f.integer;
+    if (f.number == 4 && f.is_bytes) ciphertext = f.bytes;
   });
-  if (!parsed || !index_ok || !has_index || !has_ciphertext ||
+  if (!parsed || !take_index(index, msg.chain_index) || !ciphertext ||
       msg.ratchet_key.size() != kKeyLength) {
     return std::nullopt;
   }
+  msg.ciphertext = std::string(*ciphertext);
   return msg;
 }
 
 std::optional<PreKeyMessage> parse_prekey_message(std::string_view raw) {
   if (!has_version(raw)) return std::nullopt;
   PreKeyMessage msg;
-  bool has_message = false;
+  std::optional<std::string_view> message;
   const bool parsed = for_each_field(raw.substr(1), [&](const Field& f) {
     if (f.number == 1 && f.is_bytes) msg.one_time_key = std::string(f.bytes);
     if (f.number == 2 && f.is_bytes) msg.base_key = std::string(f.bytes);
     if (f.number == 3 && f.is_bytes) msg.identity_key = std::string(f.bytes);
-    if (f.number == 4 && f.is_bytes) msg.message = std::string(f.bytes), has_message = true;
+    if (f.number == 4 && f.is_bytes) message = f.bytes;
   });
-  if (!parsed || !has_message || msg.one_time_key.size() != kKeyLength ||
+  if (!parsed || !message || msg.one_time_key.size() != kKeyLength ||
       msg.base_key.size() != kKeyLength || msg.identity_key.size() != kKeyLength) {
     return std::nullopt;
   }
+  msg.message = std::string(*message);
   return msg;
 }
 
@@ -114,14 +117,14 @@ std::optional<MegolmMessage> parse_megolm_message(std::string_view raw) {
   msg.mac = std::string(raw.substr(payload_end, kMacLength));
   msg.signed_part = std::string(raw.substr(0, payload_end + kMacLength));
   msg.signature = std::string(raw.substr(payload_end + kMacLength));
-  bool has_index = false;
-  bool has_ciphertext = false;
-  bool index_ok = true;
+  std::optional<uint64_t> index;
+  std::optional<std::string_view> ciphertext;
   const bool parsed = for_each_field(raw.substr(1, payload_end - 1), [&](const Field& f) {
-    if (f.number == 1 && !f.is_bytes) index_ok = assign_index(f.integer, msg.message_index), has_index = true;
-    if (f.number == 2 && f.is_bytes) msg.ciphertext = std::string(f.bytes), has_ciphertext = true;
+    if (f.number == 1 && !f.is_bytes) index = f.integer;
+    if (f.number == 2 && f.is_bytes) ciphertext = f.bytes;
   });
-  if (!parsed || !index_ok || !has_index || !has_ciphertext) return std::nullopt;
+  if (!parsed || !take_index(index, msg.message_index) || !ciphertext) return std::nullopt;
+  msg.ciphertext = std::string(*ciphertext);
   return msg;
 }
 

@@ -13,7 +13,7 @@ namespace haven::crypto::olm {
 
 // An Olm normal message (type 1, also the inside of a pre-key message).
 struct OlmMessage {
-  std::string ratchet_key;    // 32 bytes
+  std::string ratchet_key;  // 32 bytes
   uint32_t chain_index = 0;
   std::string ciphertext;
   std::string authenticated;  // the bytes the MAC covers: everything before it
@@ -23,9 +23,9 @@ std::optional<OlmMessage> parse_olm_message(std::string_view raw);
 
 // An Olm pre-key message (type 0); `message` is the embedded normal message, still unparsed.
 struct PreKeyMessage {
-  std::string one_time_key;   // the receiver's key the sender used, 32 bytes
-  std::string base_key;       // 32 bytes
-  std::string identity_key;   // the sender's Curve25519 identity key, 32 bytes
+  std::string one_time_key;  // the receiver's key the sender used, 32 bytes
+  std::string base_key;      // 32 bytes
+  std::string identity_key;  // the sender's Curve25519 identity key, 32 bytes
   std::string message;
 };
 std::optional<PreKeyMessage> parse_prekey_message(std::string_view raw);

@@ -78,9 +78,8 @@ std::string hkdf_sha256(std::string_view salt, std::string_view input_key, std::
   // Every step fails only on allocation failure or a programming error (sizes are ours).
   if (!ctx || EVP_PKEY_derive_init(ctx.get()) <= 0 ||
       EVP_PKEY_CTX_set_hkdf_md(ctx.get(), EVP_sha256()) <= 0 ||
-      (!salt.empty() &&
-       EVP_PKEY_CTX_set1_hkdf_salt(ctx.get(), bytes_of(salt), static_cast<int>(salt.size())) <=
-           0) ||
+      (!salt.empty() && EVP_PKEY_CTX_set1_hkdf_salt(ctx.get(), bytes_of(salt),
+                                                    static_cast<int>(salt.size())) <= 0) ||
       EVP_PKEY_CTX_set1_hkdf_key(ctx.get(), bytes_of(input_key),
                                  static_cast<int>(input_key.size())) <= 0 ||
       EVP_PKEY_CTX_add1_hkdf_info(ctx.get(), bytes_of(info), static_cast<int>(info.size())) <= 0 ||

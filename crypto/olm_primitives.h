@@ -55,9 +55,9 @@ std::optional<std::string> aes256_cbc_decrypt(std::string_view key, std::string_
 // The AES key, HMAC key and IV both protocols derive from a message key (Olm) or the ratchet
 // (Megolm) with HKDF(no salt, secret, info, 80).
 struct CipherKeys {
-  std::string aes_key;   // 32 bytes
-  std::string mac_key;   // 32 bytes
-  std::string aes_iv;    // 16 bytes
+  std::string aes_key;  // 32 bytes
+  std::string mac_key;  // 32 bytes
+  std::string aes_iv;   // 16 bytes
   ~CipherKeys();
 };
 CipherKeys derive_cipher_keys(std::string_view secret, std::string_view info);
@@ -65,8 +65,7 @@ CipherKeys derive_cipher_keys(std::string_view secret, std::string_view info);
 // Checks the 8-byte truncated HMAC-SHA-256 of `authenticated` under keys.mac_key, then decrypts.
 std::optional<std::string> check_mac_and_decrypt(const CipherKeys& keys,
                                                  std::string_view authenticated,
-                                                 std::string_view mac,
-                                                 std::string_view ciphertext);
+                                                 std::string_view mac, std::string_view ciphertext);
 
 // Overwrites a string holding secret bytes with zeros (its size stays).
 void wipe(std::string& secret);

@@ -104,8 +104,8 @@ std::optional<std::string> Session::decrypt_normal(std::string_view raw) {
   chain_index_ = msg->chain_index + 1;
   skipped_.insert(skipped_.end(), new_skipped.begin(), new_skipped.end());
   if (skipped_.size() > kMaxSkippedKeys) {
-    skipped_.erase(skipped_.begin(),
-                   skipped_.begin() + static_cast<std::ptrdiff_t>(skipped_.size() - kMaxSkippedKeys));
+    skipped_.erase(skipped_.begin(), skipped_.begin() + static_cast<std::ptrdiff_t>(
+                                                            skipped_.size() - kMaxSkippedKeys));
   }
   return plaintext;
 }

@@ -58,9 +58,9 @@ class Session {
   std::string their_identity_key_;  // raw 32 bytes
   std::string their_base_key_;
   std::string our_one_time_key_;
-  SecretKey root_key_;              // kept for when this side would ratchet
+  SecretKey root_key_;  // kept for when this side would ratchet
   std::string their_ratchet_key_;
-  SecretKey chain_key_;             // C(0, chain_index_)
+  SecretKey chain_key_;  // C(0, chain_index_)
   uint32_t chain_index_ = 0;
   std::vector<SkippedKey> skipped_;  // oldest first
 };

@@ -59,8 +59,8 @@ BOOST_AUTO_TEST_CASE(refuses_messages_before_the_first_known_index) {
 
 BOOST_AUTO_TEST_CASE(refuses_damaged_session_keys) {
   const std::string_view key = v::kMegolmSessionKeyAt0;
-  BOOST_TEST(!InboundGroupSession::from_session_key(flip_byte_from_end(key, 0)));   // signature
-  BOOST_TEST(!InboundGroupSession::from_session_key(flip_byte_from_end(key, 64)));  // Ed25519 key
+  BOOST_TEST(!InboundGroupSession::from_session_key(flip_byte_from_end(key, 0)));    // signature
+  BOOST_TEST(!InboundGroupSession::from_session_key(flip_byte_from_end(key, 64)));   // Ed25519 key
   BOOST_TEST(!InboundGroupSession::from_session_key(flip_byte_from_end(key, 100)));  // ratchet
   BOOST_TEST(!InboundGroupSession::from_session_key(truncated(key, 1)));
   BOOST_TEST(!InboundGroupSession::from_session_key(std::string(key) + "AAAA"));

@@ -162,15 +162,14 @@ BOOST_AUTO_TEST_CASE(bad_pre_key_messages_are_refused_and_change_nothing) {
   const std::string bad[] = {
       flip_byte_from_end(body, 0),   // the MAC
       flip_byte_from_end(body, 12),  // the ciphertext
-      truncated(body, 1),
-      truncated(body, 40),
-      "not*base64",
-      "",
+      truncated(body, 1),            // no whole MAC
+      truncated(body, 40),           // cut into the ciphertext
+      "not*base64",                  // not base64
+      "",                            // empty
       std::string(body.substr(1)),   // base64 of other bytes
   };
   for (const std::string& message : bad) {
-    BOOST_TEST(!account.create_inbound_session(v::kSenderCurve25519, message).has_value(),
-               message);
+    BOOST_TEST(!account.create_inbound_session(v::kSenderCurve25519, message).has_value(), message);
   }
   // Another sender's identity key, and one that is not base64 / not a key.
   BOOST_TEST(!account.create_inbound_session(v::kReceiverIdentityPublic, body));
