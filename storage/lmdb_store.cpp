@@ -188,6 +188,8 @@ const char* table_name(Table t) {
       return "remote_device_lists";
     case Table::kPublishedRooms:
       return "published_rooms";
+    case Table::kCareE2ee:
+      return "care_e2ee";
     case Table::kCount:
       break;
   }

@@ -105,6 +105,9 @@ enum class Table : uint8_t {
   kRemoteDeviceLists,   // remote user_id -> cached device list JSON (stream_id, devices, keys)
   // The published room directory (homeserver/rooms/room_directory.h):
   kPublishedRooms,      // room_id -> "": rooms listed by /publicRooms
+  // haven-care's device (appservices/care/e2ee_store.h): its Olm account and sessions, the
+  // Megolm keys of its rooms, encrypted events waiting for their key.
+  kCareE2ee,
   kCount
 };
 

@@ -1,5 +1,9 @@
 #include "appservices/care/care_app.h"
 
+#include <set>
+
+#include <spdlog/spdlog.h>
+
 namespace haven::care {
 
 namespace {
@@ -40,7 +44,7 @@ void reply_page_file(const http::ExchangePtr& ex, Result<GuestPageFiles::File> f
 }  // namespace
 
 CareApp::CareApp(const CareConfig& config, Loop& loop, Clock& clock, GuestService& guests,
-                 TemporaryService& temporary, CallService& calls,
+                 TemporaryService& temporary, CallService& calls, CareE2ee* e2ee,
                  const GuestPageFiles& page_files)
     : config_(config),
       loop_(loop),
@@ -48,6 +52,7 @@ CareApp::CareApp(const CareConfig& config, Loop& loop, Clock& clock, GuestServic
       guests_(guests),
       temporary_(temporary),
       calls_(calls),
+      e2ee_(e2ee),
       page_files_(page_files) {}
 
 void CareApp::add_guest_page_routes(http::Router& router) {
@@ -214,14 +219,7 @@ void CareApp::add_routes(http::Router& router) {
     if (!body.ok()) return ex->reply_error(body.error());
     auto doc = std::make_shared<json::Document>(std::move(*body));
     run(ex, [this, doc]() -> Result<json::Document> {
-      auto events = doc->FindMember("events");
-      if (events != doc->MemberEnd() && events->value.IsArray()) {
-        for (auto& e : events->value.GetArray()) {
-          if (!e.IsObject()) continue;
-          if (json::get_string(e, "type") == "m.room.member") guests_.on_member_event(e);
-          calls_.on_event(e);
-        }
-      }
+      handle_transaction(*doc);
       return json::object();
     });
   });
@@ -233,10 +231,59 @@ void CareApp::add_routes(http::Router& router) {
   });
 }
 
+void CareApp::handle_transaction(const json::Value& transaction) {
+  if (e2ee_) {
+    if (auto s = e2ee_->set_up(); !s.ok()) {
+      spdlog::warn("haven-care: device not set up: {}", s.error().message);
+    }
+    e2ee_->on_key_counts(transaction);
+    auto to_device = transaction.FindMember("de.sorunome.msc2409.to_device");
+    if (to_device != transaction.MemberEnd() && to_device->value.IsArray()) {
+      for (const auto& m : to_device->value.GetArray()) {
+        auto room = e2ee_->on_to_device(m);
+        if (!room) continue;
+        for (const auto& event : e2ee_->decrypt_parked(*room)) handle_decrypted(event);
+      }
+    }
+  }
+  auto events = transaction.FindMember("events");
+  if (events == transaction.MemberEnd() || !events->value.IsArray()) return;
+  for (const auto& e : events->value.GetArray()) {
+    if (e.IsObject()) handle_event(e);
+  }
+}
+
+void CareApp::handle_event(const json::Value& event) {
+  const std::string type = json::get_string(event, "type");
+  if (type == "m.room.member") guests_.on_member_event(event);
+  if (type == "m.room.encrypted") {
+    if (!e2ee_ || !temporary_.manages(json::get_string(event, "room_id"))) return;
+    if (auto decrypted = e2ee_->decrypt(event)) handle_decrypted(*decrypted);
+    return;
+  }
+  calls_.on_event(event);
+}
+
+// Only what clients encrypt counts: legacy call signals and attachments. Decrypted state or
+// membership would be a member's forgery (haven sees neither encrypted).
+void CareApp::handle_decrypted(const json::Value& event) {
+  static const std::set<std::string, std::less<>> kLegacyCallTypes = {
+      "m.call.invite", "m.call.answer", "m.call.hangup", "m.call.reject"};
+  if (kLegacyCallTypes.count(json::get_string(event, "type"))) calls_.on_event(event);
+  temporary_.tie_media(event);
+}
+
 void CareApp::sweep_now() {
+  if (e2ee_ && !e2ee_->ready()) {
+    if (auto s = e2ee_->set_up(); !s.ok()) {
+      spdlog::warn("haven-care: device not set up yet: {}", s.error().message);
+    }
+  }
   guests_.sweep_idle();
   calls_.sweep();
-  temporary_.delete_due();
+  for (const std::string& room_id : temporary_.delete_due()) {
+    if (e2ee_) e2ee_->forget_room(room_id);
+  }
 }
 
 void CareApp::start_idle_sweeps() { run_sweep(); }

@@ -7,6 +7,7 @@
 
 #include "appservices/care/guest_page.h"
 #include "appservices/care/call_service.h"
+#include "appservices/care/care_e2ee.h"
 #include "appservices/care/guest_service.h"
 #include "appservices/care/temporary_service.h"
 #include "homeserver/base/loop.h"
@@ -16,8 +17,9 @@ namespace haven::care {
 
 class CareApp {
  public:
+  // `e2ee`: haven-care's device, or nullptr when its registration does not allow one.
   CareApp(const CareConfig& config, Loop& loop, Clock& clock, GuestService& guests,
-          TemporaryService& temporary, CallService& calls,
+          TemporaryService& temporary, CallService& calls, CareE2ee* e2ee,
           const GuestPageFiles& page_files);
   ~CareApp();
   void add_routes(http::Router& router);
@@ -36,6 +38,11 @@ class CareApp {
   void add_call_routes(http::Router& router);
   // Everything that falls due with time, in order; on the worker.
   void sweep_now();
+  // A transaction from haven, on the worker: room keys first, then the events in order.
+  void handle_transaction(const json::Value& transaction);
+  void handle_event(const json::Value& event);
+  // An event of a temporary conversation as its sender wrote it (decrypted).
+  void handle_decrypted(const json::Value& event);
 
   const CareConfig& config_;
   Loop& loop_;
@@ -43,6 +50,7 @@ class CareApp {
   GuestService& guests_;
   TemporaryService& temporary_;
   CallService& calls_;
+  CareE2ee* e2ee_;
   const GuestPageFiles& page_files_;
   WorkerPool worker_{1};
   std::unique_ptr<Loop::Timer> sweep_timer_;

@@ -79,6 +79,16 @@ void read_registration(CareConfig& c) {
   c.as_token = read_string(reg, "as_token", true);
   c.hs_token = read_string(reg, "hs_token", true);
   c.sender_localpart = read_string(reg, "sender_localpart", true);
+  // haven-care reads encrypted temporary conversations with a device of its own: it needs its
+  // to-device messages (MSC2409) and key counts (MSC3202). It makes the device as MSC4190 says,
+  // which haven allows every appservice; io.element.msc4190 would also turn off /login with
+  // m.login.application_service, which its guests need.
+  auto flag = [&reg](const char* key) {
+    const YAML::Node n = reg[key];
+    return n && n.IsScalar() && n.as<std::string>() == "true";
+  };
+  c.own_device = (flag("receive_ephemeral") || flag("de.sorunome.msc2409.push_ephemeral")) &&
+                 flag("org.matrix.msc3202");
 }
 
 CareConfig parse(const YAML::Node& root, const std::filesystem::path& base) {
@@ -168,6 +178,10 @@ GeneratedCareConfig generate_care_config(const std::string& server_name,
       "hs_token: " + crypto::random_token(32) + "\n" +
       "sender_localpart: care\n"
       "rate_limited: false\n"
+      "# haven-care's own device in encrypted temporary conversations: its to-device messages\n"
+      "# and key counts come in transactions.\n"
+      "receive_ephemeral: true\n"
+      "org.matrix.msc3202: true\n"
       "# Haven extension: the sender may use the operator API (features, owners, guests).\n"
       "org.haven.operator: true\n"
       "namespaces:\n"

@@ -22,6 +22,9 @@ struct CareConfig {
   std::string guest_homeserver_url;
   // From the registration file:
   std::string as_token, hs_token, sender_localpart;
+  // The registration lets haven-care have a device of its own (MSC2409 to-device, MSC3202):
+  // it then reads encrypted temporary conversations (care_e2ee.h).
+  bool own_device = false;
   std::string guest_prefix = "care_guest_";  // localpart prefix of guest users
   int64_t guest_link_lifetime_ms = 7LL * 24 * 3600 * 1000;  // R15
   int64_t guest_idle_ms = 3600 * 1000;                      // R18

@@ -49,10 +49,21 @@ int serve(const std::string& config_path) {
   care::TemporaryService temporary(*config, clock, haven_api, temporary_store);
   care::CallStore call_store(*store);
   care::CallService calls(clock, haven_api, call_store, temporary_store, temporary);
+  care::E2eeStore e2ee_store(*store);
+  std::unique_ptr<care::CareE2ee> e2ee;
+  if (config->own_device) {
+    e2ee = std::make_unique<care::CareE2ee>(
+        *config, haven_api, e2ee_store,
+        [&temporary](const std::string& room_id) { return temporary.manages(room_id); });
+  } else {
+    spdlog::warn("haven-care: its registration lacks receive_ephemeral or org.matrix.msc3202, "
+                 "so it has no device: encrypted temporary conversations are not read (their "
+                 "legacy calls are not counted, their attachments not deleted)");
+  }
   http::Router router;
   int exit_code = 0;
   {
-    care::CareApp app(*config, loop, clock, guests, temporary, calls, page_files);
+    care::CareApp app(*config, loop, clock, guests, temporary, calls, e2ee.get(), page_files);
     app.add_routes(router);
     http::Server server(loop, router, 64 * 1024);
     if (!server.listen(config->bind_address, config->port, &error)) {

@@ -49,6 +49,30 @@ void allow_calls(json::Document& levels) {
   }
 }
 
+// The mxc URIs an event's content names as its attachment and thumbnail, plain (url) or
+// encrypted (file.url); at most a handful.
+std::vector<std::string> attachment_uris(const json::Value& event) {
+  std::vector<std::string> uris;
+  auto add = [&uris](const json::Value* v) {
+    if (v && v->IsString() && v->GetStringLength() <= 512 &&
+        std::string_view(v->GetString()).rfind("mxc://", 0) == 0) {
+      uris.emplace_back(v->GetString(), v->GetStringLength());
+    }
+  };
+  auto child = [](const json::Value* v, const char* key) -> const json::Value* {
+    if (!v || !v->IsObject()) return nullptr;
+    auto it = v->FindMember(key);
+    return it == v->MemberEnd() ? nullptr : &it->value;
+  };
+  const json::Value* content = child(&event, "content");
+  const json::Value* info = child(content, "info");
+  add(child(content, "url"));
+  add(child(child(content, "file"), "url"));
+  add(child(info, "thumbnail_url"));
+  add(child(child(info, "thumbnail_file"), "url"));
+  return uris;
+}
+
 }  // namespace
 
 Result<TemporaryRequest> parse_temporary_request(const json::Value& body) {
@@ -210,7 +234,8 @@ void TemporaryService::announce_pending() {
 
 // R22: redaction first (every server and client that saw the events is told to drop them),
 // then the purge removes what is left from haven. A failed purge is tried again next sweep.
-void TemporaryService::delete_due() {
+std::vector<std::string> TemporaryService::delete_due() {
+  std::vector<std::string> deleted;
   for (const auto& room : store_.due(clock_.now_ms(), kRoomsPerSweep)) {
     size_t failed = redact_all(room.room_id);
     if (failed)
@@ -224,6 +249,26 @@ void TemporaryService::delete_due() {
       continue;
     }
     spdlog::info("temporary room {} deleted", room.room_id);
+    deleted.push_back(room.room_id);
+  }
+  return deleted;
+}
+
+void TemporaryService::tie_media(const json::Value& event) {
+  std::vector<std::string> uris = attachment_uris(event);
+  const std::string room_id = json::get_string(event, "room_id");
+  if (uris.empty() || !manages(room_id)) return;
+  auto d = json::object();
+  auto& a = d.GetAllocator();
+  json::set(d, "user_id", json::get_string(event, "sender"), a);
+  json::Value media(rapidjson::kArrayType);
+  for (const std::string& uri : uris) media.PushBack(json::str(uri, a), a);
+  json::set(d, "media", std::move(media), a);
+  auto r = haven_.as_service("POST", "/_haven/admin/v1/rooms/" + encode_segment(room_id) + "/media",
+                             json::to_string(d));
+  if (!r.ok()) {
+    spdlog::warn("temporary room {}: attachments not tied to it: {}", room_id,
+                 r.error().message);
   }
 }
 

@@ -38,8 +38,14 @@ class TemporaryService {
 
   // POST /_haven/care/v1/temporary_rooms {"name"?, "invite"?: [user ids]}
   Result<CreatedTemporaryRoom> create(const std::string& user_token, const TemporaryRequest& req);
-  // Deletes the conversations whose time has come (R22).
-  void delete_due();
+  // Deletes the conversations whose time has come (R22); returns their room ids.
+  std::vector<std::string> delete_due();
+  // Whether haven-care manages this temporary conversation.
+  bool manages(const std::string& room_id) const { return store_.room(room_id).has_value(); }
+  // Tells haven which of its files a decrypted event of a temporary conversation names (an
+  // attachment, its thumbnail), so the room's purge deletes them too (R22): haven cannot see
+  // into encrypted events.
+  void tie_media(const json::Value& event);
   // Updates the org.haven.temporary state event of a room whose deletion time moved.
   Status announce(const std::string& room_id);
   // announce() for every room whose new time is not announced yet (a crash or a failed PUT).

@@ -44,6 +44,29 @@ BOOST_AUTO_TEST_CASE(generated_config_loads_with_its_registration) {
   BOOST_TEST(c->public_url == "http://127.0.0.1:8090");
   BOOST_TEST(!c->fake_clock);
   BOOST_TEST(g.registration_yaml.find("@care_guest_.*:hs\\\\.example") != std::string::npos);
+  BOOST_TEST(c->own_device, "the generated registration lets haven-care have a device");
+}
+
+BOOST_AUTO_TEST_CASE(no_device_without_to_device_and_key_counts) {
+  TempDir dir;
+  std::string error;
+  auto config = [&](const std::string& name, const std::string& registration) {
+    auto reg = dir.write(name + ".reg.yaml", "as_token: a\nhs_token: b\nsender_localpart: care\n" +
+                                                 registration);
+    return load_care_config(dir.write(name + ".yaml", "data_dir: d\nhomeserver_url: http://x\n"
+                                                      "server_name: s\nregistration_file: " +
+                                                          reg + "\n"),
+                            &error);
+  };
+  auto none = config("none", "");
+  BOOST_REQUIRE_MESSAGE(none, error);
+  BOOST_TEST(!none->own_device);
+  auto half = config("half", "receive_ephemeral: true\n");
+  BOOST_REQUIRE_MESSAGE(half, error);
+  BOOST_TEST(!half->own_device);
+  auto both = config("both", "de.sorunome.msc2409.push_ephemeral: true\norg.matrix.msc3202: true\n");
+  BOOST_REQUIRE_MESSAGE(both, error);
+  BOOST_TEST(both->own_device);
 }
 
 BOOST_AUTO_TEST_CASE(errors_name_the_key) {
