@@ -1,5 +1,6 @@
 #include "appservices/care/care_app.h"
 
+#include <algorithm>
 #include <set>
 
 #include <spdlog/spdlog.h>
@@ -298,8 +299,12 @@ void CareApp::run_sweep() {
       [this](bool) { schedule_sweep(); });
 }
 
+// Until its device is set up (haven may start after haven-care), the next try comes sooner.
 void CareApp::schedule_sweep() {
-  sweep_timer_ = loop_.after(config_.idle_check_interval_ms, [this] { run_sweep(); });
+  constexpr int64_t kDeviceRetryMs = 2000;
+  int64_t delay = config_.idle_check_interval_ms;
+  if (e2ee_ && !e2ee_->ready()) delay = std::min(delay, kDeviceRetryMs);
+  sweep_timer_ = loop_.after(delay, [this] { run_sweep(); });
 }
 
 }  // namespace haven::care

@@ -8,6 +8,7 @@
 // with the room. It never sends encrypted messages. All calls on haven-care's worker thread.
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -40,7 +41,7 @@ class CareE2ee {
   // keys are topped up. Made once; after that the same device and keys are used.
   // Until it succeeds (haven may start after haven-care), the other calls do nothing.
   Status set_up();
-  bool ready() const { return ready_; }
+  bool ready() const { return ready_.load(); }  // any thread
   const std::string& user_id() const { return user_id_; }
   const std::string& device_id() const;
 
@@ -78,7 +79,7 @@ class CareE2ee {
   std::string user_id_;
   std::string device_id_;
   std::unique_ptr<crypto::olm::Account> account_;
-  bool ready_ = false;
+  std::atomic<bool> ready_{false};
 };
 
 }  // namespace haven::care
