@@ -13,6 +13,7 @@ import time
 
 from harness import Homeserver, HomeserverTestCase, free_port, set_yaml_option, unique
 
+ADMIN = "/_haven/admin/v1"
 CARE = "/_haven/care/v1"
 PASSWORD = "correct horse battery"
 
@@ -122,3 +123,32 @@ class CareTestCase(HomeserverTestCase):
         """A haven-care REST call with `who`'s access token (a login dict or a token)."""
         token = who["access_token"] if isinstance(who, dict) else who
         return self.care_client.request(method, CARE + path, body, token)
+
+    def care_ok(self, who, method, path, body=None):
+        status, reply = self.care(who, method, path, body)
+        self.assertEqual(status, 200, f"{method} {path}: {reply}")
+        return reply
+
+    def person(self, role, name):
+        """A user with a care role made through the admin API, logged in."""
+        made = self.ok(self.admin, "POST", ADMIN + "/users",
+                       {"role": role, "displayname": name, "password": PASSWORD})
+        status, session = self.client.login(made["user_id"], PASSWORD)
+        self.assertEqual(status, 200, session)
+        return session
+
+    def advance_both(self, ms):
+        """Moves haven's and haven-care's fake clocks (haven-care sweeps before it answers)."""
+        self.ok(self.admin, "POST", ADMIN + "/testing/clock", {"advance_ms": ms})
+        self.care_ok(None, "POST", "/testing/clock", {"advance_ms": ms})
+
+    def wait_for(self, what, fetch, ready, deadline_s=30):
+        """Polls fetch() until ready(answer); fails with the last answer after the deadline."""
+        deadline = time.monotonic() + deadline_s
+        while True:
+            got = fetch()
+            if ready(got):
+                return got
+            if time.monotonic() > deadline:
+                self.fail(f"{what} never happened; last answer: {got}")
+            time.sleep(0.05)

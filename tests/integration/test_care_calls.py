@@ -8,7 +8,6 @@ delayed leave fires, and answers GET /_haven/care/v1/call_minutes (professionals
 that the tests move together; results that travel through a transaction are polled."""
 
 import math
-import time
 import unittest
 
 from care_harness import CareTestCase
@@ -24,7 +23,6 @@ RTC_MEMBER = "org.matrix.msc3401.call.member"
 MINUTE_MS = 60 * 1000
 HOUR_MS = 60 * MINUTE_MS
 DAY_MS = 24 * HOUR_MS
-DEADLINE_S = 30
 
 
 class CallMinutesTests(CareTestCase):
@@ -36,28 +34,12 @@ class CallMinutesTests(CareTestCase):
                 {"temporary_rooms": True, "guest_links": True})
 
     # --- helpers ---
-    def person(self, role, name):
-        made = self.ok(self.admin, "POST", ADMIN + "/users",
-                       {"role": role, "displayname": name, "password": PASSWORD})
-        status, session = self.client.login(made["user_id"], PASSWORD)
-        self.assertEqual(status, 200, session)
-        return session
-
-    def care_ok(self, who, method, path, body=None):
-        status, reply = self.care(who, method, path, body)
-        self.assertEqual(status, 200, f"{method} {path}: {reply}")
-        return reply
-
     def temporary_room(self, owner, *colleagues):
         made = self.care_ok(owner, "POST", "/temporary_rooms",
                             {"name": "call", "invite": [c["user_id"] for c in colleagues]})
         for c in colleagues:
             self.ok(c, "POST", f"{V3}/rooms/{quote(made['room_id'])}/join", {})
         return made["room_id"]
-
-    def advance_both(self, ms):
-        self.ok(self.admin, "POST", ADMIN + "/testing/clock", {"advance_ms": ms})
-        self.care_ok(None, "POST", "/testing/clock", {"advance_ms": ms})
 
     def care_now(self):
         return self.care_ok(None, "POST", "/testing/clock", {"advance_ms": 0})["now_ms"]
@@ -87,16 +69,6 @@ class CallMinutesTests(CareTestCase):
 
     def minutes(self, who, query=""):
         return self.care_ok(who, "GET", "/call_minutes" + query)
-
-    def wait_for(self, what, fetch, ready):
-        deadline = time.monotonic() + DEADLINE_S
-        while True:
-            got = fetch()
-            if ready(got):
-                return got
-            if time.monotonic() > deadline:
-                self.fail(f"{what} never happened; last answer: {got}")
-            time.sleep(0.05)
 
     def ended_call(self, who, room, count=1):
         """Waits until haven-care has `count` ended calls of `room` in who's ledger."""

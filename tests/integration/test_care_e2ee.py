@@ -28,7 +28,6 @@ V3 = "/_matrix/client/v3"
 PASSWORD = "correct horse battery"
 MINUTE_MS = 60 * 1000
 HOUR_MS = 60 * MINUTE_MS
-DEADLINE_S = 30
 OLM = "m.olm.v1.curve25519-aes-sha2"
 MEGOLM = "m.megolm.v1.aes-sha2"
 
@@ -102,22 +101,10 @@ class CareDeviceTests(CareTestCase):
         self.ok(self.admin, "PUT", ADMIN + "/features", {"temporary_rooms": True})
 
     # --- helpers ---
-    def person(self, name):
-        made = self.ok(self.admin, "POST", ADMIN + "/users",
-                       {"role": "professional", "displayname": name, "password": PASSWORD})
-        status, session = self.client.login(made["user_id"], PASSWORD)
-        self.assertEqual(status, 200, session)
-        return session
-
-    def care_ok(self, who, method, path, body=None):
-        status, reply = self.care(who, method, path, body)
-        self.assertEqual(status, 200, f"{method} {path}: {reply}")
-        return reply
-
     def care_device(self):
         """haven-care's device as /keys/query shows it, waiting until it is published."""
         user = f"@care:{self.server.server_name}"
-        someone = self.person("Dr Query")
+        someone = self.person("professional", "Dr Query")
         got = self.wait_for("haven-care's device keys", lambda: self.ok(
             someone, "POST", "/keys/query", {"device_keys": {user: []}})["device_keys"].get(user),
             bool)
@@ -135,20 +122,6 @@ class CareDeviceTests(CareTestCase):
         state = self.ok(owner, "GET", f"{V3}/rooms/{quote(room)}/state/m.room.encryption/")
         self.assertEqual(state["algorithm"], MEGOLM)
         return room
-
-    def advance_both(self, ms):
-        self.ok(self.admin, "POST", ADMIN + "/testing/clock", {"advance_ms": ms})
-        self.care_ok(None, "POST", "/testing/clock", {"advance_ms": ms})
-
-    def wait_for(self, what, fetch, ready):
-        deadline = time.monotonic() + DEADLINE_S
-        while True:
-            got = fetch()
-            if ready(got):
-                return got
-            if time.monotonic() > deadline:
-                self.fail(f"{what} never happened; last answer: {got}")
-            time.sleep(0.05)
 
     def calls(self, owner, room):
         return [c for c in self.care_ok(owner, "GET", "/call_minutes")["calls"]
@@ -193,7 +166,7 @@ class CareDeviceTests(CareTestCase):
         signature = keys["signatures"][care["user_id"]][f"ed25519:{care['device_id']}"]
         signed = {k: v for k, v in keys.items() if k not in ("signatures", "unsigned")}
         olm.ed25519_verify(care["ed25519"], canonical(signed), signature)  # raises if bad
-        someone = self.person("Dr Claim")
+        someone = self.person("professional", "Dr Claim")
         claimed = self.ok(someone, "POST", "/keys/claim", {"one_time_keys": {
             care["user_id"]: {care["device_id"]: "signed_curve25519"}}})
         [otk] = claimed["one_time_keys"][care["user_id"]][care["device_id"]].values()
@@ -202,7 +175,7 @@ class CareDeviceTests(CareTestCase):
 
     def test_legacy_call_and_attachment_read_from_encrypted_events(self):
         care = self.care_device()
-        owner, colleague = self.person("Dr Owner"), self.person("Dr Mate")
+        owner, colleague = self.person("professional", "Dr Owner"), self.person("professional", "Dr Mate")
         room = self.temporary_room(owner, colleague)
         me, mate = Device(self, owner), Device(self, colleague)
         me.share_key(room, care)
@@ -239,7 +212,7 @@ class CareDeviceTests(CareTestCase):
 
     def test_events_that_come_before_their_key_wait_for_it(self):
         care = self.care_device()
-        owner, colleague = self.person("Dr Early"), self.person("Dr Late")
+        owner, colleague = self.person("professional", "Dr Early"), self.person("professional", "Dr Late")
         room = self.temporary_room(owner, colleague)
         me, mate = Device(self, owner), Device(self, colleague)
         self.legacy_call(me, mate, room, "keys-later", readable=False)
@@ -253,7 +226,7 @@ class CareDeviceTests(CareTestCase):
 
     def test_forgeries_and_garbage_are_not_read(self):
         care = self.care_device()
-        owner, colleague = self.person("Dr Honest"), self.person("Dr Forger")
+        owner, colleague = self.person("professional", "Dr Honest"), self.person("professional", "Dr Forger")
         room = self.temporary_room(owner, colleague)
         me, mate = Device(self, owner), Device(self, colleague)
         # Garbage first: haven-care carries on.
@@ -298,7 +271,7 @@ class CareDeviceTests(CareTestCase):
 
     def test_one_time_keys_are_topped_up(self):
         care = self.care_device()
-        someone = self.person("Dr Drain")
+        someone = self.person("professional", "Dr Drain")
         self.temporary_room(someone)  # to-device reaches those who share a room
         device = {care["user_id"]: {care["device_id"]: "signed_curve25519"}}
 

@@ -29,18 +29,6 @@ class GuestLinkTests(CareTestCase):
     def set_guest_links(self, on):
         self.ok(self.admin, "PUT", ADMIN + "/features", {"guest_links": on})
 
-    def care_ok(self, who, method, path, body=None):
-        status, reply = self.care(who, method, path, body)
-        self.assertEqual(status, 200, f"{method} {path}: {reply}")
-        return reply
-
-    def person(self, role, name):
-        made = self.ok(self.admin, "POST", ADMIN + "/users",
-                       {"role": role, "displayname": name, "password": PASSWORD})
-        status, session = self.client.login(made["user_id"], PASSWORD)
-        self.assertEqual(status, 200, session)
-        return session
-
     def owner_room(self):
         pro = self.person("professional", "Dr Pat")
         room = self.ok(pro, "POST", V3 + "/createRoom", {"name": "care"})["room_id"]

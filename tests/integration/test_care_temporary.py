@@ -33,22 +33,10 @@ class TemporaryRoomTests(CareTestCase):
     def set_temporary_rooms(self, on):
         self.ok(self.admin, "PUT", ADMIN + "/features", {"temporary_rooms": on})
 
-    def person(self, role, name):
-        made = self.ok(self.admin, "POST", ADMIN + "/users",
-                       {"role": role, "displayname": name, "password": PASSWORD})
-        status, session = self.client.login(made["user_id"], PASSWORD)
-        self.assertEqual(status, 200, session)
-        return session
-
     def create_marked(self, who, extra=None):
         body = {"name": "temporary", "creation_content": dict(MARKER)}
         body.update(extra or {})
         return self.req(who, "POST", V3 + "/createRoom", body)
-
-    def advance_both(self, ms):
-        self.ok(self.admin, "POST", ADMIN + "/testing/clock", {"advance_ms": ms})
-        status, reply = self.care(None, "POST", "/testing/clock", {"advance_ms": ms})
-        self.assertEqual(status, 200, reply)
 
     def data_files_hold(self, needle):
         return self.data_files_hold_bytes(needle.encode())
