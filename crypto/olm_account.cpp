@@ -81,6 +81,7 @@ std::string Account::sign(std::string_view message) const {
 }
 
 void Account::generate_one_time_keys(size_t count) {
+  count = std::min(count, kMaxOneTimeKeys);  // more would only push out the new ones
   for (size_t i = 0; i < count; ++i) one_time_keys_.push_back(new_key(generate_curve25519()));
   if (one_time_keys_.size() > kMaxOneTimeKeys) {
     one_time_keys_.erase(one_time_keys_.begin(),

@@ -46,7 +46,8 @@ class Account {
   std::string ed25519_key() const;                   // unpadded base64
   std::string sign(std::string_view message) const;  // unpadded base64 Ed25519 signature
 
-  // Adds `count` new unpublished one-time keys; beyond kMaxOneTimeKeys the oldest are dropped.
+  // Adds `count` (at most kMaxOneTimeKeys) new unpublished one-time keys; beyond
+  // kMaxOneTimeKeys stored keys the oldest are dropped, published or not.
   void generate_one_time_keys(size_t count);
   std::vector<OneTimeKey> unpublished_one_time_keys() const;
   // A new fallback key; the previous one stays usable until the next call.

@@ -89,6 +89,8 @@ BOOST_AUTO_TEST_CASE(one_time_keys_are_published_once_and_bounded) {
   for (const OneTimeKey& key : account.unpublished_one_time_keys()) {
     BOOST_TEST(key.key_id != oldest_unpublished);
   }
+  account.generate_one_time_keys(1'000'000);  // clamped to the maximum, not a long loop
+  BOOST_TEST(unpublished_count(account) == 100u);
 }
 
 BOOST_AUTO_TEST_CASE(fallback_key_is_published_and_replaced) {
