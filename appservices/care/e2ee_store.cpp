@@ -4,6 +4,7 @@
 #include "homeserver/base/json.h"
 #include "homeserver/base/write.h"
 #include "storage/keys.h"
+#include "storage/sealed.h"
 
 namespace haven::care {
 
@@ -34,9 +35,6 @@ std::string encode_account(const StoredAccount& a) {
   return json::to_string(d);
 }
 
-storage::Status put_account_in(storage::WriteTxn& txn, const StoredAccount& a) {
-  return txn.put(Table::kCareE2ee, kAccountKey, encode_account(a));
-}
 
 std::string encode_group(const StoredGroupSession& g) {
   auto d = json::object();
@@ -47,12 +45,35 @@ std::string encode_group(const StoredGroupSession& g) {
   return json::to_string(d);
 }
 
+// Values are sealed with an at-rest key: a room's with the room's (destroyed when the room is
+// forgotten, so copies in freed pages become unreadable too), the device's with kDeviceScope.
+constexpr std::string_view kDeviceScope = "haven-care device";
+
+storage::Status put_sealed(storage::WriteTxn& txn, std::string_view scope, const std::string& key,
+                           std::string_view value) {
+  storage::Status status;
+  auto sealed = storage::seal(txn, scope, key, value, &status);
+  if (!sealed) return status;
+  return txn.put(Table::kCareE2ee, key, *sealed);
+}
+
+std::optional<std::string> get_sealed(storage::ReadTxn& txn, std::string_view scope,
+                                      const std::string& key) {
+  auto v = txn.get(Table::kCareE2ee, key);
+  if (!v) return std::nullopt;
+  return storage::open_sealed(txn, scope, key, *v);
+}
+
+storage::Status put_account_in(storage::WriteTxn& txn, const StoredAccount& a) {
+  return put_sealed(txn, kDeviceScope, std::string(kAccountKey), encode_account(a));
+}
+
 }  // namespace
 
 std::optional<StoredAccount> E2eeStore::account() const {
   auto txn = store_.begin_read();
   if (!txn) return std::nullopt;
-  auto v = txn->get(Table::kCareE2ee, kAccountKey);
+  auto v = get_sealed(*txn, kDeviceScope, std::string(kAccountKey));
   if (!v) return std::nullopt;
   auto d = json::parse_trusted(*v);
   if (!d.IsObject()) return std::nullopt;
@@ -72,8 +93,11 @@ std::vector<StoredOlmSession> E2eeStore::olm_sessions(const std::string& sender_
   const std::string prefix = KeyBuilder().str("o").str(sender_key).take();
   txn->scan(Table::kCareE2ee, prefix, "", storage::Direction::kForward,
             [&](std::string_view key, std::string_view value) {
-              out.push_back({sender_key, std::string(key.substr(prefix.size())),
-                             std::string(value)});
+              auto session = storage::open_sealed(*txn, kDeviceScope, key, value);
+              if (session) {
+                out.push_back({sender_key, std::string(key.substr(prefix.size())),
+                               std::move(*session)});
+              }
               return true;
             });
   return out;
@@ -84,7 +108,7 @@ Status E2eeStore::put_olm_session(const StoredOlmSession& s, const StoredAccount
     if (account) {
       if (auto st = put_account_in(txn, *account); !st.ok()) return st;
     }
-    return txn.put(Table::kCareE2ee, olm_key(s.sender_key, s.session_id), s.session);
+    return put_sealed(txn, kDeviceScope, olm_key(s.sender_key, s.session_id), s.session);
   }));
 }
 
@@ -92,7 +116,7 @@ std::optional<StoredGroupSession> E2eeStore::group_session(const std::string& ro
                                                            const std::string& session_id) const {
   auto txn = store_.begin_read();
   if (!txn) return std::nullopt;
-  auto v = txn->get(Table::kCareE2ee, group_prefix(room_id) + session_id);
+  auto v = get_sealed(*txn, room_id, group_prefix(room_id) + session_id);
   if (!v) return std::nullopt;
   auto d = json::parse_trusted(*v);
   if (!d.IsObject()) return std::nullopt;
@@ -104,7 +128,7 @@ std::optional<StoredGroupSession> E2eeStore::group_session(const std::string& ro
 
 Status E2eeStore::put_group_session(const StoredGroupSession& g) {
   return check(store_.run([&g](storage::WriteTxn& txn) {
-    return txn.put(Table::kCareE2ee, group_prefix(g.room_id) + g.session_id, encode_group(g));
+    return put_sealed(txn, g.room_id, group_prefix(g.room_id) + g.session_id, encode_group(g));
   }));
 }
 
@@ -121,7 +145,7 @@ Status E2eeStore::park(const std::string& room_id, const std::string& event_json
       if (auto s = txn.del(Table::kCareE2ee, keys[i]); !s.ok()) return s;
     }
     uint64_t seq = txn.next_counter("care_parked_events");
-    return txn.put(Table::kCareE2ee, KeyBuilder().tail(prefix).u64(seq).take(), event_json);
+    return put_sealed(txn, room_id, KeyBuilder().tail(prefix).u64(seq).take(), event_json);
   }));
 }
 
@@ -133,7 +157,9 @@ std::vector<ParkedEvent> E2eeStore::parked(const std::string& room_id) const {
   txn->scan(Table::kCareE2ee, prefix, "", storage::Direction::kForward,
             [&](std::string_view key, std::string_view value) {
               KeyReader r(key.substr(prefix.size()));
-              if (auto seq = r.u64()) out.push_back({*seq, std::string(value)});
+              auto seq = r.u64();
+              auto event = storage::open_sealed(*txn, room_id, key, value);
+              if (seq && event) out.push_back({*seq, std::move(*event)});
               return true;
             });
   return out;
@@ -151,6 +177,7 @@ Status E2eeStore::unpark(const std::string& room_id, const std::vector<uint64_t>
 
 Status E2eeStore::forget_room(const std::string& room_id) {
   return check(store_.run([&room_id](storage::WriteTxn& txn) {
+    if (auto s = txn.destroy_at_rest_key(room_id); !s.ok()) return s;
     if (auto s = txn.del_prefix(Table::kCareE2ee, group_prefix(room_id)); !s.ok()) return s;
     return txn.del_prefix(Table::kCareE2ee, parked_prefix(room_id));
   }));

@@ -1,7 +1,8 @@
 // haven-care's end-to-end encryption state, in its own LMDB (kCareE2ee): its device's Olm
 // account, the Olm sessions other devices opened with it, the Megolm room keys they shared for
-// its temporary conversations, and the encrypted events that wait for their room key. Private
-// keys live only here. Reads from any thread; writes block until durable (worker thread only).
+// its temporary conversations, and the encrypted events that wait for their room key. Values
+// are sealed with at-rest keys (storage/sealed.h): a room's with the room's key, which
+// forget_room destroys. Reads from any thread; writes block until durable (worker thread only).
 #pragma once
 
 #include <cstdint>

@@ -48,7 +48,20 @@ BOOST_AUTO_TEST_CASE(group_sessions_and_parked_events_are_per_room) {
   BOOST_TEST(parked[0].event_json == R"({"n":1})");
   BOOST_REQUIRE(store.unpark("!a:hs", {parked[0].seq}).ok());
   BOOST_TEST(store.parked("!a:hs").size() == 1u);
+  {
+    auto txn = db.store().begin_read();
+    bool plain = false;
+    txn->scan(haven::storage::Table::kCareE2ee, "", "", haven::storage::Direction::kForward,
+              [&](std::string_view, std::string_view value) {
+                plain = plain || value.find("ratchet-a") != std::string_view::npos ||
+                        value.find("\"n\":1") != std::string_view::npos;
+                return true;
+              });
+    BOOST_TEST(!plain, "room keys and waiting events are sealed");
+    BOOST_TEST(txn->at_rest_key("!a:hs") != nullptr);
+  }
   BOOST_REQUIRE(store.forget_room("!a:hs").ok());
+  BOOST_TEST(db.store().begin_read()->at_rest_key("!a:hs") == nullptr, "the room's key is gone");
   BOOST_TEST(!store.group_session("!a:hs", "g1").has_value());
   BOOST_TEST(store.parked("!a:hs").empty());
   BOOST_TEST(store.group_session("!b:hs", "g1").has_value(), "another room keeps its key");
