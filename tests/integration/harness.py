@@ -20,6 +20,10 @@ import tempfile
 import time
 import unittest
 import urllib.parse
+import weakref
+
+# The buffered reader of each raw test socket (HomeserverTestCase.read_response).
+_socket_readers = weakref.WeakKeyDictionary()
 
 START_TIMEOUT_S = 20
 STOP_TIMEOUT_S = 20
@@ -406,12 +410,28 @@ class HomeserverTestCase(unittest.TestCase):
 
     @staticmethod
     def read_response(sock):
-        """One HTTP response off a raw socket: (status, lower-cased headers, body)."""
-        response = http.client.HTTPResponse(sock)
-        response.begin()
-        body = response.read()
-        headers = {k.lower(): v for k, v in response.getheaders()}
-        return response.status, headers, body
+        """The next HTTP response off a raw socket: (status, lower-cased headers, body). All
+        reads of a socket share one buffered reader, so pipelined answers that arrive together
+        are not lost between calls."""
+        reader = _socket_readers.get(sock)
+        if reader is None:
+            reader = _socket_readers[sock] = sock.makefile("rb")
+        status_line = reader.readline()
+        if not status_line:
+            raise ConnectionError("the server closed the connection")
+        status = int(status_line.split()[1])
+        headers = {}
+        while (line := reader.readline()) not in (b"\r\n", b"\n", b""):
+            name, value = line.decode("iso-8859-1").split(":", 1)
+            headers[name.strip().lower()] = value.strip()
+        if headers.get("transfer-encoding", "").lower() != "chunked":
+            return status, headers, reader.read(int(headers.get("content-length", "0")))
+        body = b""
+        while (size := int(reader.readline().split(b";")[0], 16)) > 0:
+            body += reader.read(size)
+            reader.readline()
+        reader.readline()
+        return status, headers, body
 
     def upload_media(self, who, data):
         """POST /_matrix/media/v3/upload of `data` as `who`; the mxc URI."""
