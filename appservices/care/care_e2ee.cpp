@@ -2,7 +2,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include "crypto/base64.h"
 #include "crypto/canonical_json.h"
+#include "crypto/ed25519.h"
 #include "crypto/megolm_inbound.h"
 #include "crypto/olm_account.h"
 #include "crypto/olm_session.h"
@@ -24,16 +26,26 @@ const json::Value* member(const json::Value& v, std::string_view key) {
   return it == v.MemberEnd() ? nullptr : &it->value;
 }
 
-// Adds {"signatures": {user: {"ed25519:DEVICE": sig}}} over the object's canonical JSON.
-void sign_object(json::Document& d, json::Value& object, const crypto::olm::Account& account,
-                 const std::string& user_id, const std::string& device_id) {
+// What a signature covers: the canonical JSON without "signatures" and "unsigned".
+std::string signed_text(const json::Value& object) {
+  return crypto::canonical_json_excluding(object, {"signatures", "unsigned"}).value_or("");
+}
+
+// Adds signatures.{user}.{key_id} = signature to `object` (kept with the others already there).
+void add_signature(json::Document& d, json::Value& object, const std::string& user_id,
+                   const std::string& key_id, const std::string& signature) {
   auto& a = d.GetAllocator();
-  auto canonical = crypto::canonical_json(object);
-  json::Value by_key(rapidjson::kObjectType);
-  json::set(by_key, "ed25519:" + device_id, account.sign(canonical.value_or("")), a);
-  json::Value signatures(rapidjson::kObjectType);
-  json::set(signatures, user_id, std::move(by_key), a);
-  json::set(object, "signatures", std::move(signatures), a);
+  auto sigs = object.FindMember("signatures");
+  if (sigs == object.MemberEnd()) {
+    json::set(object, "signatures", json::Value(rapidjson::kObjectType), a);
+    sigs = object.FindMember("signatures");
+  }
+  auto mine = sigs->value.FindMember(rapidjson::StringRef(user_id.data(), user_id.size()));
+  if (mine == sigs->value.MemberEnd()) {
+    json::set(sigs->value, user_id, json::Value(rapidjson::kObjectType), a);
+    mine = sigs->value.FindMember(rapidjson::StringRef(user_id.data(), user_id.size()));
+  }
+  json::set(mine->value, key_id, signature, a);
 }
 
 std::string query(const std::string& device_id) { return "?device_id=" + encode_segment(device_id); }
@@ -53,18 +65,32 @@ CareE2ee::~CareE2ee() = default;
 const std::string& CareE2ee::device_id() const { return device_id_; }
 
 Status CareE2ee::save_account() {
-  return store_.put_account({device_id_, account_->serialize()});
+  return store_.put_account(stored_account());
+}
+
+StoredAccount CareE2ee::stored_account() const {
+  return {device_id_, account_->serialize(), master_key_->seed(), self_signing_key_->seed()};
 }
 
 Status CareE2ee::load_or_make_account() {
   if (auto stored = store_.account()) {
     auto account = crypto::olm::Account::deserialize(stored->account);
     if (!account) return Error::unknown("haven-care's stored Olm account cannot be read");
+    auto master = crypto::SigningKey::from_seed(stored->master_seed, "master");
+    auto self_signing = crypto::SigningKey::from_seed(stored->self_signing_seed, "self_signing");
+    if (!master || !self_signing) {
+      return Error::unknown("haven-care's stored cross-signing keys cannot be read");
+    }
     account_ = std::make_unique<crypto::olm::Account>(std::move(*account));
+    master_key_ = std::make_unique<crypto::SigningKey>(std::move(*master));
+    self_signing_key_ = std::make_unique<crypto::SigningKey>(std::move(*self_signing));
     device_id_ = stored->device_id;
     return {};
   }
   account_ = std::make_unique<crypto::olm::Account>(crypto::olm::Account::generate());
+  master_key_ = std::make_unique<crypto::SigningKey>(crypto::SigningKey::generate("master"));
+  self_signing_key_ =
+      std::make_unique<crypto::SigningKey>(crypto::SigningKey::generate("self_signing"));
   device_id_ = "CARE" + crypto::random_token(8);
   account_->generate_fallback_key();
   return save_account();
@@ -77,6 +103,7 @@ Status CareE2ee::set_up() {
   }
   if (auto s = ensure_device(); !s.ok()) return s;
   if (auto s = publish_device_keys(); !s.ok()) return s;
+  if (auto s = publish_cross_signing(); !s.ok()) return s;
   // An empty upload answers the published count.
   auto counts = haven_.as_service("POST", "/_matrix/client/v3/keys/upload" + query(device_id_),
                                   "{}", user_id_);
@@ -99,10 +126,9 @@ Status CareE2ee::ensure_device() {
   return {};
 }
 
-Status CareE2ee::publish_device_keys() {
-  json::Document d = json::object();
-  auto& a = d.GetAllocator();
-  json::Value keys(rapidjson::kObjectType);
+json::Document CareE2ee::device_keys() const {
+  json::Document keys = json::object();
+  auto& a = keys.GetAllocator();
   json::set(keys, "user_id", user_id_, a);
   json::set(keys, "device_id", device_id_, a);
   json::Value algorithms(rapidjson::kArrayType);
@@ -113,11 +139,64 @@ Status CareE2ee::publish_device_keys() {
   json::set(key_map, "curve25519:" + device_id_, account_->curve25519_key(), a);
   json::set(key_map, "ed25519:" + device_id_, account_->ed25519_key(), a);
   json::set(keys, "keys", std::move(key_map), a);
-  sign_object(d, keys, *account_, user_id_, device_id_);
-  json::set(d, "device_keys", std::move(keys), a);
+  add_signature(keys, keys, user_id_, "ed25519:" + device_id_, account_->sign(signed_text(keys)));
+  return keys;
+}
+
+Status CareE2ee::publish_device_keys() {
+  json::Document d = json::object();
+  json::Value keys(device_keys(), d.GetAllocator());
+  json::set(d, "device_keys", std::move(keys), d.GetAllocator());
   auto up = haven_.as_service("POST", "/_matrix/client/v3/keys/upload" + query(device_id_),
                               json::to_string(d), user_id_);
   if (!up.ok()) return up.error();
+  return {};
+}
+
+// The user's master key signs its self-signing key, which signs the device (the appservice's
+// users need no UIA for this). Uploading the same keys again changes nothing.
+Status CareE2ee::publish_cross_signing() {
+  const std::string master_pub = crypto::base64_encode(master_key_->public_key());
+  const std::string ssk_pub = crypto::base64_encode(self_signing_key_->public_key());
+  auto cross_signing_key = [&](json::Document& d, const char* usage, const std::string& pub) {
+    auto& a = d.GetAllocator();
+    json::Value key(rapidjson::kObjectType);
+    json::set(key, "user_id", user_id_, a);
+    json::Value usages(rapidjson::kArrayType);
+    usages.PushBack(json::str(usage, a), a);
+    json::set(key, "usage", std::move(usages), a);
+    json::Value keys(rapidjson::kObjectType);
+    json::set(keys, "ed25519:" + pub, pub, a);
+    json::set(key, "keys", std::move(keys), a);
+    return key;
+  };
+  json::Document up = json::object();
+  auto& a = up.GetAllocator();
+  json::Value master = cross_signing_key(up, "master", master_pub);
+  json::Value ssk = cross_signing_key(up, "self_signing", ssk_pub);
+  add_signature(up, ssk, user_id_, "ed25519:" + master_pub,
+                crypto::base64_encode(master_key_->sign(signed_text(ssk))));
+  json::set(up, "master_key", std::move(master), a);
+  json::set(up, "self_signing_key", std::move(ssk), a);
+  auto keys_up = haven_.as_service("POST", "/_matrix/client/v3/keys/device_signing/upload",
+                                   json::to_string(up), user_id_);
+  if (!keys_up.ok()) return keys_up.error();
+
+  json::Document device = device_keys();
+  add_signature(device, device, user_id_, "ed25519:" + ssk_pub,
+                crypto::base64_encode(self_signing_key_->sign(signed_text(device))));
+  json::Document sigs = json::object();
+  json::Value by_device(rapidjson::kObjectType);
+  json::set(by_device, device_id_, json::Value(device, sigs.GetAllocator()), sigs.GetAllocator());
+  json::set(sigs, user_id_, std::move(by_device), sigs.GetAllocator());
+  auto sig_up = haven_.as_service("POST", "/_matrix/client/v3/keys/signatures/upload",
+                                  json::to_string(sigs), user_id_);
+  if (!sig_up.ok()) return sig_up.error();
+  if (auto failures = sig_up.body.FindMember("failures");
+      failures != sig_up.body.MemberEnd() && failures->value.IsObject() &&
+      failures->value.MemberCount() > 0) {
+    return Error::unknown("haven refused the device's cross-signing signature");
+  }
   return {};
 }
 
@@ -148,7 +227,7 @@ Status CareE2ee::top_up(size_t published_count, bool fallback_unused) {
     json::Value v(rapidjson::kObjectType);
     json::set(v, "key", k.public_key, a);
     if (is_fallback) json::set(v, "fallback", true, a);
-    sign_object(d, v, *account_, user_id_, device_id_);
+    add_signature(d, v, user_id_, "ed25519:" + device_id_, account_->sign(signed_text(v)));
     return v;
   };
   json::Value otks(rapidjson::kObjectType);
@@ -217,7 +296,7 @@ std::optional<std::string> CareE2ee::olm_decrypt(const std::string& sender_key, 
   auto created = account_->create_inbound_session(sender_key, body);
   if (!created) return std::nullopt;
   StoredOlmSession stored{sender_key, created->session.session_id(), created->session.serialize()};
-  StoredAccount account{device_id_, account_->serialize()};
+  StoredAccount account = stored_account();
   if (auto s = store_.put_olm_session(stored, &account); !s.ok()) return std::nullopt;
   return std::move(created->plaintext);
 }

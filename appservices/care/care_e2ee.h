@@ -21,6 +21,9 @@
 #include "appservices/care/haven_api.h"
 #include "homeserver/base/json.h"
 
+namespace haven::crypto {
+class SigningKey;
+}
 namespace haven::crypto::olm {
 class Account;
 }
@@ -64,9 +67,12 @@ class CareE2ee {
   Outcome try_decrypt(const json::Value& event, json::Document* out);
   Status load_or_make_account();
   Status ensure_device();
+  json::Document device_keys() const;  // signed by the device
   Status publish_device_keys();
+  Status publish_cross_signing();
   Status top_up(size_t published_count, bool fallback_unused);
   Status save_account();
+  StoredAccount stored_account() const;
   std::optional<std::string> olm_decrypt(const std::string& sender_key, int type,
                                          const std::string& body);
   std::optional<std::string> store_room_key(const json::Value& message, const std::string& sender_key,
@@ -79,6 +85,10 @@ class CareE2ee {
   std::string user_id_;
   std::string device_id_;
   std::unique_ptr<crypto::olm::Account> account_;
+  // Its user's cross-signing keys: the device is signed by its owner, as clients that share
+  // keys only with cross-signed devices (MSC4153) require.
+  std::unique_ptr<crypto::SigningKey> master_key_;
+  std::unique_ptr<crypto::SigningKey> self_signing_key_;
   std::atomic<bool> ready_{false};
 };
 

@@ -32,6 +32,8 @@ std::string encode_account(const StoredAccount& a) {
   auto d = json::object();
   json::set(d, "device_id", a.device_id, d.GetAllocator());
   json::set(d, "account", crypto::base64_encode(a.account), d.GetAllocator());
+  json::set(d, "master_seed", crypto::base64_encode(a.master_seed), d.GetAllocator());
+  json::set(d, "self_signing_seed", crypto::base64_encode(a.self_signing_seed), d.GetAllocator());
   return json::to_string(d);
 }
 
@@ -78,8 +80,11 @@ std::optional<StoredAccount> E2eeStore::account() const {
   auto d = json::parse_trusted(*v);
   if (!d.IsObject()) return std::nullopt;
   auto bytes = crypto::base64_decode(json::get_string(d, "account"));
-  if (!bytes) return std::nullopt;
-  return StoredAccount{json::get_string(d, "device_id"), std::move(*bytes)};
+  auto master = crypto::base64_decode(json::get_string(d, "master_seed"));
+  auto self_signing = crypto::base64_decode(json::get_string(d, "self_signing_seed"));
+  if (!bytes || !master || !self_signing) return std::nullopt;
+  return StoredAccount{json::get_string(d, "device_id"), std::move(*bytes), std::move(*master),
+                       std::move(*self_signing)};
 }
 
 Status E2eeStore::put_account(const StoredAccount& a) {

@@ -18,6 +18,9 @@ namespace haven::care {
 struct StoredAccount {
   std::string device_id;
   std::string account;  // crypto::olm::Account::serialize()
+  // The user's cross-signing master and self-signing keys: two 32-byte Ed25519 seeds.
+  std::string master_seed;
+  std::string self_signing_seed;
 };
 
 struct StoredOlmSession {

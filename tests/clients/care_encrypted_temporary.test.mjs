@@ -52,6 +52,7 @@ async function filesHolding(dir, needle) {
 describe("an encrypted temporary conversation read by haven-care's device", () => {
   let server, care, adminToken, roomId;
   const people = {}; // name -> { creds, client }
+  let careDevice;
 
   before(async () => {
     server = await HavenServer.start({ "care.enabled": "true", "testing.fake_clock": "true" }, {
@@ -103,6 +104,12 @@ describe("an encrypted temporary conversation read by haven-care's device", () =
   step("two professionals with Rust crypto; haven-care's device keys are published", async () => {
     adminToken = await registerAdmin(server, "operator", PASSWORD);
     await admin("PUT", "/_haven/admin/v1/features", { temporary_rooms: true });
+    // haven-care publishes its device's keys, then its cross-signing: the last step done.
+    await waitFor("haven-care's cross-signing keys", async () => {
+      const res = await havenRequest(server, "POST", "/_matrix/client/v3/keys/query",
+        { device_keys: { [careUser()]: [] } }, adminToken);
+      return res.body.self_signing_keys?.[careUser()];
+    }, { timeoutMs: 30_000 });
     for (const [name, displayname] of [["pro", "Dr Ada Smit"], ["colleague", "Dr Bo Visser"]]) {
       const made = await admin("POST", "/_haven/admin/v1/users",
         { role: "professional", displayname, password: PASSWORD });
@@ -119,6 +126,7 @@ describe("an encrypted temporary conversation read by haven-care's device", () =
     }, { clients: [people.pro.client], timeoutMs: 30_000 });
     const [device] = [...devices.values()];
     assert.ok(device.getIdentityKey() && device.getFingerprint(), "no Curve25519/Ed25519 keys");
+    careDevice = device.deviceId;
   });
 
   step("the professional starts an encrypted temporary conversation; the colleague joins",
@@ -135,6 +143,13 @@ describe("an encrypted temporary conversation read by haven-care's device", () =
           room?.getMember(careUser())?.membership === "join";
       }, { clients: [people.pro.client] });
       assert.ok(await people.pro.client.getCrypto().isEncryptionEnabledInRoom(roomId));
+      // Its owner cross-signed it (clients that share keys only with such devices share).
+      const status = await waitFor("haven-care's device cross-signed by its owner", async () => {
+        const s = await people.pro.client.getCrypto().getDeviceVerificationStatus(careUser(),
+          careDevice);
+        return s?.signedByOwner && s;
+      }, { clients: [people.pro.client], timeoutMs: 30_000 });
+      assert.ok(!status.isVerified(), "nobody verified haven-care's user");
     });
 
   let attachment, untied;

@@ -105,9 +105,13 @@ class CareDeviceTests(CareTestCase):
         """haven-care's device as /keys/query shows it, waiting until it is published."""
         user = f"@care:{self.server.server_name}"
         someone = self.person("professional", "Dr Query")
-        got = self.wait_for("haven-care's device keys", lambda: self.ok(
-            someone, "POST", "/keys/query", {"device_keys": {user: []}})["device_keys"].get(user),
-            bool)
+        def cross_signed_device():  # the last thing haven-care's set-up publishes
+            reply = self.ok(someone, "POST", "/keys/query", {"device_keys": {user: []}})
+            devices = reply["device_keys"].get(user) or {}
+            signed = [d for d in devices.values() if len(d["signatures"][user]) == 2]
+            return signed and devices
+
+        got = self.wait_for("haven-care's cross-signed device", cross_signed_device, bool)
         [(device_id, keys)] = got.items()
         return {"user_id": user, "device_id": device_id, "keys": keys,
                 "curve25519": keys["keys"][f"curve25519:{device_id}"],
@@ -166,7 +170,21 @@ class CareDeviceTests(CareTestCase):
         signature = keys["signatures"][care["user_id"]][f"ed25519:{care['device_id']}"]
         signed = {k: v for k, v in keys.items() if k not in ("signatures", "unsigned")}
         olm.ed25519_verify(care["ed25519"], canonical(signed), signature)  # raises if bad
+        # The device is cross-signed by its owner (clients that share keys only with such
+        # devices, MSC4153, share with it): master -> self-signing -> device.
         someone = self.person("professional", "Dr Claim")
+        queried = self.ok(someone, "POST", "/keys/query", {"device_keys": {care["user_id"]: []}})
+        master = queried["master_keys"][care["user_id"]]
+        ssk = queried["self_signing_keys"][care["user_id"]]
+        [master_pub] = master["keys"].values()
+        [ssk_pub] = ssk["keys"].values()
+        self.assertEqual((master["usage"], ssk["usage"]), (["master"], ["self_signing"]))
+        unsigned_ssk = {k: v for k, v in ssk.items() if k not in ("signatures", "unsigned")}
+        olm.ed25519_verify(master_pub, canonical(unsigned_ssk),
+                           ssk["signatures"][care["user_id"]][f"ed25519:{master_pub}"])
+        device = queried["device_keys"][care["user_id"]][care["device_id"]]
+        olm.ed25519_verify(ssk_pub, canonical(signed),
+                           device["signatures"][care["user_id"]][f"ed25519:{ssk_pub}"])
         claimed = self.ok(someone, "POST", "/keys/claim", {"one_time_keys": {
             care["user_id"]: {care["device_id"]: "signed_curve25519"}}})
         [otk] = claimed["one_time_keys"][care["user_id"]][care["device_id"]].values()

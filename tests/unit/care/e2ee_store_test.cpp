@@ -15,7 +15,8 @@ BOOST_AUTO_TEST_CASE(account_and_olm_sessions_are_stored_together) {
   haven::test::TestStore db;
   E2eeStore store(db.store());
   BOOST_TEST(!store.account().has_value());
-  StoredAccount account{"CAREDEV", std::string("secret\0bytes", 12)};
+  StoredAccount account{"CAREDEV", std::string("secret\0bytes", 12), std::string(32, 'm'),
+                        std::string(32, 's')};
   BOOST_REQUIRE(store.put_olm_session({"senderA", "s1", "session-1"}, &account).ok());
   BOOST_REQUIRE(store.put_olm_session({"senderA", "s2", "session-2"}, nullptr).ok());
   BOOST_REQUIRE(store.put_olm_session({"senderB", "s3", "session-3"}, nullptr).ok());
@@ -23,6 +24,8 @@ BOOST_AUTO_TEST_CASE(account_and_olm_sessions_are_stored_together) {
   BOOST_REQUIRE(back);
   BOOST_TEST(back->device_id == "CAREDEV");
   BOOST_TEST(back->account == account.account, "binary account bytes survive");
+  BOOST_TEST(back->master_seed == account.master_seed);
+  BOOST_TEST(back->self_signing_seed == account.self_signing_seed);
   auto a = store.olm_sessions("senderA");
   BOOST_REQUIRE_EQUAL(a.size(), 2u);
   BOOST_TEST(a[0].session_id == "s1");
