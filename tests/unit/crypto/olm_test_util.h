@@ -43,4 +43,17 @@ inline std::string truncated(std::string_view body_b64, size_t drop) {
   return base64_encode(raw->substr(0, raw->size() - drop));
 }
 
+// The serialized form `bytes` reads back, and nothing damaged does: empty, truncated, with a
+// byte too many, or of another version.
+template <class T>
+void check_refuses_damaged(const std::string& bytes) {
+  BOOST_REQUIRE(T::deserialize(bytes).has_value());
+  BOOST_TEST(!T::deserialize("").has_value());
+  BOOST_TEST(!T::deserialize(bytes.substr(0, bytes.size() - 1)).has_value());
+  BOOST_TEST(!T::deserialize(bytes + "x").has_value());
+  std::string other_version = bytes;
+  other_version[0] = static_cast<char>(other_version[0] + 1);
+  BOOST_TEST(!T::deserialize(other_version).has_value());
+}
+
 }  // namespace haven::crypto::olm::test
