@@ -228,6 +228,24 @@ class CareDeviceTests(CareTestCase):
         self.assertEqual(self.download_status(colleague, mates_uri), 200)
         self.assertEqual(len(self.calls(owner, room)), 1, "the ledger keeps the call")
 
+    def test_a_restart_keeps_the_device_and_the_room_keys(self):
+        care = self.care_device()
+        owner, colleague = self.person("professional", "Dr Before"), self.person(
+            "professional", "Dr After")
+        room = self.temporary_room(owner, colleague)
+        me, mate = Device(self, owner), Device(self, colleague)
+        me.share_key(room, care)
+        mate.share_key(room, care)
+        mark = unique("before-restart")
+        me.send(room, "m.room.message", {"msgtype": "m.text", "body": mark})
+        self.care_service.stop()
+        self.care_service.start()
+        self.assertEqual(self.care_device()["curve25519"], care["curve25519"])
+        self.legacy_call(me, mate, room, "after-restart")
+        [call] = self.wait_for("the call after the restart", lambda: self.calls(owner, room),
+                               lambda c: len(c) == 1)
+        self.assertEqual(call["call_id"], "after-restart")
+
     def test_events_that_come_before_their_key_wait_for_it(self):
         care = self.care_device()
         owner, colleague = self.person("professional", "Dr Early"), self.person("professional", "Dr Late")
