@@ -20,12 +20,6 @@ constexpr std::string_view kSignedCurve = "signed_curve25519";
 constexpr size_t kMaxCiphertextBytes = 256 * 1024;
 constexpr size_t kMaxSessionsTried = 16;
 
-const json::Value* member(const json::Value& v, std::string_view key) {
-  if (!v.IsObject()) return nullptr;
-  auto it = v.FindMember(rapidjson::StringRef(key.data(), key.size()));
-  return it == v.MemberEnd() ? nullptr : &it->value;
-}
-
 // What a signature covers: the canonical JSON without "signatures" and "unsigned".
 std::string signed_text(const json::Value& object) {
   return crypto::canonical_json_excluding(object, {"signatures", "unsigned"}).value_or("");
@@ -108,8 +102,8 @@ Status CareE2ee::set_up() {
   auto counts = haven_.as_service("POST", "/_matrix/client/v3/keys/upload" + query(device_id_),
                                   "{}", user_id_);
   if (!counts.ok()) return counts.error();
-  const json::Value* n = member(counts.body, "one_time_key_counts");
-  const json::Value* curve = n ? member(*n, kSignedCurve) : nullptr;
+  const json::Value* n = json::member(counts.body, "one_time_key_counts");
+  const json::Value* curve = n ? json::member(*n, kSignedCurve) : nullptr;
   size_t published = curve && curve->IsUint() ? curve->GetUint() : 0;
   if (auto s = top_up(published, true); !s.ok()) return s;
   ready_ = true;
@@ -200,6 +194,32 @@ Status CareE2ee::publish_cross_signing() {
   return {};
 }
 
+// The /keys/upload body of one-time and fallback keys, each signed by the device.
+json::Document CareE2ee::signed_key_upload(const std::vector<crypto::olm::OneTimeKey>& one_time,
+                                           const std::optional<crypto::olm::OneTimeKey>& fallback) const {
+  json::Document d = json::object();
+  auto& a = d.GetAllocator();
+  auto signed_key = [&](const crypto::olm::OneTimeKey& k, bool is_fallback) {
+    json::Value v(rapidjson::kObjectType);
+    json::set(v, "key", k.public_key, a);
+    if (is_fallback) json::set(v, "fallback", true, a);
+    add_signature(d, v, user_id_, "ed25519:" + device_id_, account_->sign(signed_text(v)));
+    return v;
+  };
+  json::Value otks(rapidjson::kObjectType);
+  for (const auto& k : one_time) {
+    json::set(otks, std::string(kSignedCurve) + ":" + k.key_id, signed_key(k, false), a);
+  }
+  json::set(d, "one_time_keys", std::move(otks), a);
+  if (fallback) {
+    json::Value fallbacks(rapidjson::kObjectType);
+    json::set(fallbacks, std::string(kSignedCurve) + ":" + fallback->key_id,
+              signed_key(*fallback, true), a);
+    json::set(d, "fallback_keys", std::move(fallbacks), a);
+  }
+  return d;
+}
+
 // Publishes new one-time keys when fewer than half of kWantedOneTimeKeys are left, and a new
 // fallback key when the last one was used. Keys are saved before they are published and marked
 // published after: a failed upload is tried again with the same keys.
@@ -221,26 +241,7 @@ Status CareE2ee::top_up(size_t published_count, bool fallback_unused) {
   if (changed) {
     if (auto s = save_account(); !s.ok()) return s;
   }
-  json::Document d = json::object();
-  auto& a = d.GetAllocator();
-  auto signed_key = [&](const crypto::olm::OneTimeKey& k, bool is_fallback) {
-    json::Value v(rapidjson::kObjectType);
-    json::set(v, "key", k.public_key, a);
-    if (is_fallback) json::set(v, "fallback", true, a);
-    add_signature(d, v, user_id_, "ed25519:" + device_id_, account_->sign(signed_text(v)));
-    return v;
-  };
-  json::Value otks(rapidjson::kObjectType);
-  for (const auto& k : one_time) {
-    json::set(otks, std::string(kSignedCurve) + ":" + k.key_id, signed_key(k, false), a);
-  }
-  json::set(d, "one_time_keys", std::move(otks), a);
-  if (fallback) {
-    json::Value fallbacks(rapidjson::kObjectType);
-    json::set(fallbacks, std::string(kSignedCurve) + ":" + fallback->key_id,
-              signed_key(*fallback, true), a);
-    json::set(d, "fallback_keys", std::move(fallbacks), a);
-  }
+  json::Document d = signed_key_upload(one_time, fallback);
   auto up = haven_.as_service("POST", "/_matrix/client/v3/keys/upload" + query(device_id_),
                               json::to_string(d), user_id_);
   if (!up.ok()) return up.error();
@@ -251,14 +252,14 @@ Status CareE2ee::top_up(size_t published_count, bool fallback_unused) {
 void CareE2ee::on_key_counts(const json::Value& transaction) {
   if (!ready_) return;
   auto for_device = [&](std::string_view field) -> const json::Value* {
-    const json::Value* by_user = member(transaction, field);
-    const json::Value* by_device = by_user ? member(*by_user, user_id_) : nullptr;
-    return by_device ? member(*by_device, device_id_) : nullptr;
+    const json::Value* by_user = json::member(transaction, field);
+    const json::Value* by_device = by_user ? json::member(*by_user, user_id_) : nullptr;
+    return by_device ? json::member(*by_device, device_id_) : nullptr;
   };
   const json::Value* counts = for_device("org.matrix.msc3202.device_one_time_keys_count");
   const json::Value* fallbacks = for_device("org.matrix.msc3202.device_unused_fallback_key_types");
   if (!counts && !fallbacks) return;
-  const json::Value* curve = counts ? member(*counts, kSignedCurve) : nullptr;
+  const json::Value* curve = counts ? json::member(*counts, kSignedCurve) : nullptr;
   size_t published = curve && curve->IsUint() ? curve->GetUint() : kWantedOneTimeKeys;
   bool fallback_unused = true;
   if (fallbacks && fallbacks->IsArray()) {
@@ -278,14 +279,14 @@ void CareE2ee::on_key_counts(const json::Value& transaction) {
 // sessions it opened before, or, for a pre-key message, a new session on one of our one-time keys.
 std::optional<std::string> CareE2ee::olm_decrypt(const std::string& sender_key, int type,
                                                  const std::string& body) {
-  auto sessions = store_.olm_sessions(sender_key);
-  if (sessions.size() > kMaxSessionsTried) {
-    sessions.erase(sessions.begin(), sessions.end() - kMaxSessionsTried);
-  }
-  for (auto& stored : sessions) {
+  // A pre-key message names its session; a normal one is tried on at most kMaxSessionsTried.
+  size_t tried = 0;
+  for (auto& stored : store_.olm_sessions(sender_key)) {
     auto session = crypto::olm::Session::deserialize(stored.session);
     if (!session) continue;
-    if (type == 0 && !session->matches_inbound(sender_key, body)) continue;
+    if (type == 0 ? !session->matches_inbound(sender_key, body) : ++tried > kMaxSessionsTried) {
+      continue;
+    }
     auto plaintext = session->decrypt(type, body);
     if (!plaintext) continue;
     stored.session = session->serialize();
@@ -307,13 +308,13 @@ std::optional<std::string> CareE2ee::on_to_device(const json::Value& message) {
       json::get_string(message, "to_device_id") != device_id_) {
     return std::nullopt;
   }
-  const json::Value* content = member(message, "content");
+  const json::Value* content = json::member(message, "content");
   if (!content || json::get_string(*content, "algorithm") != kOlm) return std::nullopt;
   const std::string sender_key = json::get_string(*content, "sender_key");
-  const json::Value* ciphertext = member(*content, "ciphertext");
-  const json::Value* mine = ciphertext ? member(*ciphertext, account_->curve25519_key()) : nullptr;
+  const json::Value* ciphertext = json::member(*content, "ciphertext");
+  const json::Value* mine = ciphertext ? json::member(*ciphertext, account_->curve25519_key()) : nullptr;
   if (sender_key.empty() || sender_key.size() > 64 || !mine) return std::nullopt;
-  const json::Value* type = member(*mine, "type");
+  const json::Value* type = json::member(*mine, "type");
   std::string body = json::get_string(*mine, "body");
   if (!type || !type->IsInt() || (type->GetInt() != 0 && type->GetInt() != 1) || body.empty() ||
       body.size() > kMaxCiphertextBytes) {
@@ -336,13 +337,13 @@ std::optional<std::string> CareE2ee::store_room_key(const json::Value& message,
   auto d = json::parse_trusted(plaintext);
   if (!d.IsObject() || json::get_string(d, "type") != "m.room_key") return std::nullopt;
   const std::string sender = json::get_string(message, "sender");
-  const json::Value* recipient_keys = member(d, "recipient_keys");
+  const json::Value* recipient_keys = json::member(d, "recipient_keys");
   if (json::get_string(d, "sender") != sender || json::get_string(d, "recipient") != user_id_ ||
       !recipient_keys || json::get_string(*recipient_keys, "ed25519") != account_->ed25519_key()) {
     spdlog::warn("haven-care: a room key from {} was not addressed to this device", sender);
     return std::nullopt;
   }
-  const json::Value* content = member(d, "content");
+  const json::Value* content = json::member(d, "content");
   if (!content || json::get_string(*content, "algorithm") != kMegolm) return std::nullopt;
   const std::string room_id = json::get_string(*content, "room_id");
   const std::string session_id = json::get_string(*content, "session_id");
@@ -364,10 +365,10 @@ std::optional<std::string> CareE2ee::store_room_key(const json::Value& message,
 }
 
 CareE2ee::Outcome CareE2ee::try_decrypt(const json::Value& event, json::Document* out) {
-  const json::Value* content = member(event, "content");
+  const json::Value* content = json::member(event, "content");
   if (!content || json::get_string(*content, "algorithm") != kMegolm) return Outcome::kRefused;
   // Encrypted state is no part of the spec; a state event of this type is not read.
-  if (member(event, "state_key")) return Outcome::kRefused;
+  if (json::member(event, "state_key")) return Outcome::kRefused;
   const std::string room_id = json::get_string(event, "room_id");
   const std::string sender = json::get_string(event, "sender");
   auto stored = store_.group_session(room_id, json::get_string(*content, "session_id"));
@@ -381,7 +382,7 @@ CareE2ee::Outcome CareE2ee::try_decrypt(const json::Value& event, json::Document
   auto decrypted = session->decrypt(ciphertext);
   if (!decrypted) return Outcome::kRefused;
   auto plain = json::parse_trusted(decrypted->plaintext);
-  const json::Value* plain_content = member(plain, "content");
+  const json::Value* plain_content = json::member(plain, "content");
   if (!plain.IsObject() || json::get_string(plain, "room_id") != room_id || !plain_content ||
       !plain_content->IsObject() || json::get_string(plain, "type").empty()) {
     return Outcome::kRefused;

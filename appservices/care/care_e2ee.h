@@ -26,6 +26,7 @@ class SigningKey;
 }
 namespace haven::crypto::olm {
 class Account;
+struct OneTimeKey;
 }
 
 namespace haven::care {
@@ -71,6 +72,8 @@ class CareE2ee {
   Status publish_device_keys();
   Status publish_cross_signing();
   Status top_up(size_t published_count, bool fallback_unused);
+  json::Document signed_key_upload(const std::vector<crypto::olm::OneTimeKey>& one_time,
+                                   const std::optional<crypto::olm::OneTimeKey>& fallback) const;
   Status save_account();
   StoredAccount stored_account() const;
   std::optional<std::string> olm_decrypt(const std::string& sender_key, int type,

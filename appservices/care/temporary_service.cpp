@@ -59,10 +59,8 @@ std::vector<std::string> attachment_uris(const json::Value& event) {
       uris.emplace_back(v->GetString(), v->GetStringLength());
     }
   };
-  auto child = [](const json::Value* v, const char* key) -> const json::Value* {
-    if (!v || !v->IsObject()) return nullptr;
-    auto it = v->FindMember(key);
-    return it == v->MemberEnd() ? nullptr : &it->value;
+  auto child = [](const json::Value* v, const char* key) {
+    return v ? json::member(*v, key) : nullptr;
   };
   const json::Value* content = child(&event, "content");
   const json::Value* info = child(content, "info");

@@ -66,12 +66,13 @@ std::string to_string(const Value& v) {
   return std::string(buf.GetString(), buf.GetSize());
 }
 
-namespace {
-const Value* member(const Value& obj, const char* key) {
+const Value* member(const Value& obj, std::string_view key) {
   if (!obj.IsObject()) return nullptr;
-  auto it = obj.FindMember(key);
+  auto it = obj.FindMember(rapidjson::StringRef(key.data(), key.size()));
   return it == obj.MemberEnd() ? nullptr : &it->value;
 }
+
+namespace {
 Error wrong_type(const char* key, const char* want) {
   return Error::bad_json(std::string("'") + key + "' must be " + want);
 }

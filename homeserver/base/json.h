@@ -38,6 +38,9 @@ Result<const Value*> optional_object(const Value& obj, const char* key);
 Result<std::optional<std::vector<std::string>>> optional_string_list(const Value& obj,
                                                                      const char* key);
 
+// The member `key` of `obj`, or nullptr when `obj` is not an object or has no such member.
+const Value* member(const Value& obj, std::string_view key);
+
 // Lenient readers for trusted data (stored records): defaults when absent or mistyped.
 std::string get_string(const Value& obj, const char* key, std::string_view fallback = {});
 int64_t get_int(const Value& obj, const char* key, int64_t fallback = 0);

@@ -17,15 +17,6 @@ namespace {
 constexpr size_t kMaxMediaPerRequest = 100;
 constexpr size_t kMaxMxcBytes = 512;
 
-// The media id of an mxc URI of this server; nullopt for other servers' media and non-URIs.
-std::optional<std::string> local_media_id(std::string_view mxc, std::string_view server_name) {
-  const std::string prefix = "mxc://" + std::string(server_name) + "/";
-  if (mxc.size() <= prefix.size() || mxc.substr(0, prefix.size()) != prefix) return std::nullopt;
-  std::string id(mxc.substr(prefix.size()));
-  if (!media::is_valid_media_id(id)) return std::nullopt;
-  return id;
-}
-
 Result<std::vector<std::string>> parse_media_list(const json::Value& body) {
   auto it = body.FindMember("media");
   if (it == body.MemberEnd() || !it->value.IsArray()) {
@@ -52,7 +43,7 @@ std::vector<std::string> linkable_media(storage::ReadTxn& txn, const std::string
   auto m = rooms::membership(txn, user_id, room_id);
   if (!m || (m->membership != "join" && m->membership != "leave")) return ids;
   for (const std::string& uri : uris) {
-    auto id = local_media_id(uri, server_name);
+    auto id = media::local_media_id(uri, server_name);
     if (!id) continue;
     auto record = media::get_media(txn, *id);
     if (record && !record->pending() && record->uploader == user_id) ids.push_back(*id);

@@ -467,10 +467,9 @@ void purge_batches(ServerContext& ctx, const TaskPtr& task, Next next) {
 // This server's media ids that local users' profiles name as their avatar: a member event
 // carries the profile's avatar into every room, so purging the room must not take it.
 std::set<std::string> profile_avatars(storage::ReadTxn& txn, std::string_view server) {
-  const std::string prefix = "mxc://" + std::string(server) + "/";
   std::set<std::string> out;
   for (const auto& user : accounts::all_users(txn)) {
-    if (user.avatar_url.starts_with(prefix)) out.insert(user.avatar_url.substr(prefix.size()));
+    if (auto id = media::local_media_id(user.avatar_url, server)) out.insert(std::move(*id));
   }
   return out;
 }

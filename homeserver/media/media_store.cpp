@@ -62,6 +62,18 @@ void sync_dir(const std::string& dir) {
 
 std::string new_media_id() { return crypto::random_token(kMediaIdLength); }
 
+std::optional<std::string> local_media_id(std::string_view mxc, std::string_view server_name) {
+  constexpr std::string_view kScheme = "mxc://";
+  if (!mxc.starts_with(kScheme)) return std::nullopt;
+  mxc.remove_prefix(kScheme.size());
+  if (!mxc.starts_with(server_name) || mxc.substr(server_name.size(), 1) != "/") {
+    return std::nullopt;
+  }
+  std::string_view id = mxc.substr(server_name.size() + 1);
+  if (!is_valid_media_id(id)) return std::nullopt;
+  return std::string(id);
+}
+
 bool is_valid_media_id(std::string_view id) {
   if (id.empty() || id.size() > kMaxMediaIdLength) return false;
   for (char c : id) {

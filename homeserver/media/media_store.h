@@ -52,6 +52,9 @@ std::string new_media_id();
 // Whether `id` can be a media id of this server: 1..255 characters of [A-Za-z0-9]. Anything
 // else (dots, slashes, NUL, percent escapes) names no media, so it never reaches a file path.
 bool is_valid_media_id(std::string_view id);
+// The media id of "mxc://<server_name>/<id>", this server's media; nullopt for other servers'
+// media, other URIs and invalid ids.
+std::optional<std::string> local_media_id(std::string_view mxc, std::string_view server_name);
 
 // Metadata, inside storage transactions (any thread that holds the transaction).
 std::optional<MediaRecord> get_media(storage::ReadTxn& txn, std::string_view media_id);

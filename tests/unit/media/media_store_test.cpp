@@ -91,6 +91,16 @@ BOOST_AUTO_TEST_CASE(ids_are_one_to_255_alphanumerics) {
   BOOST_TEST(!is_valid_media_id(""));
 }
 
+BOOST_AUTO_TEST_CASE(local_media_ids_come_only_from_this_servers_mxc_uris) {
+  BOOST_TEST(local_media_id("mxc://hs.example/AbC019", "hs.example").value_or("") == "AbC019");
+  BOOST_TEST(local_media_id("mxc://hs.example:8448/x1", "hs.example:8448").value_or("") == "x1");
+  for (std::string bad : {"mxc://other.example/AbC", "mxc://hs.example.evil/AbC",
+                          "mxc://hs.example/", "mxc://hs.example/../etc", "mxc://hs.example",
+                          "https://hs.example/AbC", "mxc:/hs.example/AbC", ""}) {
+    BOOST_TEST(!local_media_id(bad, "hs.example").has_value(), bad);
+  }
+}
+
 BOOST_AUTO_TEST_CASE(traversal_and_odd_bytes_are_not_ids) {
   for (std::string bad :
        {"..",     ".",     "../etc/passwd",    "a/../b", "/",   "a/b", "/abs", "a\\b",
